@@ -1,0 +1,110 @@
+// Conversation use cases. Ownership is enforced here once: every lookup is by
+// (user, id), and "not yours" is reported exactly like "does not exist".
+import { AppError } from '../protocol/errors.js';
+
+export interface Conversation {
+  id: string;
+  title: string;
+  metadata: Record<string, unknown>;
+  last_seq: number;
+  created_at: Date;
+  updated_at: Date;
+  cursor_ts: string;
+}
+
+export interface Message {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  role: string;
+  status: string;
+  content: string;
+  client_msg_id: string | null;
+  run_id: string | null;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface ListCursor {
+  t: string;
+  id: string;
+}
+
+export interface ConversationStore {
+  insert(userId: string, title: string, metadata: Record<string, unknown>): Promise<Conversation>;
+  findOwned(userId: string, id: string): Promise<Conversation | undefined>;
+  list(userId: string, limit: number, before: ListCursor | undefined): Promise<Conversation[]>;
+  rename(userId: string, id: string, title: string): Promise<Conversation | undefined>;
+  remove(userId: string, id: string): Promise<boolean>;
+  messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<Message[]>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function encodeCursor(c: ListCursor): string {
+  return Buffer.from(JSON.stringify([c.t, c.id])).toString('base64url');
+}
+
+export function decodeCursor(s: string): ListCursor {
+  const bad = () => new AppError('invalid_request', 'invalid query: cursor: not a cursor returned by this API', {
+    issues: [{ path: 'query.cursor', message: 'not a cursor returned by this API' }],
+  });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+  } catch {
+    throw bad();
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2) throw bad();
+  const [t, id] = parsed as unknown[];
+  if (typeof t !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(t)) throw bad();
+  if (typeof id !== 'string' || !UUID.test(id)) throw bad();
+  return { t, id };
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export class ConversationService {
+  constructor(private readonly store: ConversationStore) {}
+
+  create(userId: string, title: string, metadata: Record<string, unknown>): Promise<Conversation> {
+    return this.store.insert(userId, title, metadata);
+  }
+
+  async get(userId: string, id: string): Promise<Conversation> {
+    const c = await this.store.findOwned(userId, id);
+    if (c === undefined) throw new AppError('conversation_not_found');
+    return c;
+  }
+
+  async list(userId: string, limit: number, cursor: string | undefined): Promise<Page<Conversation>> {
+    const before = cursor === undefined ? undefined : decodeCursor(cursor);
+    const rows = await this.store.list(userId, limit + 1, before);
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    return {
+      items,
+      next_cursor: rows.length > limit && last !== undefined ? encodeCursor({ t: last.cursor_ts, id: last.id }) : null,
+    };
+  }
+
+  async rename(userId: string, id: string, title: string): Promise<Conversation> {
+    const c = await this.store.rename(userId, id, title);
+    if (c === undefined) throw new AppError('conversation_not_found');
+    return c;
+  }
+
+  async remove(userId: string, id: string): Promise<void> {
+    if (!(await this.store.remove(userId, id))) throw new AppError('conversation_not_found');
+  }
+
+  async messages(userId: string, id: string, afterSeq: number, limit: number): Promise<{ items: Message[]; has_more: boolean; last_seq: number }> {
+    const c = await this.get(userId, id);
+    const rows = await this.store.messagesAfter(c.id, afterSeq, limit + 1);
+    return { items: rows.slice(0, limit), has_more: rows.length > limit, last_seq: c.last_seq };
+  }
+}

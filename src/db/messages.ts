@@ -1,0 +1,85 @@
+// Message queries. seq comes from conversations.last_seq bumped in the same
+// transaction as the insert: the row lock serialises writers per conversation and a
+// rollback returns the number, so seq stays gap-free.
+import type { Db, TxSql } from './client.js';
+import { isUniqueViolation } from './client.js';
+
+export type MessageRole = 'user' | 'assistant' | 'system' | 'tool';
+export type MessageStatus = 'streaming' | 'complete' | 'cancelled' | 'interrupted' | 'failed';
+
+export interface MessageRow {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  role: MessageRole;
+  status: MessageStatus;
+  content: string;
+  client_msg_id: string | null;
+  run_id: string | null;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLS = `id, conversation_id, seq::int8 AS seq, role, status, content, client_msg_id, run_id,
+  metadata, created_at, updated_at`;
+
+function normalise(row: MessageRow): MessageRow {
+  return { ...row, seq: Number(row.seq) };
+}
+
+export interface NewMessage {
+  conversationId: string;
+  role: MessageRole;
+  content: string;
+  status?: MessageStatus;
+  clientMsgId?: string | null;
+  userId?: string | null;
+  runId?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+async function insertIn(tx: TxSql, m: NewMessage): Promise<MessageRow | undefined> {
+  const bumped = await tx<{ seq: string }[]>`
+    UPDATE conversations SET last_seq = last_seq + 1, updated_at = clock_timestamp()
+     WHERE id = ${m.conversationId} RETURNING last_seq AS seq`;
+  if (bumped[0] === undefined) return undefined;
+  const rows = await tx<MessageRow[]>`
+    INSERT INTO messages (conversation_id, seq, role, status, content, client_msg_id, user_id, run_id, metadata)
+    VALUES (${m.conversationId}, ${bumped[0].seq}, ${m.role}, ${m.status ?? 'complete'}, ${m.content},
+            ${m.clientMsgId ?? null}, ${m.userId ?? null}, ${m.runId ?? null}, ${tx.json((m.metadata ?? {}) as never)})
+    RETURNING ${tx.unsafe(COLS)}`;
+  return normalise(rows[0]!);
+}
+
+export type InsertOutcome =
+  | { kind: 'created'; message: MessageRow }
+  | { kind: 'duplicate'; message: MessageRow }
+  | { kind: 'no_conversation' };
+
+// Idempotent on (conversation_id, client_msg_id): a retry returns the original row.
+export async function insertMessage(db: Db, m: NewMessage): Promise<InsertOutcome> {
+  try {
+    const row = await db.timed('messages.insert', (sql) => sql.begin((tx) => insertIn(tx, m)));
+    return row === undefined ? { kind: 'no_conversation' } : { kind: 'created', message: row };
+  } catch (err) {
+    if (!isUniqueViolation(err, 'messages_conversation_client_msg_key') || !m.clientMsgId) throw err;
+    const existing = await findByClientMsgId(db, m.conversationId, m.clientMsgId);
+    if (existing === undefined) throw err;
+    return { kind: 'duplicate', message: existing };
+  }
+}
+
+export async function findByClientMsgId(db: Db, conversationId: string, clientMsgId: string): Promise<MessageRow | undefined> {
+  const rows = await db.timed('messages.find_by_client_id', (sql) => sql<MessageRow[]>`
+    SELECT ${sql.unsafe(COLS)} FROM messages WHERE conversation_id = ${conversationId} AND client_msg_id = ${clientMsgId}`);
+  return rows[0] === undefined ? undefined : normalise(rows[0]);
+}
+
+export async function listMessagesAfter(db: Db, conversationId: string, afterSeq: number, limit: number): Promise<MessageRow[]> {
+  const rows = await db.timed('messages.list_after', (sql) => sql<MessageRow[]>`
+    SELECT ${sql.unsafe(COLS)} FROM messages
+     WHERE conversation_id = ${conversationId} AND seq > ${afterSeq}
+     ORDER BY seq LIMIT ${limit}`);
+  return rows.map(normalise);
+}

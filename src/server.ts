@@ -1,0 +1,115 @@
+// Composition of the serve role: config → database → auth → core → transport, plus the
+// ordered shutdown that SIGTERM triggers.
+import path from 'node:path';
+import { conversationRoutes } from './api/conversation-routes.js';
+import type { Route } from './api/route.js';
+import { systemRoutes } from './api/system-routes.js';
+import { loadOrCreateDevSecret } from './auth/dev-token.js';
+import { createVerifier, type Verifier } from './auth/verifier.js';
+import type { Config } from './config.js';
+import { ConversationService } from './core/conversations.js';
+import { Inflight } from './core/inflight.js';
+import { createDb, type Db } from './db/client.js';
+import { conversationStore } from './db/conversation-store.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
+import { appliedVersion, latestVersion, loadMigrations, migrate } from './db/migrate.js';
+import type { Logger } from './log.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { mountHttp } from './transport/http.js';
+import { listen, type Listener } from './transport/listen.js';
+import { startMetricsServer } from './transport/metrics-server.js';
+import { loadUws } from './transport/uws.js';
+import { VERSION } from './version.js';
+
+export interface RunningServer {
+  port: number;
+  metricsPort: number;
+  db: Db;
+  metrics: Metrics;
+  verifier: Verifier;
+  devSecret: string | undefined;
+  shutdown(): Promise<{ drained: boolean }>;
+}
+
+// The database the server uses: DATABASE_URL, else a private PostgreSQL under DATA_DIR.
+export async function openDatabase(config: Config, log: Logger, metrics?: Metrics): Promise<{ db: Db; embedded?: EmbeddedPostgres }> {
+  let url = config.databaseUrl;
+  let embedded: EmbeddedPostgres | undefined;
+  if (url === undefined) {
+    const dir = path.join(config.dataDir, 'postgres');
+    log.info({ dir }, 'DATABASE_URL not set: starting embedded PostgreSQL');
+    embedded = await startEmbeddedPostgres({ dir, onLog: (l) => log.debug({ pg: l.trim().slice(0, 500) }, 'postgres') });
+    url = embedded.url;
+  }
+  const db = createDb(url, { max: config.dbPoolMax, metrics });
+  return { db, embedded };
+}
+
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const uws = loadUws(); // fail before touching the database if the native binary is missing
+  const metrics = createMetrics();
+  const { db, embedded } = await openDatabase(config, log, metrics);
+  const migrations = await loadMigrations();
+  if (config.migrateOnStart) {
+    const result = await migrate(db, migrations);
+    if (result.applied.length > 0) log.info({ applied: result.applied }, 'migrations applied');
+    if (result.missing.length > 0) throw new Error(`schema is missing relations: ${result.missing.join(', ')}`);
+  }
+
+  let devSecret: string | undefined;
+  if (config.jwt.mode.kind === 'development') {
+    devSecret = await loadOrCreateDevSecret(config.dataDir);
+    log.warn(
+      { data_dir: config.dataDir },
+      '!!! DEVELOPMENT MODE: no JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL is set; tokens are signed with a generated secret kept under DATA_DIR. Never expose this server. !!!',
+    );
+  }
+  const verifier = createVerifier(config.jwt, devSecret);
+
+  let draining = false;
+  const inflight = new Inflight();
+  const svc = new ConversationService(conversationStore(db));
+  const api = conversationRoutes(svc);
+  const routes: Route[] = [
+    ...systemRoutes(
+      { schemaVersion: () => appliedVersion(db), expectedVersion: latestVersion(migrations), timeoutMs: config.healthDbTimeoutMs, isDraining: () => draining },
+      () => routes,
+      VERSION,
+    ),
+    ...api,
+  ];
+  const app = uws.App();
+  mountHttp(app, routes, { verifier, log, metrics, maxBodyBytes: config.maxBodyBytes, inflight });
+
+  let http: Listener | undefined;
+  let metricsServer: Listener | undefined;
+  try {
+    http = await listen(app, config.host, config.port, 'HTTP');
+    metricsServer = await startMetricsServer(metrics.registry, config.metricsHost, config.metricsPort, log);
+  } catch (err) {
+    http?.close();
+    await db.end();
+    await embedded?.stop();
+    throw err;
+  }
+  log.info({ port: http.port, metrics_port: metricsServer.port, version: VERSION }, 'listening');
+
+  let shutdownOnce: Promise<{ drained: boolean }> | undefined;
+  const shutdown = () => (shutdownOnce ??= (async () => {
+    draining = true;
+    metrics.draining.set(1);
+    const started = Date.now();
+    log.info({ inflight: inflight.size, grace_ms: config.shutdownGraceMs }, 'draining');
+    // Keep a margin of the grace period for closing the pool and the database.
+    const drained = await inflight.idle(Math.max(0, config.shutdownGraceMs - 1000));
+    http!.close();
+    metricsServer!.close();
+    const left = Math.max(1, config.shutdownGraceMs - (Date.now() - started));
+    await db.end(Math.min(5, left / 1000));
+    await embedded?.stop();
+    log.info({ drained, ms: Date.now() - started }, 'stopped');
+    return { drained };
+  })());
+
+  return { port: http.port, metricsPort: metricsServer.port, db, metrics, verifier, devSecret, shutdown };
+}

@@ -1,0 +1,235 @@
+// Mounts the route table on uWS: request id, auth layer, body limit, zod validation,
+// error mapping, metrics and access log. uWS rules followed here: everything needed
+// from HttpRequest is copied before the first await, onAborted is attached before any
+// async work, and every write happens inside cork.
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Route } from '../api/route.js';
+import { paramNames } from '../api/route.js';
+import type { Verifier } from '../auth/verifier.js';
+import { bearerToken } from '../auth/verifier.js';
+import type { Inflight } from '../core/inflight.js';
+import type { Logger } from '../log.js';
+import { errInfo } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { AppError, httpError, invalid } from '../protocol/errors.js';
+import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.js';
+
+export interface HttpDeps {
+  verifier: Verifier;
+  log: Logger;
+  metrics: Metrics;
+  maxBodyBytes: number;
+  inflight: Inflight;
+}
+
+interface Incoming {
+  method: string;
+  url: string;
+  query: string;
+  authorization: string;
+  contentType: string;
+  contentLength: number | undefined;
+  requestId: string;
+  params: string[];
+}
+
+interface State {
+  aborted: boolean;
+  done: boolean;
+  bodyPending: boolean;
+}
+
+// Paths the WebSocket handler authenticates itself (first-message auth).
+export function authExempt(url: string): boolean {
+  return url === '/ws' || url.startsWith('/ws/');
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+function incoming(req: HttpRequest, nParams: number): Incoming {
+  const len = req.getHeader('content-length');
+  const given = req.getHeader('x-request-id');
+  const params: string[] = [];
+  for (let i = 0; i < nParams; i++) params.push(decodeURIComponent(req.getParameter(i) ?? ''));
+  return {
+    method: req.getMethod(),
+    url: req.getUrl(),
+    query: req.getQuery() ?? '',
+    authorization: req.getHeader('authorization'),
+    contentType: req.getHeader('content-type'),
+    contentLength: len === '' ? undefined : Number(len),
+    requestId: REQUEST_ID.test(given) ? given : randomUUID(),
+    params,
+  };
+}
+
+export function mountHttp(app: TemplatedApp, routes: Route[], deps: HttpDeps): void {
+  const methodsByPath = new Map<string, string[]>();
+  for (const r of routes) {
+    methodsByPath.set(r.path, [...(methodsByPath.get(r.path) ?? []), r.method.toUpperCase()]);
+    const names = paramNames(r.path);
+    const register = r.method === 'delete' ? app.del.bind(app) : app[r.method].bind(app);
+    register(r.path, (res, req) => {
+      let inc: Incoming;
+      try {
+        inc = incoming(req, names.length);
+      } catch {
+        // a malformed percent-escape in a path parameter
+        inc = { ...incoming(req, 0), params: names.map(() => '') };
+        const state = begin(res, deps);
+        return reply(res, state, inc, r.path, deps, errorReply(new AppError('invalid_request', 'invalid path: bad percent-encoding', { issues: [{ path: 'path', message: 'bad percent-encoding' }] })));
+      }
+      const state = begin(res, deps);
+      const body = r.body !== undefined ? readBody(res, deps.maxBodyBytes, inc.contentLength, state) : undefined;
+      run(r, names, inc, body, deps)
+        .then((out) => reply(res, state, inc, r.path, deps, out))
+        .catch((err: unknown) => {
+          if (!(err instanceof AppError)) deps.log.error({ req_id: inc.requestId, route: r.path, ...errInfo(err) }, 'handler failed');
+          reply(res, state, inc, r.path, deps, errorReply(err));
+        });
+    });
+  }
+  // Known path, other method → 405 (after auth, so anonymous callers learn nothing).
+  for (const [path, methods] of methodsByPath) {
+    app.any(path, (res, req) => fallback(res, req, deps, path, methods));
+  }
+  app.any('/*', (res, req) => fallback(res, req, deps, 'unmatched', undefined));
+}
+
+function fallback(res: HttpResponse, req: HttpRequest, deps: HttpDeps, label: string, allow: string[] | undefined): void {
+  const inc = incoming(req, 0);
+  const state = begin(res, deps);
+  const notFound = () => errorReply(new AppError('route_not_found', `no route for ${inc.method.toUpperCase()} ${inc.url}`));
+  if (authExempt(inc.url)) return reply(res, state, inc, label, deps, notFound());
+  authenticate(inc, deps)
+    .then(() => {
+      if (allow === undefined) return notFound();
+      const out = errorReply(new AppError('method_not_allowed', `${inc.method.toUpperCase()} is not allowed here; use ${allow.join(', ')}`));
+      out.headers = { ...out.headers, Allow: allow.join(', ') };
+      return out;
+    })
+    .catch((err: unknown) => errorReply(err))
+    .then((out) => reply(res, state, inc, label, deps, out));
+}
+
+function begin(res: HttpResponse, deps: HttpDeps): State & { start: bigint } {
+  const state = { aborted: false, done: false, bodyPending: false, start: process.hrtime.bigint() };
+  deps.inflight.begin();
+  res.onAborted(() => {
+    state.aborted = true;
+    if (!state.done) {
+      state.done = true;
+      deps.inflight.end();
+    }
+  });
+  return state;
+}
+
+interface Out {
+  status: number;
+  headers?: Record<string, string>;
+  json?: unknown;
+  raw?: { contentType: string; text: string };
+}
+
+function errorReply(err: unknown): Out {
+  const e = httpError(err);
+  return { status: e.status, headers: e.headers, json: e.body };
+}
+
+async function authenticate(inc: Incoming, deps: HttpDeps): Promise<{ sub: string; claims: Record<string, unknown> }> {
+  const v = await deps.verifier.verify(bearerToken(inc.authorization));
+  return { sub: v.sub, claims: v.claims };
+}
+
+async function run(r: Route, names: string[], inc: Incoming, body: Promise<Buffer> | undefined, deps: HttpDeps): Promise<Out> {
+  // Read (and bound) the body even when auth fails, so the connection stays usable.
+  const bodyBuf = body?.catch((err: unknown) => err as Error);
+  const who = r.auth ? await authenticate(inc, deps) : undefined;
+  const params = r.params === undefined ? undefined : parse(r.params, Object.fromEntries(names.map((n, i) => [n, inc.params[i]])), 'path');
+  const query = parse(r.query, Object.fromEntries(new URLSearchParams(inc.query)), 'query');
+  let parsedBody: unknown;
+  if (r.body !== undefined) {
+    const buf = await bodyBuf!;
+    if (buf instanceof Error) throw buf;
+    parsedBody = parse(r.body, decodeJson(buf, inc.contentType), 'body');
+  }
+  const result = await r.handler({
+    user: who?.sub, claims: who?.claims, params, query, body: parsedBody, requestId: inc.requestId,
+  });
+  return { status: result.status, headers: result.headers, json: result.body, raw: result.raw };
+}
+
+function parse(schema: Route['query'], value: unknown, where: string): unknown {
+  if (schema === undefined) {
+    if (where === 'query' && Object.keys(value as object).length > 0) {
+      throw invalid('query', [{ path: [Object.keys(value as object)[0]!], message: 'unknown query parameter' }]);
+    }
+    return undefined;
+  }
+  const out = schema.safeParse(value);
+  if (!out.success) throw invalid(where, out.error.issues);
+  return out.data;
+}
+
+function decodeJson(buf: Buffer, contentType: string): unknown {
+  if (buf.length === 0) return {};
+  if (!/^application\/([a-z.+-]*\+)?json\b/i.test(contentType)) {
+    throw new AppError('unsupported_media_type', `body must be application/json, got ${contentType === '' ? 'no Content-Type' : JSON.stringify(contentType.slice(0, 100))}`);
+  }
+  try {
+    return JSON.parse(buf.toString('utf8'));
+  } catch (err) {
+    throw new AppError('invalid_request', `invalid body: malformed JSON (${(err as Error).message.slice(0, 120)})`, {
+      issues: [{ path: 'body', message: 'malformed JSON' }],
+    });
+  }
+}
+
+function readBody(res: HttpResponse, limit: number, declared: number | undefined, state: State): Promise<Buffer> {
+  const tooLarge = () => new AppError('payload_too_large', `request body exceeds ${limit} bytes`);
+  if (declared !== undefined && declared > limit) return Promise.reject(tooLarge());
+  state.bodyPending = true;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.onData((chunk, isLast) => {
+      if (!state.bodyPending) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        state.bodyPending = false;
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(Buffer.from(chunk.slice(0))); // uWS reuses the chunk's memory after return
+      if (isLast) {
+        state.bodyPending = false;
+        resolve(Buffer.concat(chunks, size));
+      }
+    });
+  });
+}
+
+function reply(res: HttpResponse, state: State & { start: bigint }, inc: Incoming, route: string, deps: HttpDeps, out: Out): void {
+  const seconds = Number(process.hrtime.bigint() - state.start) / 1e9;
+  const status = state.aborted ? 499 : out.status;
+  deps.metrics.httpDuration.observe({ method: inc.method.toUpperCase(), route, status: String(status) }, seconds);
+  const level = route.startsWith('/health') && status < 500 ? 'debug' : status >= 500 ? 'error' : 'info';
+  deps.log[level]({ req_id: inc.requestId, method: inc.method.toUpperCase(), route, status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+  if (state.aborted || state.done) return;
+  state.done = true;
+  deps.inflight.end();
+  // Unread body bytes would be parsed as the next request: close instead.
+  const close = state.bodyPending || (inc.contentLength !== undefined && inc.contentLength > 0 && out.status === 413);
+  const text = out.raw?.text ?? (out.json === undefined ? undefined : JSON.stringify(out.json));
+  res.cork(() => {
+    res.writeStatus(`${out.status} ${STATUS_CODES[out.status] ?? ''}`);
+    res.writeHeader('x-request-id', inc.requestId);
+    res.writeHeader('x-content-type-options', 'nosniff');
+    if (text !== undefined) res.writeHeader('content-type', out.raw?.contentType ?? 'application/json');
+    for (const [k, v] of Object.entries(out.headers ?? {})) res.writeHeader(k, v);
+    if (out.status === 204 || text === undefined) res.endWithoutBody(0, close);
+    else res.end(text, close);
+  });
+}
