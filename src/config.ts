@@ -114,7 +114,7 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
     const parsed = spec.schema.safeParse(value);
     if (parsed.success) raw[name] = parsed.data;
     else {
-      const shown = value === undefined ? 'unset' : JSON.stringify(redact(name, value));
+      const shown = value === undefined ? 'unset' : SECRET_VARS.has(name) ? '<redacted>' : JSON.stringify(value);
       errors.push(`${name}=${shown}: expected ${parsed.error.issues.map((i) => i.message).join('; ')}`);
     }
   }
@@ -155,9 +155,8 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
   };
 }
 
-function redact(name: string, value: string): string {
-  return name === 'JWT_SECRET' || name === 'DATABASE_URL' ? '<redacted>' : value;
-}
+// Values never echoed in errors: they may hold credentials.
+const SECRET_VARS = new Set(['JWT_SECRET', 'DATABASE_URL']);
 
 export function loadConfig(): ParseResult {
   return parseConfig(process.env);

@@ -6,12 +6,22 @@ export const Uuid = z.uuid({ error: 'must be a UUID' });
 
 export const IdParams = z.strictObject({ id: Uuid });
 
+// PostgreSQL text and jsonb cannot hold U+0000; reject it here with the field's name
+// instead of failing in the database.
+const noNul = (s: string) => !s.includes('\u0000');
+
 const Metadata = z
   .record(z.string(), z.unknown())
   .refine((m) => JSON.stringify(m).length <= 16_384, 'must serialise to at most 16 KiB')
+  .refine((m) => !JSON.stringify(m).includes('\\u0000'), 'must not contain NUL characters')
   .describe('free-form JSON object kept with the conversation');
 
-const Title = z.string().trim().max(200, 'must be at most 200 characters').describe('conversation title');
+const Title = z
+  .string()
+  .trim()
+  .max(200, 'must be at most 200 characters')
+  .refine(noNul, 'must not contain NUL characters')
+  .describe('conversation title');
 
 export const CreateConversationBody = z.strictObject({
   title: Title.optional().default(''),

@@ -1,0 +1,65 @@
+// A loopback TCP proxy a test can freeze or cut, to make "the database stops
+// answering" real without stopping the shared PostgreSQL.
+import net from 'node:net';
+
+export interface TcpProxy {
+  port: number;
+  stall(): void; // hold every byte in both directions, accept new connections silently
+  resume(): void;
+  cut(): void; // reset every connection and refuse new ones
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
+  let mode: 'forward' | 'stall' | 'cut' = 'forward';
+  const pairs = new Set<[net.Socket, net.Socket]>();
+  const link = (a: net.Socket, b: net.Socket) => {
+    a.pipe(b);
+    b.pipe(a);
+  };
+  const server = net.createServer((client) => {
+    if (mode === 'cut') return client.destroy();
+    const upstream = net.connect(targetPort, targetHost);
+    const pair: [net.Socket, net.Socket] = [client, upstream];
+    pairs.add(pair);
+    const drop = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    if (mode === 'forward') link(client, upstream);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    stall() {
+      mode = 'stall';
+      for (const [a, b] of pairs) {
+        a.unpipe(b);
+        b.unpipe(a);
+        a.pause();
+        b.pause();
+      }
+    },
+    resume() {
+      mode = 'forward';
+      for (const [a, b] of pairs) link(a, b);
+    },
+    cut() {
+      mode = 'cut';
+      for (const [a, b] of pairs) {
+        a.resetAndDestroy();
+        b.destroy();
+      }
+    },
+    close: () => new Promise((r) => {
+      for (const [a, b] of pairs) {
+        a.destroy();
+        b.destroy();
+      }
+      server.close(() => r());
+    }),
+  };
+}
