@@ -12,7 +12,7 @@ let tdb: TestDatabase & { db: Db };
 let s: ServerProcess;
 let auth: Record<string, string>;
 
-async function post(path: string, body: string | Buffer, headers: Record<string, string> = {}) {
+async function post(path: string, body: string, headers: Record<string, string> = {}) {
   const res = await fetch(s.url + path, { method: 'POST', headers: { ...auth, 'content-type': 'application/json', ...headers }, body });
   return { status: res.status, body: JSON.parse((await res.text()) || 'null') };
 }
