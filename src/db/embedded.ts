@@ -73,6 +73,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   // directory itself is private.
   await mkdir(path.dirname(dir), { recursive: true });
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (owner) await assertReachable(path.dirname(dir), owner);
 
   let password: string;
   if (!existsSync(path.join(pgdata, 'PG_VERSION'))) {
@@ -147,6 +148,19 @@ function waitReady(child: ChildProcess, log: (l: string) => void): Promise<void>
     child.on('error', reject);
     child.on('exit', (code) => reject(new Error(`embedded PostgreSQL exited early (code ${code}): ${output}`)));
   });
+}
+
+// Running as root, PostgreSQL runs as "postgres", which needs to traverse every
+// ancestor of its data directory; say so plainly instead of showing initdb's error.
+async function assertReachable(dir: string, owner: { uid: number; gid: number }): Promise<void> {
+  for (let d = dir; ; d = path.dirname(d)) {
+    const st = await stat(d);
+    const x = st.uid === owner.uid ? st.mode & 0o100 : st.gid === owner.gid ? st.mode & 0o010 : st.mode & 0o001;
+    if (!x) {
+      throw new Error(`embedded PostgreSQL runs as user "postgres", which cannot enter ${d} (mode ${(st.mode & 0o777).toString(8)}); run "chmod o+x ${d}", choose another DATA_DIR, or set DATABASE_URL`);
+    }
+    if (d === path.dirname(d)) return;
+  }
 }
 
 // A server killed with SIGKILL leaves its PostgreSQL running and holding the data dir.
