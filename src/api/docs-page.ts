@@ -28,3 +28,11 @@ fetch('/api/openapi.json').then(r=>r.json()).then(doc=>{
   }
 }).catch(e=>{document.getElementById('d').textContent='Could not load the API description: '+e});
 </script></body></html>`;
+
+export function landingPage(version: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>chat-backend</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:640px;margin:48px auto;padding:0 16px;color:#1d2330}</style></head>
+<body><h1>chat-backend <small style="color:#888">${version}</small></h1>
+<p>Real-time backend for AI chat. REST under <code>/api/v1</code> (Bearer JWT), WebSocket at <code>/ws/conversations/{id}</code>.</p>
+<ul><li><a href="/api/docs">API reference</a></li><li><a href="/api/openapi.json">OpenAPI document</a></li><li><a href="/health/full">Readiness</a></li></ul></body></html>`;
+}

@@ -108,7 +108,7 @@ describe('HS256 secret', () => {
   });
 
   it('serves the public paths without a token', async () => {
-    for (const p of ['/health', '/health/full', '/api/openapi.json', '/api/docs']) {
+    for (const p of ['/', '/health', '/health/full', '/api/openapi.json', '/api/docs']) {
       expect((await get(hs, p)).status, p).toBe(200);
     }
   });

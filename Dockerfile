@@ -1,0 +1,22 @@
+# One image serves every role: serve (default), migrate, operator, token.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
+COPY src ./src
+RUN npm run build
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Production dependencies only; optional ones (embedded PostgreSQL's binaries) are for
+# laptops, not clusters, where DATABASE_URL is always set.
+RUN npm ci --omit=dev --omit=optional --ignore-scripts && npm cache clean --force
+COPY --from=build /app/dist ./dist
+USER node
+EXPOSE 8000 9464
+ENTRYPOINT ["node", "dist/src/main.js"]
+CMD ["serve"]
