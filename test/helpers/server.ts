@@ -10,6 +10,12 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const MAIN = path.join(ROOT, 'src/main.ts');
 let counter = 0;
 
+// Safety net: whatever a failing test forgot to stop dies with the test worker.
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
 // The child sees only what the test sets, never a developer's own JWT_* or PORT.
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env };
@@ -30,6 +36,8 @@ export interface ServerProcess {
 
 export async function startServer(env: Record<string, string>, name = 'server'): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve'], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   const log = createWriteStream(path.join(LOG_DIR, `${name}-${process.pid}-${++counter}.log`));
   const lines: string[] = [];
   let stderr = '';

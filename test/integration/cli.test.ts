@@ -7,7 +7,7 @@ import { jwtVerify } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONFIG_VARS } from '../../src/config.js';
 import { createTestDatabase } from '../helpers/db.js';
-import { runCli, startServer } from '../helpers/server.js';
+import { runCli, startServer, type ServerProcess } from '../helpers/server.js';
 import { AUDIENCE, ISSUER, SECRET } from '../helpers/tokens.js';
 
 describe('--help', () => {
@@ -86,7 +86,12 @@ describe('native uWebSockets.js binary', () => {
 
 describe('development mode (npm start on a fresh machine)', () => {
   let dataDir: string;
-  afterAll(async () => { if (dataDir) await rm(dataDir, { recursive: true, force: true }); });
+  const servers: ServerProcess[] = [];
+  afterAll(async () => {
+    // Stopped here too, so a failed assertion never leaves a server (and its PostgreSQL) behind.
+    await Promise.all(servers.map((s) => s.stop()));
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
 
   it('runs on embedded PostgreSQL, prints a working demo token, and reuses its data on the next start', async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'chat-backend-dev-'));
@@ -98,6 +103,7 @@ describe('development mode (npm start on a fresh machine)', () => {
       await chmod(dataDir, 0o755);
     }
     const first = await startServer({ DATA_DIR: dataDir, LOG_LEVEL: 'info' }, 'devmode');
+    servers.push(first);
     await expect.poll(() => first.stderr(), { timeout: 5000 }).toMatch(/Demo token[^\n]*\n\s+\S+/);
     const banner = first.stderr();
     expect(banner).toContain('DEVELOPMENT MODE');
@@ -110,6 +116,7 @@ describe('development mode (npm start on a fresh machine)', () => {
     expect((await first.stop()).code).toBe(0);
 
     const second = await startServer({ DATA_DIR: dataDir, LOG_LEVEL: 'info' }, 'devmode-2');
+    servers.push(second);
     try {
       const list = await fetch(`${second.url}/api/v1/conversations`, { headers: auth });
       expect(list.status).toBe(200);

@@ -1,0 +1,93 @@
+// A real WebSocket client (the `ws` package) with helpers to wait for frames and closes.
+import WebSocket from 'ws';
+
+export type Frame = Record<string, any> & { type: string };
+
+export interface Closed {
+  code: number;
+  reason: string;
+}
+
+export class TestSocket {
+  readonly frames: Frame[] = [];
+  readonly closed: Promise<Closed>;
+  private waiters: (() => void)[] = [];
+
+  private constructor(readonly ws: WebSocket) {
+    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) this.frames.push(JSON.parse(data.toString()) as Frame);
+      for (const w of this.waiters.splice(0)) w();
+    });
+    ws.on('close', () => { for (const w of this.waiters.splice(0)) w(); });
+  }
+
+  // Resolves once open; rejects with the HTTP status and body when the upgrade is refused.
+  static open(url: string, headers: Record<string, string> = {}, opts: { autoPong?: boolean } = {}): Promise<TestSocket> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { headers, perMessageDeflate: false, autoPong: opts.autoPong ?? true });
+      ws.on('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => { body += c.toString(); });
+        res.on('end', () => reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode, body })));
+      });
+      ws.on('error', (err) => reject(err));
+      ws.on('open', () => resolve(new TestSocket(ws)));
+    });
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  // The first frame (from index `from`) matching pred; waits for it.
+  async waitFor(pred: (f: Frame) => boolean, timeoutMs = 8000, from = 0): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.frames.slice(from).find(pred);
+      if (hit) return hit;
+      if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`socket closed while waiting; frames: ${JSON.stringify(this.frames.map((f) => f.type))}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for a frame; got ${JSON.stringify(this.frames.map((f) => f.type))}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.waiters.push(() => { clearTimeout(t); r(); });
+      });
+    }
+  }
+
+  type(t: string, from = 0, timeoutMs?: number): Promise<Frame> {
+    return this.waitFor((f) => f.type === t, timeoutMs, from);
+  }
+
+  ofType(t: string): Frame[] {
+    return this.frames.filter((f) => f.type === t);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+}
+
+export function wsUrl(httpUrl: string, conv: string): string {
+  return `${httpUrl.replace(/^http/, 'ws')}/ws/conversations/${conv}`;
+}
+
+export async function connectReady(httpUrl: string, conv: string, token: string, extra: Record<string, unknown> = {}): Promise<{ sock: TestSocket; ready: Frame }> {
+  const sock = await TestSocket.open(wsUrl(httpUrl, conv));
+  sock.send({ type: 'auth', token, ...extra });
+  const ready = await sock.type('ready');
+  return { sock, ready };
+}
+
+export async function createConversation(httpUrl: string, token: string, title = 'ws test'): Promise<string> {
+  const res = await fetch(`${httpUrl}/api/v1/conversations`, {
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ title }),
+  });
+  if (res.status !== 201) throw new Error(`create conversation: ${res.status}`);
+  return ((await res.json()) as { id: string }).id;
+}
