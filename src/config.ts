@@ -66,6 +66,21 @@ export const CONFIG_VARS = {
   MAX_BODY_BYTES: { schema: z.coerce.number().int().min(1024), default: String(1024 * 1024), help: 'largest accepted request body' },
   HEALTH_DB_TIMEOUT_MS: { schema: positiveMs, default: '1000', help: '/health/full fails when the database takes longer' },
   SHUTDOWN_GRACE_MS: { schema: positiveMs, default: '10000', help: 'SIGTERM: time allowed for in-flight work before exit' },
+  ALLOWED_ORIGINS: {
+    schema: csv.refine((v) => v === undefined || v.every((o) => /^https?:\/\/[^/]+$/.test(o)), 'a comma list of origins like https://app.example.com (scheme://host[:port], no path)'),
+    help: 'browser origins allowed to open WebSockets (exact match); unset = same host and localhost only',
+  },
+  AUTH_TIMEOUT_MS: { schema: positiveMs, default: '5000', help: 'a WebSocket must authenticate within this time' },
+  HEARTBEAT_INTERVAL_MS: { schema: z.coerce.number().int().min(100), default: '30000', help: 'server ping interval; two missed pongs close the socket' },
+  MAX_PENDING_PER_IP: { schema: z.coerce.number().int().min(1), default: '20', help: 'unauthenticated sockets allowed per client address' },
+  MAX_CONNECTIONS_PER_USER: { schema: z.coerce.number().int().min(1), default: '50', help: 'open sockets per user on one replica' },
+  WS_RATE_PER_SEC: { schema: z.coerce.number().min(0.1), default: '30', help: 'frames per second allowed per socket (token bucket refill)' },
+  WS_RATE_BURST: { schema: z.coerce.number().int().min(1), default: '60', help: 'frames a socket may send in a burst' },
+  USER_MESSAGE_RATE_PER_SEC: { schema: z.coerce.number().min(0.1), default: '10', help: 'chat messages per second per user across their sockets' },
+  USER_MESSAGE_BURST: { schema: z.coerce.number().int().min(1), default: '30', help: 'chat messages a user may send in a burst' },
+  WS_MAX_BUFFERED_BYTES: { schema: z.coerce.number().int().min(16384), default: String(1024 * 1024), help: 'output buffered for a slow reader before its socket is closed (1013, resumable)' },
+  AGENT: { schema: z.enum(['builtin', 'none']), default: 'builtin', help: 'agent that answers each message; none = store and relay only (human chat)' },
+  AGENT_TOKEN_DELAY_MS: { schema: z.coerce.number().int().min(0).max(5000), default: '15', help: 'pause between streamed answer tokens of the built-in agent' },
   LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', help: 'pino log level' },
 } satisfies Record<string, VarSpec>;
 
@@ -96,6 +111,19 @@ export interface Config {
     cacheSize: number;
   };
   maxBodyBytes: number;
+  ws: {
+    allowedOrigins: string[] | undefined;
+    authTimeoutMs: number;
+    heartbeatMs: number;
+    maxPendingPerIp: number;
+    maxConnectionsPerUser: number;
+    ratePerSec: number;
+    rateBurst: number;
+    userMessageRatePerSec: number;
+    userMessageBurst: number;
+    maxBufferedBytes: number;
+  };
+  agent: { name: 'builtin' | 'none'; tokenDelayMs: number };
   healthDbTimeoutMs: number;
   shutdownGraceMs: number;
   logLevel: string;
@@ -148,6 +176,19 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
         cacheSize: r.TOKEN_CACHE_SIZE,
       },
       maxBodyBytes: r.MAX_BODY_BYTES,
+      ws: {
+        allowedOrigins: r.ALLOWED_ORIGINS,
+        authTimeoutMs: r.AUTH_TIMEOUT_MS,
+        heartbeatMs: r.HEARTBEAT_INTERVAL_MS,
+        maxPendingPerIp: r.MAX_PENDING_PER_IP,
+        maxConnectionsPerUser: r.MAX_CONNECTIONS_PER_USER,
+        ratePerSec: r.WS_RATE_PER_SEC,
+        rateBurst: r.WS_RATE_BURST,
+        userMessageRatePerSec: r.USER_MESSAGE_RATE_PER_SEC,
+        userMessageBurst: r.USER_MESSAGE_BURST,
+        maxBufferedBytes: r.WS_MAX_BUFFERED_BYTES,
+      },
+      agent: { name: r.AGENT, tokenDelayMs: r.AGENT_TOKEN_DELAY_MS },
       healthDbTimeoutMs: r.HEALTH_DB_TIMEOUT_MS,
       shutdownGraceMs: r.SHUTDOWN_GRACE_MS,
       logLevel: r.LOG_LEVEL,

@@ -1,16 +1,24 @@
 // Composition of the serve role: config → database → auth → core → transport, plus the
 // ordered shutdown that SIGTERM triggers.
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { createAgent } from './agent/index.js';
 import { conversationRoutes } from './api/conversation-routes.js';
 import type { Route } from './api/route.js';
 import { systemRoutes } from './api/system-routes.js';
 import { loadOrCreateDevSecret } from './auth/dev-token.js';
 import { createVerifier, type Verifier } from './auth/verifier.js';
 import type { Config } from './config.js';
+import { Hub } from './core/hub.js';
+import { Gateway } from './core/gateway.js';
+import { RunManager } from './core/runs.js';
 import { ConversationService } from './core/conversations.js';
 import { Inflight } from './core/inflight.js';
 import { createDb, type Db } from './db/client.js';
 import { conversationStore } from './db/conversation-store.js';
+import { createPgBus } from './db/pg-bus.js';
+import { gatewayStore, runStore } from './db/realtime-store.js';
+import { startRunnerLease, type Interrupted } from './db/runner-lease.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { appliedVersion, latestVersion, loadMigrations, migrate } from './db/migrate.js';
 import type { Logger } from './log.js';
@@ -18,6 +26,7 @@ import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { mountHttp } from './transport/http.js';
 import { listen, type Listener } from './transport/listen.js';
 import { startMetricsServer } from './transport/metrics-server.js';
+import { mountWs } from './transport/ws.js';
 import { loadUws } from './transport/uws.js';
 import { VERSION } from './version.js';
 
@@ -32,7 +41,7 @@ export interface RunningServer {
 }
 
 // The database the server uses: DATABASE_URL, else a private PostgreSQL under DATA_DIR.
-export async function openDatabase(config: Config, log: Logger, metrics?: Metrics): Promise<{ db: Db; embedded?: EmbeddedPostgres }> {
+export async function openDatabase(config: Config, log: Logger, metrics?: Metrics): Promise<{ db: Db; url: string; embedded?: EmbeddedPostgres }> {
   let url = config.databaseUrl;
   let embedded: EmbeddedPostgres | undefined;
   if (url === undefined) {
@@ -42,13 +51,13 @@ export async function openDatabase(config: Config, log: Logger, metrics?: Metric
     url = embedded.url;
   }
   const db = createDb(url, { max: config.dbPoolMax, metrics });
-  return { db, embedded };
+  return { db, url, embedded };
 }
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const uws = loadUws(); // fail before touching the database if the native binary is missing
   const metrics = createMetrics();
-  const { db, embedded } = await openDatabase(config, log, metrics);
+  const { db, url, embedded } = await openDatabase(config, log, metrics);
   const migrations = await loadMigrations();
   if (config.migrateOnStart) {
     const result = await migrate(db, migrations);
@@ -68,7 +77,21 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   let draining = false;
   const inflight = new Inflight();
-  const svc = new ConversationService(conversationStore(db));
+  const bus = await createPgBus(url, db, log, randomUUID());
+  const hub = new Hub(bus);
+  const interrupted = (rows: Interrupted[]) => {
+    for (const r of rows) {
+      bus.publish({ kind: 'frame', conv: r.conversation_id, frame: { type: 'run.failed', run_id: r.run_id, message_id: r.id, code: 'interrupted', message: 'the server running this answer stopped; the partial answer was kept' } });
+    }
+  };
+  const lease = await startRunnerLease(db, log, interrupted);
+  interrupted(await lease.sweep()); // answers left streaming by a crash of a previous run
+  const agent = createAgent('builtin', { tokenDelayMs: config.agent.tokenDelayMs });
+  const runs = new RunManager({ store: runStore(db, lease.runnerId), agent, bus, hub, log, metrics });
+  const gateway = new Gateway({ cfg: config.ws, verifier, hub, bus, runs, store: gatewayStore(db), metrics, log, inflight, autoRun: config.agent.name !== 'none' });
+  const svc = new ConversationService(conversationStore(db), (id) => {
+    bus.publish({ kind: 'frame', conv: id, frame: { type: 'resync', reason: 'conversation_deleted' } });
+  });
   const api = conversationRoutes(svc);
   const routes: Route[] = [
     ...systemRoutes(
@@ -79,6 +102,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     ...api,
   ];
   const app = uws.App();
+  mountWs(app, gateway, config.ws.allowedOrigins, log);
   mountHttp(app, routes, { verifier, log, metrics, maxBodyBytes: config.maxBodyBytes, inflight });
 
   let http: Listener | undefined;
@@ -88,6 +112,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     metricsServer = await startMetricsServer(metrics.registry, config.metricsHost, config.metricsPort, log);
   } catch (err) {
     http?.close();
+    await bus.close();
+    await lease.stop();
     await db.end();
     await embedded?.stop();
     throw err;
@@ -99,11 +125,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     draining = true;
     metrics.draining.set(1);
     const started = Date.now();
-    log.info({ inflight: inflight.size, grace_ms: config.shutdownGraceMs }, 'draining');
+    log.info({ inflight: inflight.size, sockets: gateway.size, grace_ms: config.shutdownGraceMs }, 'draining');
     // Keep a margin of the grace period for closing the pool and the database.
-    const drained = await inflight.idle(Math.max(0, config.shutdownGraceMs - 1000));
+    const budget = Math.max(0, config.shutdownGraceMs - 1000);
+    await gateway.drain(budget / 2);
+    const drained = await inflight.idle(Math.max(0, budget - (Date.now() - started)));
     http!.close();
     metricsServer!.close();
+    await lease.stop().catch((err: unknown) => log.warn({ err_message: (err as Error).message }, 'releasing the runner lease failed'));
+    await bus.close();
     const left = Math.max(1, config.shutdownGraceMs - (Date.now() - started));
     await db.end(Math.min(5, left / 1000));
     await embedded?.stop();

@@ -69,7 +69,11 @@ export interface Page<T> {
 }
 
 export class ConversationService {
-  constructor(private readonly store: ConversationStore) {}
+  constructor(
+    private readonly store: ConversationStore,
+    // tells live sockets of a deleted conversation to stop and reload
+    private readonly onDeleted: (id: string) => void = () => undefined,
+  ) {}
 
   create(userId: string, title: string, metadata: Record<string, unknown>): Promise<Conversation> {
     return this.store.insert(userId, title, metadata);
@@ -100,6 +104,7 @@ export class ConversationService {
 
   async remove(userId: string, id: string): Promise<void> {
     if (!(await this.store.remove(userId, id))) throw new AppError('conversation_not_found');
+    this.onDeleted(id);
   }
 
   async messages(userId: string, id: string, afterSeq: number, limit: number): Promise<{ items: Message[]; has_more: boolean; last_seq: number }> {

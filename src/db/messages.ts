@@ -16,13 +16,14 @@ export interface MessageRow {
   content: string;
   client_msg_id: string | null;
   run_id: string | null;
+  user_id: string | null;
   metadata: Record<string, unknown>;
   created_at: Date;
   updated_at: Date;
 }
 
 const COLS = `id, conversation_id, seq::int8 AS seq, role, status, content, client_msg_id, run_id,
-  metadata, created_at, updated_at`;
+  user_id, metadata, created_at, updated_at`;
 
 function normalise(row: MessageRow): MessageRow {
   return { ...row, seq: Number(row.seq) };
@@ -36,6 +37,7 @@ export interface NewMessage {
   clientMsgId?: string | null;
   userId?: string | null;
   runId?: string | null;
+  runnerId?: bigint | null;
   metadata?: Record<string, unknown>;
 }
 
@@ -45,9 +47,10 @@ async function insertIn(tx: TxSql, m: NewMessage): Promise<MessageRow | undefine
      WHERE id = ${m.conversationId} RETURNING last_seq AS seq`;
   if (bumped[0] === undefined) return undefined;
   const rows = await tx<MessageRow[]>`
-    INSERT INTO messages (conversation_id, seq, role, status, content, client_msg_id, user_id, run_id, metadata)
+    INSERT INTO messages (conversation_id, seq, role, status, content, client_msg_id, user_id, run_id, runner_id, metadata)
     VALUES (${m.conversationId}, ${bumped[0].seq}, ${m.role}, ${m.status ?? 'complete'}, ${m.content},
-            ${m.clientMsgId ?? null}, ${m.userId ?? null}, ${m.runId ?? null}, ${tx.json((m.metadata ?? {}) as never)})
+            ${m.clientMsgId ?? null}, ${m.userId ?? null}, ${m.runId ?? null}, ${m.runnerId?.toString() ?? null},
+            ${tx.json((m.metadata ?? {}) as never)})
     RETURNING ${tx.unsafe(COLS)}`;
   return normalise(rows[0]!);
 }

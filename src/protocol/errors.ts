@@ -16,6 +16,10 @@ export const ERRORS = {
   auth_timeout: { num: 110, status: 408, close: 4408, message: 'authentication timed out' },
   conflict: { num: 111, status: 409, close: 4409, message: 'conflict' },
   unsupported_media_type: { num: 112, status: 415, close: 4400, message: 'unsupported media type' },
+  heartbeat_timeout: { num: 113, status: 408, close: 4410, message: 'no pong to two pings' },
+  slow_consumer: { num: 114, status: 503, close: 1013, message: 'too much output buffered: reconnect with last_seq to resume' },
+  run_not_found: { num: 115, status: 404, close: 4400, message: 'no such run in this conversation' },
+  message_too_big: { num: 116, status: 413, close: 1009, message: 'frame exceeds 64 KiB' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

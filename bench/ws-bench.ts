@@ -1,0 +1,176 @@
+// `npm run bench`: WebSocket gateway figures measured from the client side against the
+// real server (a child process) and a real PostgreSQL (DATABASE_URL or embedded).
+//   1. connect-to-ready latency while opening sockets at a fixed rate
+//   2. message-to-ack latency at a fixed message rate (AGENT=none: the ack path alone;
+//      agent runs are measured by chat_agent_* metrics, not here)
+//   3. ping round trip under that load
+//   4. server RSS per idle authenticated socket
+// Prints a table; it asserts nothing. Sizes can be overridden with BENCH_* variables.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { SignJWT } from 'jose';
+import WebSocket from 'ws';
+import { startEmbeddedPostgres } from '../src/db/embedded.js';
+
+const num = (name: string, def: number) => Number(process.env[name] ?? def);
+const CONNECT_N = num('BENCH_CONNECT_N', 1000);
+const CONNECT_RATE = num('BENCH_CONNECT_RATE', 200);
+const MSG_RATE = num('BENCH_MSG_RATE', 1000);
+const MSG_SECONDS = num('BENCH_MSG_SECONDS', 10);
+const IDLE_N = num('BENCH_IDLE_N', 10_000);
+const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function token(sub: string): Promise<string> {
+  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('2h').sign(new TextEncoder().encode(SECRET));
+}
+
+async function startServer(dbUrl: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve'], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: dbUrl, JWT_SECRET: SECRET, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', AGENT: 'none', MAX_CONNECTIONS_PER_USER: '100000', MAX_PENDING_PER_IP: '100000', USER_MESSAGE_RATE_PER_SEC: '100000', USER_MESSAGE_BURST: '100000', LOG_LISTEN: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (b: Buffer) => {
+      const m = /"msg":"listening"/.test(b.toString()) ? /"port":(\d+)/.exec(b.toString()) : null;
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (c) => reject(new Error(`server exited ${c}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+async function rssKb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]);
+}
+
+interface Client {
+  ws: WebSocket;
+  pending: Map<string, number>;
+}
+
+function open(url: string, conv: string, tok: string, onFrame?: (f: { type: string; [k: string]: unknown }) => void): Promise<{ c: Client; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/ws/conversations/${conv}`, { perMessageDeflate: false });
+    const c: Client = { ws, pending: new Map() };
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'auth', token: tok })));
+    ws.on('message', (d) => {
+      const f = JSON.parse(d.toString()) as { type: string; id?: string; [k: string]: unknown };
+      if (f.type === 'ready') resolve({ c, ms: performance.now() - t0 });
+      else if (f.type === 'ping') ws.send(JSON.stringify({ type: 'pong', id: f.id }));
+      onFrame?.(f);
+    });
+    ws.on('error', reject);
+    ws.on('close', (code) => reject(new Error(`closed ${code}`)));
+  });
+}
+
+async function main(): Promise<void> {
+  let dbUrl = process.env.DATABASE_URL;
+  let stopPg: (() => Promise<void>) | undefined;
+  if (!dbUrl) {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'chat-bench-pg-'));
+    await import('node:fs/promises').then((f) => f.chmod(dir, 0o755));
+    const pg = await startEmbeddedPostgres({ dir });
+    dbUrl = pg.url;
+    stopPg = async () => { await pg.stop(); await rm(dir, { recursive: true, force: true }); };
+  }
+  const server = await startServer(dbUrl);
+  const rows: [string, string, string][] = [];
+  try {
+    const tok = await token('bench');
+    const res = await fetch(`${server.url}/api/v1/conversations`, { method: 'POST', headers: { authorization: `Bearer ${tok}` } });
+    const conv = ((await res.json()) as { id: string }).id;
+
+    // 1. connect-to-ready at a fixed rate
+    const connectMs: number[] = [];
+    const clients: Client[] = [];
+    const acks = new Map<string, number>();
+    const ackMs: number[] = [];
+    const rtt: number[] = [];
+    const onFrame = (f: { type: string; [k: string]: unknown }) => {
+      if (f.type === 'ack') {
+        const t = acks.get(f.client_msg_id as string);
+        if (t !== undefined) ackMs.push(performance.now() - t);
+      } else if (f.type === 'pong') {
+        const t = acks.get(`ping:${f.id as string}`);
+        if (t !== undefined) rtt.push(performance.now() - t);
+      }
+    };
+    const t0 = performance.now();
+    const opens: Promise<void>[] = [];
+    for (let i = 0; i < CONNECT_N; i++) {
+      const due = t0 + (i * 1000) / CONNECT_RATE;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      opens.push(open(server.url, conv, tok, onFrame).then(({ c, ms }) => { connectMs.push(ms); clients.push(c); }));
+    }
+    await Promise.all(opens);
+    rows.push([`connect → ready (${CONNECT_N} sockets at ${CONNECT_RATE}/s)`, `p50 ${pct(connectMs, 50).toFixed(2)} ms`, `p99 ${pct(connectMs, 99).toFixed(2)} ms`]);
+
+    // 2 + 3. acks and ping RTT at a fixed message rate, over the sockets just opened
+    const total = MSG_RATE * MSG_SECONDS;
+    const m0 = performance.now();
+    for (let i = 0; i < total; i++) {
+      const due = m0 + (i * 1000) / MSG_RATE;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      const c = clients[i % clients.length]!;
+      const id = randomUUID();
+      acks.set(id, performance.now());
+      c.ws.send(JSON.stringify({ type: 'message', client_msg_id: id, content: `bench message ${i}` }));
+      if (i % 20 === 0) {
+        const pid = `p${i}`;
+        acks.set(`ping:${pid}`, performance.now());
+        c.ws.send(JSON.stringify({ type: 'ping', id: pid }));
+      }
+    }
+    const deadline = performance.now() + 10_000;
+    while (ackMs.length < total && performance.now() < deadline) await sleep(50);
+    const achieved = total / ((performance.now() - m0) / 1000);
+    rows.push([`message → ack (${total} msgs at ${MSG_RATE}/s, AGENT=none; got ${ackMs.length})`, `p50 ${pct(ackMs, 50).toFixed(2)} ms`, `p99 ${pct(ackMs, 99).toFixed(2)} ms`]);
+    rows.push([`ping RTT under that load (${rtt.length} pings)`, `p50 ${pct(rtt, 50).toFixed(2)} ms`, `p99 ${pct(rtt, 99).toFixed(2)} ms`]);
+    void achieved;
+    for (const c of clients) c.ws.close();
+    await sleep(1000);
+
+    // 4. idle authenticated sockets: RSS growth per socket
+    const before = await rssKb(server.child.pid!);
+    const idle: Client[] = [];
+    for (let i = 0; i < IDLE_N; i += 200) {
+      const batch = await Promise.all(Array.from({ length: Math.min(200, IDLE_N - i) }, () => open(server.url, conv, tok)));
+      idle.push(...batch.map((b) => b.c));
+    }
+    await sleep(2000);
+    const after = await rssKb(server.child.pid!);
+    rows.push([`idle authenticated sockets (${IDLE_N})`, `RSS +${((after - before) / 1024).toFixed(1)} MiB`, `${(((after - before) * 1024) / IDLE_N / 1024).toFixed(2)} KB/socket`]);
+    for (const c of idle) c.ws.terminate();
+  } finally {
+    server.child.kill('SIGTERM');
+    await new Promise((r) => server.child.once('exit', r));
+    await stopPg?.();
+  }
+  const w = Math.max(...rows.map((r) => r[0].length));
+  console.log(`\nchat-backend WebSocket benchmark (${os.cpus().length} cores, Node ${process.version})\n`);
+  for (const [a, b, c] of rows) console.log(`${a.padEnd(w)}  ${b.padStart(18)}  ${c.padStart(20)}`);
+  console.log('\ntargets: connect p99 < 5 ms at 200/s; ack p99 < 10 ms at 1000/s; idle < 3 KB/socket');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

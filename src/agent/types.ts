@@ -1,0 +1,42 @@
+// The contract between the run manager (core/runs) and an agent. An agent turns the
+// conversation so far into a stream of events; the run manager persists them
+// (agent_checkpoints, tool_calls, messages) and fans them out to sockets. Agents never
+// touch the database or sockets themselves: what they need comes in through AgentContext.
+
+export interface ChatTurn {
+  role: 'user' | 'assistant' | 'system' | 'tool';
+  content: string;
+}
+
+export interface SearchHit {
+  message_id: string;
+  seq: number;
+  role: string;
+  snippet: string;
+  created_at: string;
+}
+
+export interface AgentContext {
+  conversationId: string;
+  userId: string;
+  runId: string;
+  // Full-text search over this conversation's stored messages (newest first).
+  searchConversation(query: string, limit: number): Promise<SearchHit[]>;
+  now(): Date;
+  // Aborted on cancel, server shutdown or deadline; agents must stop promptly.
+  signal: AbortSignal;
+}
+
+export type AgentEvent =
+  // reasoning shown to the user as it forms; `step` increments per reasoning step
+  | { type: 'thinking'; step: number; text: string }
+  | { type: 'tool_call'; id: string; name: string; arguments: Record<string, unknown> }
+  | { type: 'tool_result'; id: string; status: 'succeeded' | 'failed'; result?: unknown; error?: string; duration_ms: number }
+  // a chunk of the answer; chunks concatenate to the full answer
+  | { type: 'delta'; text: string }
+  | { type: 'usage'; prompt_tokens: number; completion_tokens: number };
+
+export interface Agent {
+  readonly name: string;
+  run(history: ChatTurn[], ctx: AgentContext): AsyncIterable<AgentEvent>;
+}

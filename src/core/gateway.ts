@@ -1,0 +1,146 @@
+// Every WebSocket session of this replica: admission (pending sockets per address, the
+// per-user cap), the one ticker that enforces auth deadlines, token expiry and
+// heartbeats for all sockets, and the ordered drain on shutdown.
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { WireMessage } from '../protocol/frames.js';
+import type { Bus } from './bus.js';
+import type { Hub } from './hub.js';
+import type { Inflight } from './inflight.js';
+import { TokenBucket } from './rate-limit.js';
+import type { RunManager } from './runs.js';
+import { Session, type SocketPort } from './session.js';
+
+export interface TokenVerifier {
+  verify(token: string): Promise<{ sub: string; exp: number }>;
+}
+
+export interface GatewayStore {
+  findOwned(userId: string, conv: string): Promise<{ id: string; last_seq: number } | undefined>;
+  messagesAfter(conv: string, afterSeq: number, limit: number): Promise<WireMessage[]>;
+  insertUserMessage(conv: string, userId: string, clientMsgId: string, content: string): Promise<{ message: WireMessage; duplicate: boolean } | undefined>;
+  streamingAnswer(conv: string): Promise<WireMessage | undefined>;
+}
+
+export interface GatewayDeps {
+  cfg: Config['ws'];
+  verifier: TokenVerifier;
+  hub: Hub;
+  bus: Bus;
+  runs: RunManager;
+  store: GatewayStore;
+  metrics: Metrics;
+  log: Logger;
+  inflight: Inflight;
+  // false with AGENT=none: messages are stored and relayed, no agent answers
+  autoRun: boolean;
+}
+
+export class Gateway {
+  readonly cfg: Config['ws'];
+  readonly verifier: TokenVerifier;
+  readonly hub: Hub;
+  readonly bus: Bus;
+  readonly runs: RunManager;
+  readonly store: GatewayStore;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly inflight: Inflight;
+  readonly autoRun: boolean;
+  private readonly sessions = new Set<Session>();
+  private readonly pendingByIp = new Map<string, number>();
+  private readonly userBuckets = new Map<string, TokenBucket>();
+  private readonly ticker: NodeJS.Timeout;
+  private draining = false;
+
+  constructor(d: GatewayDeps) {
+    ({ cfg: this.cfg, verifier: this.verifier, hub: this.hub, bus: this.bus, runs: this.runs, store: this.store, metrics: this.metrics, log: this.log, inflight: this.inflight, autoRun: this.autoRun } = d);
+    this.ticker = setInterval(() => this.tick(), Math.min(1000, Math.max(50, Math.floor(this.cfg.heartbeatMs / 4))));
+    this.ticker.unref();
+    this.bus.onResync(() => void this.resync());
+  }
+
+  // Upgrade-time admission; a string is the reason to refuse.
+  admit(ip: string): 'ok' | 'draining' | 'too_many_pending' {
+    if (this.draining) return 'draining';
+    if ((this.pendingByIp.get(ip) ?? 0) >= this.cfg.maxPendingPerIp) return 'too_many_pending';
+    return 'ok';
+  }
+
+  open(conv: string, ip: string, port: SocketPort): Session {
+    const s = new Session(conv, ip, port, this);
+    this.sessions.add(s);
+    this.pendingByIp.set(ip, (this.pendingByIp.get(ip) ?? 0) + 1);
+    this.metrics.wsConnections.inc({ state: 'pending' });
+    return s;
+  }
+
+  authenticated(s: Session): void {
+    this.unpend(s.ip);
+    this.metrics.wsConnections.dec({ state: 'pending' });
+    this.metrics.wsConnections.inc({ state: 'ready' });
+  }
+
+  released(s: Session, was: string): void {
+    this.sessions.delete(s);
+    if (was === 'ready') {
+      this.hub.leave(s);
+      this.metrics.wsConnections.dec({ state: 'ready' });
+    } else {
+      this.unpend(s.ip);
+      this.metrics.wsConnections.dec({ state: 'pending' });
+    }
+  }
+
+  authFailed(reason: string): void {
+    this.metrics.wsAuthFailures.inc({ reason });
+  }
+
+  userBucket(userId: string): TokenBucket {
+    let b = this.userBuckets.get(userId);
+    if (!b) this.userBuckets.set(userId, (b = new TokenBucket(this.cfg.userMessageRatePerSec, this.cfg.userMessageBurst)));
+    return b;
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  // SIGTERM: refuse new sockets, stop local runs (stored as interrupted, clients told),
+  // let in-flight acks go out, then close every socket with 1001 so clients reconnect.
+  async drain(graceMs: number): Promise<void> {
+    this.draining = true;
+    await this.runs.shutdown();
+    await this.inflight.idle(graceMs);
+    for (const s of [...this.sessions]) s.close(1001, 'server restarting; reconnect with last_seq');
+    clearInterval(this.ticker);
+  }
+
+  private unpend(ip: string): void {
+    const n = (this.pendingByIp.get(ip) ?? 1) - 1;
+    if (n <= 0) this.pendingByIp.delete(ip);
+    else this.pendingByIp.set(ip, n);
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const s of this.sessions) s.tick(now);
+    // Buckets of users with no socket left would otherwise accumulate forever.
+    if (this.userBuckets.size > 10_000) for (const u of this.userBuckets.keys()) if (this.hub.connectionsOf(u) === 0) this.userBuckets.delete(u);
+  }
+
+  // After a bus outage: re-read the messages this replica's sockets may have missed and
+  // ask the owners of runs in flight for fresh snapshots.
+  private async resync(): Promise<void> {
+    for (const conv of this.hub.localConversations()) {
+      try {
+        for (const m of await this.store.messagesAfter(conv, this.hub.resyncFrom(conv), 1000)) this.hub.deliverLocal(conv, { type: 'message', message: m });
+        const streaming = await this.store.streamingAnswer(conv);
+        if (streaming?.run_id && !this.runs.isLocal(streaming.run_id)) this.bus.publish({ kind: 'snapshot_request', conv, run_id: streaming.run_id, session: '*' });
+      } catch (err) {
+        this.log.warn({ conv, err_message: (err as Error).message }, 'resync after bus outage failed');
+      }
+    }
+  }
+}

@@ -1,0 +1,144 @@
+// The sockets of this replica, grouped by conversation, and everything the bus delivers
+// to them. Presence is the union of local sessions and the lists other replicas publish.
+import type { ServerFrame, SessionInfo } from '../protocol/frames.js';
+import type { Bus, BusEvent } from './bus.js';
+
+export interface Endpoint {
+  readonly sessionId: string;
+  readonly userId: string;
+  readonly conv: string;
+  deliver(frame: ServerFrame): void;
+}
+
+export class Hub {
+  private readonly convs = new Map<string, Map<string, Endpoint>>();
+  private readonly remote = new Map<string, Map<string, SessionInfo[]>>();
+  private readonly perUser = new Map<string, number>();
+  private readonly lastSeq = new Map<string, number>();
+  // answers seen streaming and not yet finished, by conversation: message id → seq
+  private readonly open = new Map<string, Map<string, number>>();
+  private readonly snapshotHandlers: ((ev: Extract<BusEvent, { kind: 'snapshot_request' }>) => void)[] = [];
+  private readonly cancelHandlers: ((ev: Extract<BusEvent, { kind: 'cancel' }>) => void)[] = [];
+
+  constructor(private readonly bus: Bus) {
+    bus.subscribe((ev, local) => this.onEvent(ev, local));
+  }
+
+  join(ep: Endpoint): void {
+    let m = this.convs.get(ep.conv);
+    if (!m) this.convs.set(ep.conv, (m = new Map()));
+    m.set(ep.sessionId, ep);
+    this.perUser.set(ep.userId, (this.perUser.get(ep.userId) ?? 0) + 1);
+    this.announce(ep.conv, true);
+  }
+
+  leave(ep: Endpoint): void {
+    const m = this.convs.get(ep.conv);
+    if (!m?.delete(ep.sessionId)) return;
+    if (m.size === 0) {
+      this.convs.delete(ep.conv);
+      this.lastSeq.delete(ep.conv);
+      this.open.delete(ep.conv);
+    }
+    const n = (this.perUser.get(ep.userId) ?? 1) - 1;
+    if (n <= 0) this.perUser.delete(ep.userId);
+    else this.perUser.set(ep.userId, n);
+    this.announce(ep.conv, false);
+  }
+
+  connectionsOf(userId: string): number {
+    return this.perUser.get(userId) ?? 0;
+  }
+
+  localConversations(): string[] {
+    return [...this.convs.keys()];
+  }
+
+  // Highest message seq delivered to this replica's sockets of a conversation.
+  deliveredSeq(conv: string): number {
+    return this.lastSeq.get(conv) ?? 0;
+  }
+
+  // Where a re-read after a bus outage must start: before the oldest answer this replica
+  // saw start but not finish, since its completion may be what was missed.
+  resyncFrom(conv: string): number {
+    const open = [...(this.open.get(conv)?.values() ?? [])];
+    return Math.min(this.deliveredSeq(conv), ...open.map((s) => s - 1));
+  }
+
+  presence(conv: string): SessionInfo[] {
+    const out = [...(this.convs.get(conv)?.values() ?? [])].map((e) => ({ session_id: e.sessionId, user_id: e.userId }));
+    for (const list of this.remote.get(conv)?.values() ?? []) out.push(...list);
+    return out.sort((a, b) => a.session_id.localeCompare(b.session_id));
+  }
+
+  onSnapshotRequest(h: (ev: Extract<BusEvent, { kind: 'snapshot_request' }>) => void): void {
+    this.snapshotHandlers.push(h);
+  }
+
+  onCancel(h: (ev: Extract<BusEvent, { kind: 'cancel' }>) => void): void {
+    this.cancelHandlers.push(h);
+  }
+
+  // Deliver to this replica's sockets only (e.g. a resync after a bus outage).
+  deliverLocal(conv: string, frame: ServerFrame, only?: string): void {
+    this.onEvent({ kind: 'frame', conv, frame, ...(only ? { only } : {}) }, true);
+  }
+
+  private track(conv: string, f: ServerFrame): void {
+    if (!this.convs.has(conv)) return;
+    if (f.type === 'message') {
+      this.lastSeq.set(conv, Math.max(this.deliveredSeq(conv), f.message.seq));
+      let o = this.open.get(conv);
+      if (f.message.status === 'streaming') {
+        if (!o) this.open.set(conv, (o = new Map()));
+        o.set(f.message.id, f.message.seq);
+      } else o?.delete(f.message.id);
+    } else if (f.type === 'response.completed' || f.type === 'run.failed') {
+      this.open.get(conv)?.delete(f.message_id);
+    }
+  }
+
+  private announce(conv: string, hello: boolean): void {
+    const sessions = [...(this.convs.get(conv)?.values() ?? [])].map((e) => ({ session_id: e.sessionId, user_id: e.userId }));
+    this.bus.publish({ kind: 'presence', conv, replica: this.bus.replicaId, sessions, hello });
+  }
+
+  private onEvent(ev: BusEvent, local: boolean): void {
+    switch (ev.kind) {
+      case 'frame': {
+        this.track(ev.conv, ev.frame);
+        const m = this.convs.get(ev.conv);
+        if (!m) return;
+        if (ev.only !== undefined) {
+          m.get(ev.only)?.deliver(ev.frame);
+          return;
+        }
+        for (const ep of m.values()) if (ep.sessionId !== ev.except) ep.deliver(ev.frame);
+        return;
+      }
+      case 'presence': {
+        if (!local) {
+          let r = this.remote.get(ev.conv);
+          if (!r) this.remote.set(ev.conv, (r = new Map()));
+          if (ev.sessions.length === 0) r.delete(ev.replica);
+          else r.set(ev.replica, ev.sessions);
+          if (r.size === 0) this.remote.delete(ev.conv);
+          // A replica that just gained a session asks the others to introduce theirs.
+          if (ev.hello && this.convs.has(ev.conv)) this.announce(ev.conv, false);
+        }
+        const m = this.convs.get(ev.conv);
+        if (!m) return;
+        const frame: ServerFrame = { type: 'presence', sessions: this.presence(ev.conv) };
+        for (const ep of m.values()) ep.deliver(frame);
+        return;
+      }
+      case 'snapshot_request':
+        for (const h of this.snapshotHandlers) h(ev);
+        return;
+      case 'cancel':
+        for (const h of this.cancelHandlers) h(ev);
+        return;
+    }
+  }
+}

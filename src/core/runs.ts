@@ -1,0 +1,205 @@
+// Agent runs belong to the conversation, not the socket: a run started by a message goes
+// on when its sender disconnects. Each step is checkpointed, each tool call stored, and
+// the answer row grows as the text streams (saved at least every 250 ms), ending as
+// complete, cancelled, interrupted (shutdown) or failed.
+import { createHash, randomUUID } from 'node:crypto';
+import type { Agent, AgentEvent, ChatTurn, SearchHit } from '../agent/types.js';
+import type { Logger } from '../log.js';
+import { errInfo } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { ServerFrame, WireMessage } from '../protocol/frames.js';
+import type { Bus } from './bus.js';
+import type { Hub } from './hub.js';
+
+export interface RunStore {
+  insertAnswer(conv: string, runId: string): Promise<WireMessage | undefined>;
+  saveContent(messageId: string, content: string): Promise<void>;
+  finish(messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>): Promise<void>;
+  checkpoint(c: { runId: string; conversationId: string; messageId: string; step: number; kind: string; state: Record<string, unknown> }): Promise<void>;
+  toolCall(t: { id: string; runId: string; conversationId: string; messageId: string; name: string; arguments: Record<string, unknown> }): Promise<void>;
+  toolResult(t: { id: string; status: 'succeeded' | 'failed'; result: unknown; error: string | null; durationMs: number }): Promise<void>;
+  recentTurns(conv: string, limit: number): Promise<ChatTurn[]>;
+  search(conv: string, query: string, limit: number, beforeSeq: number): Promise<SearchHit[]>;
+}
+
+type EndReason = 'cancelled' | 'shutdown';
+
+export interface LocalRun {
+  runId: string;
+  conv: string;
+  messageId: string;
+  seq: number;
+  content: string;
+  controller: AbortController;
+}
+
+const FLUSH_MS = 250;
+
+export class RunManager {
+  private readonly runs = new Map<string, LocalRun>();
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(private readonly d: { store: RunStore; agent: Agent; bus: Bus; hub: Hub; log: Logger; metrics: Metrics }) {
+    d.hub.onSnapshotRequest((ev) => {
+      const run = this.runs.get(ev.run_id);
+      if (run) this.publish(run.conv, this.snapshot(run), ev.session === '*' ? undefined : ev.session);
+    });
+    d.hub.onCancel((ev) => this.runs.get(ev.run_id)?.controller.abort('cancelled'));
+  }
+
+  localRun(conv: string): LocalRun | undefined {
+    for (const r of this.runs.values()) if (r.conv === conv) return r;
+    return undefined;
+  }
+
+  isLocal(runId: string): boolean {
+    return this.runs.has(runId);
+  }
+
+  snapshot(r: LocalRun): ServerFrame {
+    return { type: 'run.snapshot', run_id: r.runId, message_id: r.messageId, seq: r.seq, content: r.content, offset: r.content.length };
+  }
+
+  // Runs of one conversation execute one after another, in message order.
+  submit(conv: string, userId: string): void {
+    const prev = this.chains.get(conv) ?? Promise.resolve();
+    const next = prev.then(() => this.execute(conv, userId)).catch((err: unknown) => this.d.log.error({ conv, ...errInfo(err) }, 'run crashed'));
+    this.chains.set(conv, next);
+    this.pending.add(next);
+    void next.finally(() => {
+      this.pending.delete(next);
+      if (this.chains.get(conv) === next) this.chains.delete(conv);
+    });
+  }
+
+  // Cancels a local run, or asks the replica that owns it.
+  cancel(conv: string, runId: string): void {
+    const run = this.runs.get(runId);
+    if (run) run.controller.abort('cancelled');
+    else this.d.bus.publish({ kind: 'cancel', conv, run_id: runId });
+  }
+
+  // SIGTERM: stop every local run, store its partial answer as interrupted, tell clients.
+  async shutdown(): Promise<void> {
+    for (const r of this.runs.values()) r.controller.abort('shutdown');
+    await Promise.allSettled([...this.pending]);
+  }
+
+  private publish(conv: string, frame: ServerFrame, only?: string): void {
+    this.d.bus.publish({ kind: 'frame', conv, frame, ...(only ? { only } : {}) });
+  }
+
+  private async execute(conv: string, userId: string): Promise<void> {
+    const { store, metrics, log } = this.d;
+    const started = performance.now();
+    const runId = randomUUID();
+    const answer = await store.insertAnswer(conv, runId);
+    if (answer === undefined) return; // the conversation was deleted meanwhile
+    const run: LocalRun = { runId, conv, messageId: answer.id, seq: answer.seq, content: '', controller: new AbortController() };
+    this.runs.set(runId, run);
+    this.publish(conv, { type: 'message', message: answer });
+    this.publish(conv, { type: 'run.started', run_id: runId, message_id: answer.id, seq: answer.seq, agent: this.d.agent.name });
+
+    let step = 0;
+    const checkpoint = (kind: string, state: Record<string, unknown>) =>
+      store.checkpoint({ runId, conversationId: conv, messageId: answer.id, step: step++, kind, state });
+    let saved = '';
+    let saving: Promise<void> = Promise.resolve();
+    const flush = () => {
+      if (run.content === saved) return saving;
+      const text = run.content;
+      saving = saving.then(() => store.saveContent(answer.id, text)).then(() => { saved = text; }, (err: unknown) => log.warn({ run: runId, ...errInfo(err) }, 'saving partial answer failed'));
+      return saving;
+    };
+    const timer = setInterval(() => void flush(), FLUSH_MS);
+    let usage = { prompt_tokens: 0, completion_tokens: 0 };
+    let outcome: 'complete' | 'failed' | EndReason = 'complete';
+    let thinking: { step: number; text: string } | undefined;
+    const endThinking = async () => {
+      if (thinking) await checkpoint('thinking', { step: thinking.step, text: thinking.text });
+      thinking = undefined;
+    };
+
+    try {
+      await checkpoint('started', { agent: this.d.agent.name, user_id: userId });
+      const history = await store.recentTurns(conv, 40);
+      const signal = run.controller.signal;
+      const events = this.d.agent.run(history, {
+        conversationId: conv, userId, runId, signal, now: () => new Date(),
+        searchConversation: (q, limit) => store.search(conv, q, limit, answer.seq),
+      });
+      for await (const ev of events as AsyncIterable<AgentEvent>) {
+        if (signal.aborted) break;
+        switch (ev.type) {
+          case 'thinking':
+            if (thinking?.step !== ev.step) {
+              await endThinking();
+              thinking = { step: ev.step, text: '' };
+            }
+            thinking!.text += ev.text;
+            this.publish(conv, { type: 'agent.thinking', run_id: runId, step: ev.step, text: ev.text });
+            break;
+          case 'tool_call':
+            await endThinking();
+            await store.toolCall({ id: toolId(ev.id, runId), runId, conversationId: conv, messageId: answer.id, name: ev.name, arguments: ev.arguments });
+            await checkpoint('tool_call', { tool_call_id: ev.id, name: ev.name, arguments: ev.arguments });
+            this.publish(conv, { type: 'tool.call', run_id: runId, tool_call_id: ev.id, name: ev.name, arguments: ev.arguments });
+            break;
+          case 'tool_result':
+            await store.toolResult({ id: toolId(ev.id, runId), status: ev.status, result: ev.result, error: ev.error ?? null, durationMs: ev.duration_ms });
+            await checkpoint('tool_result', { tool_call_id: ev.id, status: ev.status, result: ev.result ?? null, error: ev.error ?? null });
+            this.publish(conv, { type: 'tool.result', run_id: runId, tool_call_id: ev.id, status: ev.status, ...(ev.result !== undefined ? { result: ev.result } : {}), ...(ev.error !== undefined ? { error: ev.error } : {}), duration_ms: ev.duration_ms });
+            break;
+          case 'delta': {
+            await endThinking();
+            if (run.content === '') metrics.agentFirstToken.observe((performance.now() - started) / 1000);
+            const offset = run.content.length;
+            run.content += ev.text;
+            this.publish(conv, { type: 'response.delta', run_id: runId, message_id: answer.id, offset, delta: ev.text });
+            break;
+          }
+          case 'usage':
+            usage = { prompt_tokens: ev.prompt_tokens, completion_tokens: ev.completion_tokens };
+            break;
+        }
+      }
+      await endThinking();
+      if (signal.aborted) outcome = signal.reason === 'shutdown' ? 'shutdown' : 'cancelled';
+    } catch (err) {
+      outcome = run.controller.signal.aborted ? (run.controller.signal.reason === 'shutdown' ? 'shutdown' : 'cancelled') : 'failed';
+      if (outcome === 'failed') log.error({ run: runId, ...errInfo(err) }, 'agent run failed');
+    } finally {
+      clearInterval(timer);
+      this.runs.delete(runId);
+    }
+    await saving;
+    await this.finalize(run, outcome, usage, checkpoint);
+    metrics.agentRunDuration.observe({ outcome: outcome === 'shutdown' ? 'interrupted' : outcome }, (performance.now() - started) / 1000);
+  }
+
+  private async finalize(run: LocalRun, outcome: 'complete' | 'failed' | EndReason, usage: { prompt_tokens: number; completion_tokens: number }, checkpoint: (kind: string, state: Record<string, unknown>) => Promise<void>): Promise<void> {
+    const { store } = this.d;
+    const status = outcome === 'shutdown' ? 'interrupted' : outcome;
+    await store.finish(run.messageId, run.content, status, { agent: this.d.agent.name, usage });
+    await checkpoint(status, { length: run.content.length, usage });
+    if (status === 'complete') {
+      this.publish(run.conv, { type: 'response.completed', run_id: run.runId, message_id: run.messageId, seq: run.seq, content: run.content, cached: false, usage });
+      return;
+    }
+    const messages = {
+      cancelled: 'cancelled by the user; the partial answer was kept',
+      interrupted: 'the server is restarting; the partial answer was kept',
+      failed: 'the agent failed; the partial answer was kept',
+    } as const;
+    this.publish(run.conv, { type: 'run.failed', run_id: run.runId, message_id: run.messageId, code: status, message: messages[status] });
+  }
+}
+
+// Agents name their tool calls per run ("call_1"); rows need ids unique across runs,
+// and stable so a retried write hits the same row.
+function toolId(agentId: string, runId: string): string {
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(agentId)) return agentId;
+  const h = createHash('sha256').update(`${runId}:${agentId}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

@@ -1,0 +1,269 @@
+// One WebSocket's protocol state machine: first-message auth, ownership, replay and
+// resume, then the frames of a ready session. Transport-agnostic: the socket is a port.
+import { randomBytes } from 'node:crypto';
+import { AppError, closeFor, invalid, type ErrorCode } from '../protocol/errors.js';
+import { ClientFrame, PROTOCOL_VERSION, type ClientFrameOf, type ServerFrame, type WireMessage } from '../protocol/frames.js';
+import type { Gateway } from './gateway.js';
+import type { Endpoint } from './hub.js';
+import { TokenBucket } from './rate-limit.js';
+
+export interface SocketPort {
+  // false when the frame could not be buffered (the reader is too slow)
+  send(frame: ServerFrame): boolean;
+  close(code: number, reason: string): void;
+}
+
+type State = 'pending' | 'authenticating' | 'ready' | 'closed';
+
+const REPLAY_LIMIT = 1000;
+const TYPING_MIN_GAP_MS = 300;
+
+export class Session implements Endpoint {
+  readonly sessionId = randomBytes(9).toString('base64url');
+  userId = '';
+  state: State = 'pending';
+  exp = 0;
+  readonly authDeadline: number;
+  private readonly opened = performance.now();
+  private readonly bucket: TokenBucket;
+  private buffered: ServerFrame[] | undefined; // live frames held back during replay
+  private nextPingAt: number;
+  private pingOutstanding: { id: string; at: number } | undefined;
+  private missedPongs = 0;
+  private lastTyping = 0;
+
+  constructor(readonly conv: string, readonly ip: string, private readonly port: SocketPort, private readonly g: Gateway) {
+    const now = Date.now();
+    this.authDeadline = now + g.cfg.authTimeoutMs;
+    this.nextPingAt = now + g.cfg.heartbeatMs;
+    this.bucket = new TokenBucket(g.cfg.ratePerSec, g.cfg.rateBurst);
+  }
+
+  deliver(frame: ServerFrame): void {
+    if (this.buffered) {
+      this.buffered.push(frame);
+      return;
+    }
+    this.send(frame);
+    if (frame.type === 'resync' && frame.reason === 'conversation_deleted') this.fail(new AppError('conversation_not_found'));
+  }
+
+  send(frame: ServerFrame): void {
+    if (this.state === 'closed') return;
+    this.g.metrics.wsFrames.inc({ direction: 'out', type: frame.type });
+    if (!this.port.send(frame)) this.fail(new AppError('slow_consumer'));
+  }
+
+  fail(err: AppError): void {
+    const { code, reason } = closeFor(err);
+    this.close(code, reason);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.port.close(code, reason);
+    this.closed();
+  }
+
+  // The transport reports the socket gone (any side closed it).
+  closed(): void {
+    if (this.state === 'closed') return;
+    const was = this.state;
+    this.state = 'closed';
+    this.g.released(this, was);
+  }
+
+  // Called about once a second by the gateway for every session.
+  tick(now: number): void {
+    if (this.state === 'pending' || this.state === 'authenticating') {
+      if (now >= this.authDeadline) {
+        this.g.authFailed('timeout');
+        this.fail(new AppError('auth_timeout', `no auth frame within ${this.g.cfg.authTimeoutMs} ms`));
+      }
+      return;
+    }
+    if (this.state !== 'ready') return;
+    if (this.exp * 1000 <= now) {
+      this.g.authFailed('expired');
+      this.fail(new AppError('unauthorized', 'token expired; reconnect with a fresh token'));
+      return;
+    }
+    if (now < this.nextPingAt) return;
+    if (this.pingOutstanding && ++this.missedPongs >= 2) {
+      this.fail(new AppError('heartbeat_timeout'));
+      return;
+    }
+    const id = randomBytes(6).toString('base64url');
+    this.pingOutstanding = { id, at: performance.now() };
+    this.nextPingAt = now + this.g.cfg.heartbeatMs;
+    this.send({ type: 'ping', id, t: now });
+  }
+
+  onBinary(): void {
+    this.g.metrics.wsFrames.inc({ direction: 'in', type: 'binary' });
+    if (this.state !== 'ready') return this.fail(new AppError('invalid_request', 'binary frames are not supported; the first frame must be an auth JSON text frame'));
+    this.error('invalid_request', 'binary frames are not supported; send JSON text frames');
+  }
+
+  onText(text: string): void {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      this.g.metrics.wsFrames.inc({ direction: 'in', type: 'invalid' });
+      return this.reject(new AppError('invalid_request', 'frame is not valid JSON'));
+    }
+    const parsed = ClientFrame.safeParse(raw);
+    const type = typeof (raw as { type?: unknown })?.type === 'string' ? (raw as { type: string }).type : 'invalid';
+    this.g.metrics.wsFrames.inc({ direction: 'in', type: parsed.success ? type : 'invalid' });
+    if (!parsed.success) return this.reject(invalid('frame', parsed.error.issues));
+    const f = parsed.data;
+    if (this.state === 'pending') {
+      if (f.type !== 'auth') return this.fail(new AppError('invalid_request', `the first frame must be auth, got ${f.type}`));
+      void this.auth(f);
+      return;
+    }
+    if (this.state !== 'ready') return; // authenticating: one auth attempt, nothing else yet
+    if (!this.bucket.take()) {
+      if (this.bucket.debt > this.g.cfg.rateBurst) return this.fail(new AppError('rate_limited', 'too many frames; slow down'));
+      if (this.bucket.debt === 1) this.error('rate_limited', `more than ${this.g.cfg.ratePerSec} frames per second; frames are being dropped`);
+      return;
+    }
+    switch (f.type) {
+      case 'auth': return this.error('invalid_request', 'already authenticated; use reauth to refresh the token');
+      case 'message': return void this.message(f);
+      case 'typing': return this.typing(f);
+      case 'ping': return this.send({ type: 'pong', id: f.id });
+      case 'pong': return this.pong(f);
+      case 'cancel': return void this.cancel(f);
+      case 'reauth': return void this.reauth(f);
+    }
+  }
+
+  private reject(err: AppError): void {
+    if (this.state === 'pending') return this.fail(err);
+    const body = { type: 'error' as const, code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) };
+    this.send(body);
+  }
+
+  private error(code: ErrorCode, message: string): void {
+    this.send({ type: 'error', code, message });
+  }
+
+  private async auth(f: ClientFrameOf<'auth'>): Promise<void> {
+    this.state = 'authenticating';
+    const t0 = performance.now();
+    const g = this.g;
+    try {
+      const v = await g.verifier.verify(f.token);
+      if (f.user_id !== undefined && f.user_id !== v.sub) throw new AppError('unauthorized', 'user_id does not match the token');
+      if (g.hub.connectionsOf(v.sub) >= g.cfg.maxConnectionsPerUser) {
+        throw new AppError('rate_limited', `more than ${g.cfg.maxConnectionsPerUser} connections for this user`);
+      }
+      const conv = await g.store.findOwned(v.sub, this.conv);
+      if (conv === undefined) throw new AppError('conversation_not_found');
+      if (this.state !== 'authenticating') return; // the client left while we checked
+      this.userId = v.sub;
+      this.exp = v.exp;
+      this.state = 'ready';
+      g.authenticated(this);
+      g.metrics.wsAuth.observe({ result: 'ok' }, (performance.now() - t0) / 1000);
+      await this.join(conv.last_seq, f.last_seq);
+      g.metrics.wsConnect.observe((performance.now() - this.opened) / 1000);
+    } catch (err) {
+      const reason = (err as { reason?: string }).reason ?? (err instanceof AppError ? err.code : 'internal');
+      g.metrics.wsAuth.observe({ result: 'fail' }, (performance.now() - t0) / 1000);
+      g.authFailed(reason);
+      if (!(err instanceof AppError)) g.log.error({ reason, err_message: (err as Error).message }, 'ws auth failed unexpectedly');
+      this.fail(err instanceof AppError ? err : new AppError('internal'));
+    }
+  }
+
+  // Subscribe first (holding live frames back), then replay, then the run in flight, so
+  // nothing published meanwhile is lost or delivered out of order.
+  private async join(lastSeq: number, clientSeq: number | undefined): Promise<void> {
+    const g = this.g;
+    this.buffered = [];
+    g.hub.join(this);
+    const local = g.runs.localRun(this.conv);
+    const streaming = local ? undefined : await g.store.streamingAnswer(this.conv);
+    const active = local ? { run_id: local.runId, message_id: local.messageId, seq: local.seq }
+      : streaming?.run_id ? { run_id: streaming.run_id, message_id: streaming.id, seq: streaming.seq } : null;
+    this.send({ type: 'ready', protocol: PROTOCOL_VERSION, conversation_id: this.conv, user_id: this.userId, session_id: this.sessionId, last_seq: lastSeq, active_run: active, heartbeat_ms: g.cfg.heartbeatMs });
+    let replayedTo = clientSeq ?? lastSeq;
+    if (clientSeq !== undefined) {
+      if (clientSeq > lastSeq || lastSeq - clientSeq > REPLAY_LIMIT) {
+        this.send({ type: 'resync', reason: clientSeq > lastSeq ? 'last_seq is ahead of the conversation' : `more than ${REPLAY_LIMIT} messages to replay` });
+        replayedTo = lastSeq;
+      } else {
+        for (const m of await g.store.messagesAfter(this.conv, clientSeq, REPLAY_LIMIT)) {
+          this.send({ type: 'message', message: m });
+          replayedTo = Math.max(replayedTo, m.seq);
+        }
+      }
+    }
+    if (local) this.send(g.runs.snapshot(local));
+    else if (active) g.bus.publish({ kind: 'snapshot_request', conv: this.conv, run_id: active.run_id, session: this.sessionId });
+    const held = this.buffered;
+    this.buffered = undefined;
+    for (const fr of held) if (!(fr.type === 'message' && fr.message.seq <= replayedTo && fr.message.status !== 'streaming')) this.deliver(fr);
+  }
+
+  private async message(f: ClientFrameOf<'message'>): Promise<void> {
+    const g = this.g;
+    const t0 = performance.now();
+    if (!g.userBucket(this.userId).take()) return this.error('rate_limited', `more than ${g.cfg.userMessageRatePerSec} messages per second for this user; message not stored`);
+    g.inflight.begin();
+    try {
+      const out = await g.store.insertUserMessage(this.conv, this.userId, f.client_msg_id, f.content);
+      if (out === undefined) return this.fail(new AppError('conversation_not_found'));
+      this.send({ type: 'ack', client_msg_id: f.client_msg_id, message_id: out.message.id, seq: out.message.seq, duplicate: out.duplicate });
+      g.metrics.wsMessageAck.observe((performance.now() - t0) / 1000);
+      if (out.duplicate) return;
+      g.bus.publish({ kind: 'frame', conv: this.conv, frame: { type: 'message', message: out.message }, except: this.sessionId });
+      if (g.autoRun) g.runs.submit(this.conv, this.userId);
+    } catch (err) {
+      g.log.error({ err_message: (err as Error).message }, 'storing a message failed');
+      this.error('internal', 'the message was not stored; retry with the same client_msg_id');
+    } finally {
+      g.inflight.end();
+    }
+  }
+
+  private typing(f: ClientFrameOf<'typing'>): void {
+    const now = performance.now();
+    if (f.state === 'start' && now - this.lastTyping < TYPING_MIN_GAP_MS) return;
+    this.lastTyping = now;
+    this.g.bus.publish({ kind: 'frame', conv: this.conv, frame: { type: 'typing', session_id: this.sessionId, user_id: this.userId, state: f.state }, except: this.sessionId });
+  }
+
+  private pong(f: ClientFrameOf<'pong'>): void {
+    if (this.pingOutstanding === undefined || String(f.id) !== this.pingOutstanding.id) return;
+    this.g.metrics.wsRoundtrip.observe((performance.now() - this.pingOutstanding.at) / 1000);
+    this.pingOutstanding = undefined;
+    this.missedPongs = 0;
+  }
+
+  private async cancel(f: ClientFrameOf<'cancel'>): Promise<void> {
+    const g = this.g;
+    if (!g.runs.isLocal(f.run_id)) {
+      const streaming = await g.store.streamingAnswer(this.conv);
+      if (streaming?.run_id !== f.run_id) return this.error('run_not_found', `no run ${f.run_id} in flight in this conversation`);
+    } else if (g.runs.localRun(this.conv)?.runId !== f.run_id) {
+      return this.error('run_not_found', `no run ${f.run_id} in flight in this conversation`);
+    }
+    g.runs.cancel(this.conv, f.run_id);
+  }
+
+  private async reauth(f: ClientFrameOf<'reauth'>): Promise<void> {
+    try {
+      const v = await this.g.verifier.verify(f.token);
+      if (v.sub !== this.userId) return this.fail(new AppError('unauthorized', 'reauth token is for another user'));
+      this.exp = Math.max(this.exp, v.exp);
+    } catch (err) {
+      this.error('unauthorized', `reauth rejected: ${(err as Error).message}; the current token stays in force until it expires`);
+    }
+  }
+}
+
+export type { WireMessage };

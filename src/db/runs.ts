@@ -1,0 +1,110 @@
+// Queries behind agent runs: the streaming answer row, its checkpoints and tool calls,
+// recovery of answers whose runner died, and the conversation search tool.
+import type { Db } from './client.js';
+import type { MessageRow } from './messages.js';
+
+const MSG_COLS = `id, conversation_id, seq::int8 AS seq, role, status, content, client_msg_id, run_id,
+  user_id, metadata, created_at, updated_at`;
+
+export async function saveAnswerContent(db: Db, messageId: string, content: string): Promise<void> {
+  await db.timed('runs.save_content', (sql) => sql`
+    UPDATE messages SET content = ${content}, updated_at = clock_timestamp()
+     WHERE id = ${messageId} AND status = 'streaming'`);
+}
+
+export async function finishAnswer(db: Db, messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>): Promise<void> {
+  await db.timed('runs.finish', (sql) => sql`
+    UPDATE messages SET content = ${content}, status = ${status}, updated_at = clock_timestamp(),
+           metadata = metadata || ${sql.json(metadata as never)}
+     WHERE id = ${messageId} AND status = 'streaming'`);
+}
+
+export async function insertCheckpoint(db: Db, c: { runId: string; conversationId: string; messageId: string; step: number; kind: string; state: Record<string, unknown> }): Promise<void> {
+  await db.timed('runs.checkpoint', (sql) => sql`
+    INSERT INTO agent_checkpoints (run_id, conversation_id, message_id, step, kind, state)
+    VALUES (${c.runId}, ${c.conversationId}, ${c.messageId}, ${c.step}, ${c.kind}, ${sql.json(c.state as never)})`);
+}
+
+export async function insertToolCall(db: Db, t: { id: string; runId: string; conversationId: string; messageId: string; name: string; arguments: Record<string, unknown> }): Promise<void> {
+  await db.timed('runs.tool_call', (sql) => sql`
+    INSERT INTO tool_calls (id, run_id, conversation_id, message_id, name, arguments)
+    VALUES (${t.id}, ${t.runId}, ${t.conversationId}, ${t.messageId}, ${t.name}, ${sql.json(t.arguments as never)})`);
+}
+
+export async function finishToolCall(db: Db, t: { id: string; status: 'succeeded' | 'failed'; result: unknown; error: string | null; durationMs: number }): Promise<void> {
+  await db.timed('runs.tool_result', (sql) => sql`
+    UPDATE tool_calls SET status = ${t.status}, result = ${t.result === undefined ? null : sql.json(t.result as never)},
+           error = ${t.error}, duration_ms = ${Math.round(t.durationMs)}, finished_at = clock_timestamp()
+     WHERE id = ${t.id}`);
+}
+
+// The answer being streamed in a conversation, if any (whichever replica runs it).
+export async function findStreamingAnswer(db: Db, conversationId: string): Promise<MessageRow | undefined> {
+  const rows = await db.timed('runs.find_streaming', (sql) => sql<MessageRow[]>`
+    SELECT ${sql.unsafe(MSG_COLS)} FROM messages
+     WHERE conversation_id = ${conversationId} AND status = 'streaming'
+     ORDER BY seq DESC LIMIT 1`);
+  return rows[0] === undefined ? undefined : { ...rows[0], seq: Number(rows[0].seq) };
+}
+
+export async function streamingRunners(db: Db, exceptRunner: bigint): Promise<bigint[]> {
+  const rows = await db.timed('runs.streaming_runners', (sql) => sql<{ runner_id: string }[]>`
+    SELECT DISTINCT runner_id FROM messages
+     WHERE status = 'streaming' AND runner_id IS NOT NULL AND runner_id <> ${exceptRunner.toString()}`);
+  return rows.map((r) => BigInt(r.runner_id));
+}
+
+// Answers left 'streaming' by a runner that no longer exists; returns what changed.
+export async function interruptRunner(db: Db, runner: bigint): Promise<{ id: string; conversation_id: string; run_id: string; seq: number }[]> {
+  const rows = await db.timed('runs.interrupt_runner', (sql) => sql<{ id: string; conversation_id: string; run_id: string; seq: string }[]>`
+    UPDATE messages SET status = 'interrupted', updated_at = clock_timestamp()
+     WHERE status = 'streaming' AND runner_id = ${runner.toString()}
+    RETURNING id, conversation_id, run_id, seq`);
+  return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
+}
+
+export async function recentTurns(db: Db, conversationId: string, limit: number): Promise<{ role: string; content: string }[]> {
+  const rows = await db.timed('runs.recent_turns', (sql) => sql<{ role: string; content: string }[]>`
+    SELECT role, content FROM (
+      SELECT role, content, seq FROM messages
+       WHERE conversation_id = ${conversationId} AND status IN ('complete', 'cancelled', 'interrupted') AND content <> ''
+       ORDER BY seq DESC LIMIT ${limit}) t
+    ORDER BY seq`);
+  return [...rows];
+}
+
+export interface SearchRow {
+  message_id: string;
+  seq: number;
+  role: string;
+  snippet: string;
+  created_at: Date;
+}
+
+// Full-text match first, substring as a fallback for words the parser drops.
+export async function searchConversationMessages(db: Db, conversationId: string, query: string, limit: number, beforeSeq: number): Promise<SearchRow[]> {
+  const rows = await db.timed('runs.search', (sql) => sql<(SearchRow & { seq: string })[]>`
+    SELECT id AS message_id, seq, role, left(content, 200) AS snippet, created_at FROM messages
+     WHERE conversation_id = ${conversationId} AND seq < ${beforeSeq} AND status <> 'streaming'
+       AND (to_tsvector('simple', content) @@ plainto_tsquery('simple', ${query})
+            OR content ILIKE ${'%' + query.replace(/[\\%_]/g, (c) => '\\' + c) + '%'})
+     ORDER BY seq DESC LIMIT ${limit}`);
+  return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
+}
+
+export async function storeBusEvent(db: Db, payload: unknown): Promise<string> {
+  const rows = await db.timed('bus.store', (sql) => sql<{ id: string }[]>`
+    INSERT INTO bus_events (payload) VALUES (${sql.json(payload as never)}) RETURNING id`);
+  return rows[0]!.id;
+}
+
+export async function loadBusEvent(db: Db, id: string): Promise<unknown> {
+  const rows = await db.timed('bus.load', (sql) => sql<{ payload: unknown }[]>`SELECT payload FROM bus_events WHERE id = ${id}`);
+  return rows[0]?.payload;
+}
+
+export async function pruneBusEvents(db: Db, olderThanS: number): Promise<number> {
+  const res = await db.timed('bus.prune', (sql) => sql`
+    DELETE FROM bus_events WHERE created_at < clock_timestamp() - make_interval(secs => ${olderThanS})`);
+  return res.count;
+}

@@ -1,0 +1,103 @@
+// The WebSocket endpoint on uWS. The upgrade handler rejects what must never become a
+// socket (malformed id, foreign Origin, token in the URL, too many pending sockets from
+// one address); everything after the upgrade is the core Session's job.
+import { STATUS_CODES } from 'node:http';
+import type { Gateway } from '../core/gateway.js';
+import type { Session } from '../core/session.js';
+import type { Logger } from '../log.js';
+import { httpError, AppError } from '../protocol/errors.js';
+import { MAX_FRAME_BYTES } from '../protocol/frames.js';
+import type { HttpResponse, TemplatedApp } from './uws.js';
+import { loadUws } from './uws.js';
+
+interface UserData {
+  conv: string;
+  ip: string;
+  closed: boolean;
+  session: Session | undefined;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+// With no ALLOWED_ORIGINS, only the server's own host and localhost may open sockets
+// from a browser. Clients that send no Origin (not browsers) are not subject to it.
+export function originAllowed(origin: string, host: string, allowed: string[] | undefined): boolean {
+  if (origin === '') return true;
+  if (allowed !== undefined) return allowed.includes(origin);
+  try {
+    const u = new URL(origin);
+    return u.host === host || LOOPBACK.has(u.hostname);
+  } catch {
+    return false;
+  }
+}
+
+function refuse(res: HttpResponse, err: AppError, status?: number): void {
+  const e = httpError(err);
+  const code = status ?? e.status;
+  res.cork(() => {
+    res.writeStatus(`${code} ${STATUS_CODES[code] ?? ''}`).writeHeader('content-type', 'application/json').end(JSON.stringify(e.body), true);
+  });
+}
+
+export function mountWs(app: TemplatedApp, gateway: Gateway, allowedOrigins: string[] | undefined, log: Logger): void {
+  const uws = loadUws();
+  if (allowedOrigins === undefined) log.warn('ALLOWED_ORIGINS is unset: browsers may open WebSockets only from this host and localhost');
+  app.ws<UserData>('/ws/conversations/:id', {
+    compression: uws.DISABLED,
+    // uWS drops a socket with 1006 (no close frame) past this; below it we close with a
+    // proper 1009 ourselves, so clients learn why.
+    maxPayloadLength: 4 * MAX_FRAME_BYTES,
+    // uWS sends protocol-level pings on idle sockets; the application heartbeat is ours.
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    maxBackpressure: gateway.cfg.maxBufferedBytes,
+    closeOnBackpressureLimit: 0, // we close ourselves, with 1013, when a send is dropped
+    upgrade: (res, req, context) => {
+      const id = req.getParameter(0) ?? '';
+      const query = new URLSearchParams(req.getQuery() ?? '');
+      const origin = req.getHeader('origin');
+      const host = req.getHeader('host');
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+      if (!UUID.test(id)) return refuse(res, new AppError('invalid_request', 'conversation id must be a UUID'));
+      if (query.has('token') || query.has('access_token')) {
+        return refuse(res, new AppError('invalid_request', 'tokens go in the first message ({"type":"auth","token":...}), never in the URL'));
+      }
+      if (!originAllowed(origin, host, allowedOrigins)) return refuse(res, new AppError('forbidden', `origin ${origin} is not allowed`));
+      const admitted = gateway.admit(ip);
+      if (admitted === 'draining') return refuse(res, new AppError('unavailable', 'server is shutting down; reconnect'));
+      if (admitted === 'too_many_pending') return refuse(res, new AppError('rate_limited', 'too many unauthenticated sockets from this address'));
+      res.upgrade<UserData>({ conv: id.toLowerCase(), ip, closed: false, session: undefined }, key, protocol, extensions, context);
+    },
+    open: (ws) => {
+      const ud = ws.getUserData();
+      ud.session = gateway.open(ud.conv, ud.ip, {
+        send: (frame) => {
+          if (ud.closed) return true;
+          return ws.send(JSON.stringify(frame), false) !== 2; // 2: dropped at the backpressure limit
+        },
+        close: (code, reason) => {
+          if (ud.closed) return;
+          ud.closed = true;
+          ws.end(code, reason);
+        },
+      });
+    },
+    message: (ws, message, isBinary) => {
+      const s = ws.getUserData().session;
+      if (!s) return;
+      if (message.byteLength > MAX_FRAME_BYTES) return s.fail(new AppError('message_too_big'));
+      if (isBinary) s.onBinary();
+      else s.onText(Buffer.from(message).toString('utf8'));
+    },
+    close: (ws) => {
+      const ud = ws.getUserData();
+      ud.closed = true;
+      ud.session?.closed();
+    },
+  });
+}

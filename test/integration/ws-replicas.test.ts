@@ -1,0 +1,89 @@
+// Two server processes on one database: what happens on one replica reaches sockets on
+// the other through LISTEN/NOTIFY, including after the listening connections are killed.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/db/client.js';
+import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
+import { startServer, type ServerProcess } from '../helpers/server.js';
+import { AUTH_ENV, token } from '../helpers/tokens.js';
+import { connectReady, createConversation, type Frame } from '../helpers/ws-client.js';
+
+let tdb: TestDatabase & { db: Db };
+let a: ServerProcess;
+let b: ServerProcess;
+let alice: string;
+
+beforeAll(async () => {
+  tdb = await createMigratedDatabase('replicas');
+  const env = { ...AUTH_ENV, DATABASE_URL: tdb.url, AGENT_TOKEN_DELAY_MS: '20' };
+  [a, b] = await Promise.all([startServer(env, 'replica-a'), startServer(env, 'replica-b')]);
+  alice = await token('alice');
+});
+
+afterAll(async () => {
+  await Promise.all([a?.stop(), b?.stop()]);
+  await tdb?.drop();
+});
+
+function assemble(frames: Frame[], runId: string): string {
+  let text = '';
+  for (const f of frames) {
+    if (f.run_id !== runId) continue;
+    if (f.type === 'run.snapshot' && f.offset >= text.length) text = f.content;
+    if (f.type === 'response.delta' && f.offset <= text.length) text = text.slice(0, f.offset) + f.delta;
+  }
+  return text;
+}
+
+describe('two replicas', () => {
+  it('deliver the run executed on B, typing and presence to a socket on A', async () => {
+    const conv = await createConversation(a.url, alice);
+    const onA = await connectReady(a.url, conv, alice);
+    const onB = await connectReady(b.url, conv, alice);
+    const presence = await onA.sock.waitFor((f) => f.type === 'presence' && f.sessions.length === 2);
+    expect(presence.sessions.map((x: { session_id: string }) => x.session_id).sort()).toEqual([onA.ready.session_id, onB.ready.session_id].sort());
+    onB.sock.send({ type: 'typing', state: 'start' });
+    expect((await onA.sock.type('typing')).session_id).toBe(onB.ready.session_id);
+
+    onB.sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'What is 2^10?' });
+    const done = await onA.sock.type('response.completed', 0, 20_000);
+    expect(onA.sock.ofType('message').map((m) => m.message.seq)).toEqual(expect.arrayContaining([1, 2]));
+    expect(onA.sock.ofType('tool.call')).toHaveLength(1);
+    expect(done.content).toContain('1024');
+    expect(assemble(onA.sock.frames, done.run_id)).toBe(done.content);
+    onB.sock.close();
+    await onA.sock.waitFor((f) => f.type === 'presence' && f.sessions.length === 1);
+    onA.sock.close();
+  });
+
+  it('give a socket joining on A mid-run (run on B) an exact snapshot, then live deltas', async () => {
+    const conv = await createConversation(a.url, alice);
+    const onB = await connectReady(b.url, conv, alice);
+    onB.sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'Describe a long walk through an old forest at dawn' });
+    await onB.sock.waitFor((f) => f.type === 'response.delta' && f.offset > 30, 15_000);
+    const late = await connectReady(a.url, conv, alice, { last_seq: 0 });
+    expect(late.ready.active_run).not.toBeNull();
+    const done = await late.sock.type('response.completed', 0, 20_000);
+    expect(late.sock.ofType('run.snapshot')).toHaveLength(1);
+    expect(assemble(late.sock.frames, done.run_id)).toBe(done.content);
+    onB.sock.close();
+    late.sock.close();
+  });
+
+  it('recover when the listening connections are killed with pg_terminate_backend', async () => {
+    const conv = await createConversation(a.url, alice);
+    const onA = await connectReady(a.url, conv, alice);
+    const onB = await connectReady(b.url, conv, alice);
+    const killed = await tdb.db.sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chat-backend-listener' AND datname = current_database()`;
+    expect(killed.length).toBe(2);
+    // Sent while A's listener may still be down: A must re-read it after reconnecting.
+    onB.sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'What is 7*6?' });
+    const final = await onA.sock.waitFor((f) => (f.type === 'response.completed') || (f.type === 'message' && f.message.seq === 2 && f.message.status === 'complete'), 20_000);
+    const content = final.type === 'response.completed' ? final.content : final.message.content;
+    expect(content).toContain('42');
+    expect(onA.sock.ofType('message').some((m) => m.message.seq === 1)).toBe(true);
+    await expect.poll(async () => (await tdb.db.sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'chat-backend-listener' AND datname = current_database()`)[0]!.n, { timeout: 10_000 }).toBe(2);
+    onA.sock.close();
+    onB.sock.close();
+  });
+});
