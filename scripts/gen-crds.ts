@@ -1,10 +1,14 @@
 // npm run gen:crds: writes the ChatBackend CRD generated from operator/api.ts to crds/ (for
-// kubectl apply) and into the Helm chart (behind crds.create). operator/crd.test.ts fails
-// when either file differs from what this would write now.
+// kubectl apply) and into the Helm chart (behind crds.create), and puts the same spec schema
+// under chatBackend.spec in the chart's values.schema.json, so a bad first ChatBackend fails
+// at `helm install` time. operator/crd.test.ts fails when any of them differs from what this
+// would write now.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import YAML from 'yaml';
+import { z } from 'zod';
+import { ChatBackendSpecSchema } from '../operator/api.js';
 import { chatBackendCrd } from '../operator/crd.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,18 +38,39 @@ function chartTemplate(plain: string): string {
   return `{{- if .Values.crds.create }}\n${HEADER}${plain.replace(metadata, templated)}{{- end }}\n`;
 }
 
-export function renderCrdFiles(): Map<string, string> {
+const VALUES_SCHEMA = 'charts/chat-backend-operator/values.schema.json';
+
+function withoutKubernetesExtensions(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutKubernetesExtensions);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([k]) => !k.startsWith('x-kubernetes-') && k !== '$schema')
+      .map(([k, v]) => [k, withoutKubernetesExtensions(v)]),
+  );
+}
+
+/** values.schema.json with chatBackend.spec replaced by the generated ChatBackend spec schema. */
+function valuesSchema(current: string): string {
+  const schema = JSON.parse(current) as { properties: { chatBackend: { properties: { spec: unknown } } } };
+  const spec = z.toJSONSchema(ChatBackendSpecSchema, { io: 'input', target: 'draft-7' });
+  schema.properties.chatBackend.properties.spec = withoutKubernetesExtensions(spec);
+  return `${JSON.stringify(schema, null, 2)}\n`;
+}
+
+export async function renderCrdFiles(): Promise<Map<string, string>> {
   const plain = crdYaml();
   return new Map([
     ['crds/chatbackend.dev_chatbackends.yaml', HEADER + plain],
     ['charts/chat-backend-operator/templates/crd-chatbackends.yaml', chartTemplate(plain)],
+    [VALUES_SCHEMA, valuesSchema(await readFile(path.join(repoRoot, VALUES_SCHEMA), 'utf8'))],
   ]);
 }
 
 /** Paths (relative to the repo) whose content differs from a fresh generation. */
 export async function staleCrdFiles(): Promise<string[]> {
   const stale: string[] = [];
-  for (const [rel, content] of renderCrdFiles()) {
+  for (const [rel, content] of await renderCrdFiles()) {
     const current = await readFile(path.join(repoRoot, rel), 'utf8').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined;
       throw err;
@@ -56,7 +81,7 @@ export async function staleCrdFiles(): Promise<string[]> {
 }
 
 async function main(): Promise<void> {
-  for (const [rel, content] of renderCrdFiles()) {
+  for (const [rel, content] of await renderCrdFiles()) {
     await writeFile(path.join(repoRoot, rel), content);
     console.log(`wrote ${rel}`);
   }

@@ -126,6 +126,8 @@ build_component() {
   echo "$(( $(date +%s) - start ))" > "$tmp/.complete"
   rm -rf "$dir"
   mv "$tmp" "$dir"
+  # Older builds of this component (another version or recipe) are dead weight: hundreds of MB.
+  find "$cache_root" -maxdepth 1 -name "$c-*" ! -path "$dir" -exec rm -rf {} +
   log "built $c in $(cat "$dir/.complete")s"
 }
 
