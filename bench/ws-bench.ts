@@ -39,7 +39,7 @@ async function token(sub: string): Promise<string> {
 async function startServer(dbUrl: string): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve'], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: dbUrl, JWT_SECRET: SECRET, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', AGENT: 'none', MAX_CONNECTIONS_PER_USER: '100000', MAX_PENDING_PER_IP: '100000', USER_MESSAGE_RATE_PER_SEC: '100000', USER_MESSAGE_BURST: '100000', LOG_LISTEN: '1' },
+    env: { ...process.env, DATABASE_URL: dbUrl, JWT_SECRET: SECRET, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', AGENT: 'none', MAX_CONNECTIONS_PER_USER: '100000', MAX_PENDING_PER_IP: '100000', USER_MESSAGE_RATE_PER_SEC: '100000', USER_MESSAGE_BURST: '100000' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -93,8 +93,14 @@ async function main(): Promise<void> {
   const rows: [string, string, string][] = [];
   try {
     const tok = await token('bench');
-    const res = await fetch(`${server.url}/api/v1/conversations`, { method: 'POST', headers: { authorization: `Bearer ${tok}` } });
-    const conv = ((await res.json()) as { id: string }).id;
+    // Ten sockets per conversation, as in real use (a user's tabs and devices): presence
+    // goes to every socket of a conversation on each join.
+    const convs: string[] = [];
+    for (let i = 0; i < Math.ceil(Math.max(CONNECT_N, IDLE_N) / 10); i++) {
+      const res = await fetch(`${server.url}/api/v1/conversations`, { method: 'POST', headers: { authorization: `Bearer ${tok}` } });
+      convs.push(((await res.json()) as { id: string }).id);
+    }
+    const conv = (i: number) => convs[Math.floor(i / 10) % convs.length]!;
 
     // 1. connect-to-ready at a fixed rate
     const connectMs: number[] = [];
@@ -117,7 +123,7 @@ async function main(): Promise<void> {
       const due = t0 + (i * 1000) / CONNECT_RATE;
       const wait = due - performance.now();
       if (wait > 1) await sleep(wait);
-      opens.push(open(server.url, conv, tok, onFrame).then(({ c, ms }) => { connectMs.push(ms); clients.push(c); }));
+      opens.push(open(server.url, conv(i), tok, onFrame).then(({ c, ms }) => { connectMs.push(ms); clients.push(c); }));
     }
     await Promise.all(opens);
     rows.push([`connect → ready (${CONNECT_N} sockets at ${CONNECT_RATE}/s)`, `p50 ${pct(connectMs, 50).toFixed(2)} ms`, `p99 ${pct(connectMs, 99).toFixed(2)} ms`]);
@@ -152,7 +158,7 @@ async function main(): Promise<void> {
     const before = await rssKb(server.child.pid!);
     const idle: Client[] = [];
     for (let i = 0; i < IDLE_N; i += 200) {
-      const batch = await Promise.all(Array.from({ length: Math.min(200, IDLE_N - i) }, () => open(server.url, conv, tok)));
+      const batch = await Promise.all(Array.from({ length: Math.min(200, IDLE_N - i) }, (_, j) => open(server.url, conv(i + j), tok)));
       idle.push(...batch.map((b) => b.c));
     }
     await sleep(2000);

@@ -17,7 +17,8 @@ export interface TokenVerifier {
 }
 
 export interface GatewayStore {
-  findOwned(userId: string, conv: string): Promise<{ id: string; last_seq: number } | undefined>;
+  // ownership, last_seq and the answer streaming now (on any replica), in one call
+  findOwned(userId: string, conv: string): Promise<{ id: string; last_seq: number; streaming: WireMessage | undefined } | undefined>;
   messagesAfter(conv: string, afterSeq: number, limit: number): Promise<WireMessage[]>;
   insertUserMessage(conv: string, userId: string, clientMsgId: string, content: string): Promise<{ message: WireMessage; duplicate: boolean } | undefined>;
   streamingAnswer(conv: string): Promise<WireMessage | undefined>;

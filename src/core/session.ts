@@ -11,6 +11,9 @@ export interface SocketPort {
   // false when the frame could not be buffered (the reader is too slow)
   send(frame: ServerFrame): boolean;
   close(code: number, reason: string): void;
+  // bytes queued for this socket, and a promise for when the queue drains
+  buffered(): number;
+  drained(): Promise<void>;
 }
 
 type State = 'pending' | 'authenticating' | 'ready' | 'closed';
@@ -168,7 +171,7 @@ export class Session implements Endpoint {
       this.state = 'ready';
       g.authenticated(this);
       g.metrics.wsAuth.observe({ result: 'ok' }, (performance.now() - t0) / 1000);
-      await this.join(conv.last_seq, f.last_seq);
+      await this.join(conv.last_seq, conv.streaming, f.last_seq);
       g.metrics.wsConnect.observe((performance.now() - this.opened) / 1000);
     } catch (err) {
       const reason = (err as { reason?: string }).reason ?? (err instanceof AppError ? err.code : 'internal');
@@ -181,12 +184,15 @@ export class Session implements Endpoint {
 
   // Subscribe first (holding live frames back), then replay, then the run in flight, so
   // nothing published meanwhile is lost or delivered out of order.
-  private async join(lastSeq: number, clientSeq: number | undefined): Promise<void> {
+  private async join(lastSeq: number, streaming: WireMessage | undefined, clientSeq: number | undefined): Promise<void> {
     const g = this.g;
     this.buffered = [];
     g.hub.join(this);
+    // A run that starts on another replica in the instant between the ownership query and
+    // hub.join() is seen from its next frame on; its response.completed carries the full
+    // text. Joining before the ownership check would close that gap but would announce an
+    // unauthorised session in presence.
     const local = g.runs.localRun(this.conv);
-    const streaming = local ? undefined : await g.store.streamingAnswer(this.conv);
     const active = local ? { run_id: local.runId, message_id: local.messageId, seq: local.seq }
       : streaming?.run_id ? { run_id: streaming.run_id, message_id: streaming.id, seq: streaming.seq } : null;
     this.send({ type: 'ready', protocol: PROTOCOL_VERSION, conversation_id: this.conv, user_id: this.userId, session_id: this.sessionId, last_seq: lastSeq, active_run: active, heartbeat_ms: g.cfg.heartbeatMs });
@@ -197,6 +203,10 @@ export class Session implements Endpoint {
         replayedTo = lastSeq;
       } else {
         for (const m of await g.store.messagesAfter(this.conv, clientSeq, REPLAY_LIMIT)) {
+          // A replay is a burst: pace it by the socket's drain so a client catching up is
+          // not mistaken for a slow reader.
+          while (this.port.buffered() > g.cfg.maxBufferedBytes / 2 && this.state === 'ready') await this.port.drained();
+          if (this.state !== 'ready') return;
           this.send({ type: 'message', message: m });
           replayedTo = Math.max(replayedTo, m.seq);
         }

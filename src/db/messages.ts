@@ -1,7 +1,7 @@
 // Message queries. seq comes from conversations.last_seq bumped in the same
 // transaction as the insert: the row lock serialises writers per conversation and a
 // rollback returns the number, so seq stays gap-free.
-import type { Db, TxSql } from './client.js';
+import type { Db } from './client.js';
 import { isUniqueViolation } from './client.js';
 
 export type MessageRole = 'user' | 'assistant' | 'system' | 'tool';
@@ -41,35 +41,43 @@ export interface NewMessage {
   metadata?: Record<string, unknown>;
 }
 
-async function insertIn(tx: TxSql, m: NewMessage): Promise<MessageRow | undefined> {
-  const bumped = await tx<{ seq: string }[]>`
-    UPDATE conversations SET last_seq = last_seq + 1, updated_at = clock_timestamp()
-     WHERE id = ${m.conversationId} RETURNING last_seq AS seq`;
-  if (bumped[0] === undefined) return undefined;
-  const rows = await tx<MessageRow[]>`
-    INSERT INTO messages (conversation_id, seq, role, status, content, client_msg_id, user_id, run_id, runner_id, metadata)
-    VALUES (${m.conversationId}, ${bumped[0].seq}, ${m.role}, ${m.status ?? 'complete'}, ${m.content},
-            ${m.clientMsgId ?? null}, ${m.userId ?? null}, ${m.runId ?? null}, ${m.runnerId?.toString() ?? null},
-            ${tx.json((m.metadata ?? {}) as never)})
-    RETURNING ${tx.unsafe(COLS)}`;
-  return normalise(rows[0]!);
-}
-
+// One statement, so one round trip and one commit: bump the counter and insert, unless
+// the client_msg_id is already stored. Two racing retries serialise on the conversation
+// row; the loser hits the unique key, its whole statement (the bump included) rolls back,
+// and it returns the stored original. seq therefore stays gap-free.
 export type InsertOutcome =
   | { kind: 'created'; message: MessageRow }
   | { kind: 'duplicate'; message: MessageRow }
   | { kind: 'no_conversation' };
 
-// Idempotent on (conversation_id, client_msg_id): a retry returns the original row.
 export async function insertMessage(db: Db, m: NewMessage): Promise<InsertOutcome> {
   try {
-    const row = await db.timed('messages.insert', (sql) => sql.begin((tx) => insertIn(tx, m)));
-    return row === undefined ? { kind: 'no_conversation' } : { kind: 'created', message: row };
+    const rows = await db.timed('messages.insert', (sql) => sql<(MessageRow & { existing: boolean })[]>`
+      WITH existing AS (
+        SELECT ${sql.unsafe(COLS)} FROM messages
+         WHERE ${m.clientMsgId ?? null}::uuid IS NOT NULL AND conversation_id = ${m.conversationId} AND client_msg_id = ${m.clientMsgId ?? null}
+      ), bump AS (
+        UPDATE conversations SET last_seq = last_seq + 1, updated_at = clock_timestamp()
+         WHERE id = ${m.conversationId} AND NOT EXISTS (SELECT 1 FROM existing)
+        RETURNING last_seq
+      ), ins AS (
+        INSERT INTO messages (conversation_id, seq, role, status, content, client_msg_id, user_id, run_id, runner_id, metadata)
+        SELECT ${m.conversationId}, bump.last_seq, ${m.role}, ${m.status ?? 'complete'}, ${m.content},
+               ${m.clientMsgId ?? null}, ${m.userId ?? null}, ${m.runId ?? null}, ${m.runnerId?.toString() ?? null},
+               ${sql.json((m.metadata ?? {}) as never)}
+          FROM bump
+        RETURNING ${sql.unsafe(COLS)}
+      )
+      SELECT *, false AS existing FROM ins UNION ALL SELECT *, true AS existing FROM existing`);
+    const row = rows[0];
+    if (row === undefined) return { kind: 'no_conversation' };
+    const { existing, ...message } = row;
+    return { kind: existing ? 'duplicate' : 'created', message: normalise(message as MessageRow) };
   } catch (err) {
     if (!isUniqueViolation(err, 'messages_conversation_client_msg_key') || !m.clientMsgId) throw err;
-    const existing = await findByClientMsgId(db, m.conversationId, m.clientMsgId);
-    if (existing === undefined) throw err;
-    return { kind: 'duplicate', message: existing };
+    const stored = await findByClientMsgId(db, m.conversationId, m.clientMsgId);
+    if (stored === undefined) throw err;
+    return { kind: 'duplicate', message: stored };
   }
 }
 

@@ -3,10 +3,9 @@ import type { GatewayStore } from '../core/gateway.js';
 import type { RunStore } from '../core/runs.js';
 import type { WireMessage } from '../protocol/frames.js';
 import type { Db } from './client.js';
-import { findOwnedConversation } from './conversations.js';
 import { insertMessage, listMessagesAfter, type MessageRow } from './messages.js';
 import {
-  finishAnswer, finishToolCall, findStreamingAnswer, insertCheckpoint, insertToolCall, recentTurns,
+  finishAnswer, finishToolCall, findOwnedForJoin, findStreamingAnswer, insertCheckpoint, insertToolCall, recentTurns,
   saveAnswerContent, searchConversationMessages,
 } from './runs.js';
 
@@ -19,7 +18,10 @@ export function wireMessage(m: MessageRow): WireMessage {
 
 export function gatewayStore(db: Db): GatewayStore {
   return {
-    findOwned: (userId, conv) => findOwnedConversation(db, userId, conv),
+    findOwned: async (userId, conv) => {
+      const r = await findOwnedForJoin(db, userId, conv);
+      return r && { id: r.id, last_seq: r.last_seq, streaming: r.streaming && wireMessage(r.streaming) };
+    },
     messagesAfter: async (conv, after, limit) => (await listMessagesAfter(db, conv, after, limit)).map(wireMessage),
     insertUserMessage: async (conv, userId, clientMsgId, content) => {
       const out = await insertMessage(db, { conversationId: conv, role: 'user', content, clientMsgId, userId });

@@ -47,6 +47,27 @@ export async function findStreamingAnswer(db: Db, conversationId: string): Promi
   return rows[0] === undefined ? undefined : { ...rows[0], seq: Number(rows[0].seq) };
 }
 
+// What a joining socket needs in one round trip: ownership, last_seq and the answer
+// streaming right now, if any.
+export async function findOwnedForJoin(db: Db, userId: string, conversationId: string): Promise<{ id: string; last_seq: number; streaming: MessageRow | undefined } | undefined> {
+  const rows = await db.timed('runs.find_owned_for_join', (sql) => sql<{ id: string; last_seq: string; streaming: (Omit<MessageRow, 'created_at' | 'updated_at'> & { created_at: string; updated_at: string }) | null }[]>`
+    SELECT c.id, c.last_seq, to_jsonb(m) AS streaming
+      FROM conversations c
+      LEFT JOIN LATERAL (
+        SELECT ${sql.unsafe(MSG_COLS)} FROM messages
+         WHERE conversation_id = c.id AND status = 'streaming'
+         ORDER BY seq DESC LIMIT 1) m ON true
+     WHERE c.id = ${conversationId} AND c.user_id = ${userId}`);
+  const r = rows[0];
+  if (r === undefined) return undefined;
+  const m = r.streaming;
+  return {
+    id: r.id,
+    last_seq: Number(r.last_seq),
+    streaming: m === null ? undefined : { ...m, seq: Number(m.seq), created_at: new Date(m.created_at), updated_at: new Date(m.updated_at) },
+  };
+}
+
 export async function streamingRunners(db: Db, exceptRunner: bigint): Promise<bigint[]> {
   const rows = await db.timed('runs.streaming_runners', (sql) => sql<{ runner_id: string }[]>`
     SELECT DISTINCT runner_id FROM messages

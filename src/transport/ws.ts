@@ -15,6 +15,7 @@ interface UserData {
   ip: string;
   closed: boolean;
   session: Session | undefined;
+  drainWaiters: (() => void)[] | undefined;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -71,7 +72,7 @@ export function mountWs(app: TemplatedApp, gateway: Gateway, allowedOrigins: str
       const admitted = gateway.admit(ip);
       if (admitted === 'draining') return refuse(res, new AppError('unavailable', 'server is shutting down; reconnect'));
       if (admitted === 'too_many_pending') return refuse(res, new AppError('rate_limited', 'too many unauthenticated sockets from this address'));
-      res.upgrade<UserData>({ conv: id.toLowerCase(), ip, closed: false, session: undefined }, key, protocol, extensions, context);
+      res.upgrade<UserData>({ conv: id.toLowerCase(), ip, closed: false, session: undefined, drainWaiters: undefined }, key, protocol, extensions, context);
     },
     open: (ws) => {
       const ud = ws.getUserData();
@@ -85,7 +86,18 @@ export function mountWs(app: TemplatedApp, gateway: Gateway, allowedOrigins: str
           ud.closed = true;
           ws.end(code, reason);
         },
+        buffered: () => (ud.closed ? 0 : ws.getBufferedAmount()),
+        drained: () => new Promise<void>((resolve) => {
+          if (ud.closed) return resolve();
+          (ud.drainWaiters ??= []).push(resolve);
+        }),
       });
+    },
+    drain: (ws) => {
+      const ud = ws.getUserData();
+      const waiters = ud.drainWaiters;
+      ud.drainWaiters = undefined;
+      for (const w of waiters ?? []) w();
     },
     message: (ws, message, isBinary) => {
       const s = ws.getUserData().session;
@@ -97,6 +109,8 @@ export function mountWs(app: TemplatedApp, gateway: Gateway, allowedOrigins: str
     close: (ws) => {
       const ud = ws.getUserData();
       ud.closed = true;
+      for (const w of ud.drainWaiters ?? []) w();
+      ud.drainWaiters = undefined;
       ud.session?.closed();
     },
   });

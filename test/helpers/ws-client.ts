@@ -13,10 +13,17 @@ export class TestSocket {
   readonly closed: Promise<Closed>;
   private waiters: (() => void)[] = [];
 
+  // Answer the server's heartbeat pings as every real client must; off to play dead.
+  answerPings = true;
+
   private constructor(readonly ws: WebSocket) {
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
     ws.on('message', (data, isBinary) => {
-      if (!isBinary) this.frames.push(JSON.parse(data.toString()) as Frame);
+      if (!isBinary) {
+        const f = JSON.parse(data.toString()) as Frame;
+        this.frames.push(f);
+        if (f.type === 'ping' && this.answerPings && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'pong', id: f.id }));
+      }
       for (const w of this.waiters.splice(0)) w();
     });
     ws.on('close', () => { for (const w of this.waiters.splice(0)) w(); });
@@ -77,8 +84,9 @@ export function wsUrl(httpUrl: string, conv: string): string {
   return `${httpUrl.replace(/^http/, 'ws')}/ws/conversations/${conv}`;
 }
 
-export async function connectReady(httpUrl: string, conv: string, token: string, extra: Record<string, unknown> = {}): Promise<{ sock: TestSocket; ready: Frame }> {
+export async function connectReady(httpUrl: string, conv: string, token: string, extra: Record<string, unknown> = {}, answerPings = true): Promise<{ sock: TestSocket; ready: Frame }> {
   const sock = await TestSocket.open(wsUrl(httpUrl, conv));
+  sock.answerPings = answerPings;
   sock.send({ type: 'auth', token, ...extra });
   const ready = await sock.type('ready');
   return { sock, ready };
