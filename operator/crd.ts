@@ -75,7 +75,8 @@ export function chatBackendOpenApiSchema(): JsonSchema {
     properties: {
       apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
       kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
-      metadata: { type: 'object', description: 'Standard object metadata.' },
+      // The API server owns metadata's schema; a CRD may not describe it.
+      metadata: { type: 'object' },
       spec: schemaOf(ChatBackendSpecSchema),
       status: schemaOf(ChatBackendStatusSchema),
     },

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { ensureBinaries, required } from './binaries.js';
+import { ensureBinaries, required, type Binaries } from './binaries.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { createPki } from './pki.js';
 import { freePort } from './ports.js';
@@ -21,6 +21,8 @@ export interface LocalControlPlane {
   kubeconfigText: string;
   serverUrl: string;
   runDir: string;
+  /** Process groups of the running components (empty after stop). */
+  processGroups(): number[];
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,18 @@ const SERVICE_CIDR = '10.0.0.0/24';
 
 export async function startLocalControlPlane(options: LocalControlPlaneOptions = {}): Promise<LocalControlPlane> {
   const bins = await ensureBinaries(['kubernetes', 'etcd', 'kwok']);
+  // A free port found here can be taken by another process before ours binds it (other test
+  // workers start servers too); such a start is retried from scratch with new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await attemptStart(bins, options);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function attemptStart(bins: Binaries, options: LocalControlPlaneOptions): Promise<LocalControlPlane> {
   const runDir = await mkdtemp(path.join(os.tmpdir(), 'chat-backend-k8s-'));
   const logs = path.join(runDir, 'logs');
   await mkdir(logs);
@@ -159,7 +173,8 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions =
     await createFakeNodes(kubeconfigText, options.nodes ?? 3);
     await waitForClusterUsable(kubeconfigText, options.nodes ?? 3, [apiserver, controllerManager, scheduler, kwok], 120_000);
 
-    return { kubeconfigPath: adminKubeconfigPath, kubeconfigText, serverUrl, runDir, stop };
+    const groups = started.map((p) => p.pid);
+    return { kubeconfigPath: adminKubeconfigPath, kubeconfigText, serverUrl, runDir, stop, processGroups: () => [...groups] };
   } catch (err) {
     const tails = started.map((p) => `--- ${p.name} (pid ${p.pid}) ---\n${p.tail(15)}`).join('\n');
     await stop();

@@ -35,15 +35,16 @@ process.on('exit', () => {
 
 // The watchdog: run the binary in the background, wait for either it to exit or our stdin to
 // close (the parent died), and take the binary down in the second case.
-// Bash gives background jobs /dev/null as stdin, so the pipe is kept on fd 3 for the watcher.
-// `cat` ends with status 0 only at EOF; killed by our own group SIGTERM it does not, and the
-// binary keeps its graceful shutdown.
+// Bash gives background jobs /dev/null as stdin, so the pipe is kept on fd 3 for the watcher,
+// a subshell that reads it with the `read` builtin (no extra process to orphan) until EOF.
+// Our own group SIGTERM kills that subshell before it reaches `kill`, so the binary keeps its
+// graceful shutdown.
 const WATCHDOG = `
 exec 3<&0
 "$@" </dev/null 3<&- &
 child=$!
 trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 143' TERM INT
-( cat <&3 >/dev/null && kill -KILL "$child" 2>/dev/null ) &
+( while read -r -u 3 _; do :; done; kill -KILL "$child" 2>/dev/null ) &
 watcher=$!
 exec 3<&-
 wait "$child"
