@@ -93,14 +93,16 @@ async function main(): Promise<void> {
   const rows: [string, string, string][] = [];
   try {
     const tok = await token('bench');
-    // Ten sockets per conversation, as in real use (a user's tabs and devices): presence
-    // goes to every socket of a conversation on each join.
+    // Latency phases: one socket per conversation, the usual case, so the figures are the
+    // server's and not this client's fan-out. Idle phase: ten sockets per conversation
+    // (a user's tabs and devices), since presence goes to each socket on every join.
     const convs: string[] = [];
-    for (let i = 0; i < Math.ceil(Math.max(CONNECT_N, IDLE_N) / 10); i++) {
+    for (let i = 0; i < Math.max(CONNECT_N, Math.ceil(IDLE_N / 10)); i++) {
       const res = await fetch(`${server.url}/api/v1/conversations`, { method: 'POST', headers: { authorization: `Bearer ${tok}` } });
       convs.push(((await res.json()) as { id: string }).id);
     }
-    const conv = (i: number) => convs[Math.floor(i / 10) % convs.length]!;
+    const conv = (i: number) => convs[i % convs.length]!;
+    const idleConv = (i: number) => convs[Math.floor(i / 10) % convs.length]!;
 
     // 1. connect-to-ready at a fixed rate
     const connectMs: number[] = [];
@@ -158,7 +160,7 @@ async function main(): Promise<void> {
     const before = await rssKb(server.child.pid!);
     const idle: Client[] = [];
     for (let i = 0; i < IDLE_N; i += 200) {
-      const batch = await Promise.all(Array.from({ length: Math.min(200, IDLE_N - i) }, (_, j) => open(server.url, conv(i + j), tok)));
+      const batch = await Promise.all(Array.from({ length: Math.min(200, IDLE_N - i) }, (_, j) => open(server.url, idleConv(i + j), tok)));
       idle.push(...batch.map((b) => b.c));
     }
     await sleep(2000);

@@ -28,7 +28,8 @@ export class Session implements Endpoint {
   exp = 0;
   readonly authDeadline: number;
   private readonly opened = performance.now();
-  private readonly bucket: TokenBucket;
+  // created on the first frame after auth: idle sockets never need one
+  private bucket: TokenBucket | undefined;
   private buffered: ServerFrame[] | undefined; // live frames held back during replay
   private nextPingAt: number;
   private pingOutstanding: { id: string; at: number } | undefined;
@@ -39,7 +40,6 @@ export class Session implements Endpoint {
     const now = Date.now();
     this.authDeadline = now + g.cfg.authTimeoutMs;
     this.nextPingAt = now + g.cfg.heartbeatMs;
-    this.bucket = new TokenBucket(g.cfg.ratePerSec, g.cfg.rateBurst);
   }
 
   deliver(frame: ServerFrame): void {
@@ -127,6 +127,7 @@ export class Session implements Endpoint {
       return;
     }
     if (this.state !== 'ready') return; // authenticating: one auth attempt, nothing else yet
+    this.bucket ??= new TokenBucket(this.g.cfg.ratePerSec, this.g.cfg.rateBurst);
     if (!this.bucket.take()) {
       if (this.bucket.debt > this.g.cfg.rateBurst) return this.fail(new AppError('rate_limited', 'too many frames; slow down'));
       if (this.bucket.debt === 1) this.error('rate_limited', `more than ${this.g.cfg.ratePerSec} frames per second; frames are being dropped`);

@@ -3,11 +3,11 @@
 // one address); everything after the upgrade is the core Session's job.
 import { STATUS_CODES } from 'node:http';
 import type { Gateway } from '../core/gateway.js';
-import type { Session } from '../core/session.js';
+import type { Session, SocketPort } from '../core/session.js';
 import type { Logger } from '../log.js';
 import { httpError, AppError } from '../protocol/errors.js';
-import { MAX_FRAME_BYTES } from '../protocol/frames.js';
-import type { HttpResponse, TemplatedApp } from './uws.js';
+import { MAX_FRAME_BYTES, type ServerFrame } from '../protocol/frames.js';
+import type { HttpResponse, TemplatedApp, WebSocket } from './uws.js';
 import { loadUws } from './uws.js';
 
 interface UserData {
@@ -31,6 +31,36 @@ export function originAllowed(origin: string, host: string, allowed: string[] | 
     return u.host === host || LOOPBACK.has(u.hostname);
   } catch {
     return false;
+  }
+}
+
+// The core's view of a uWS socket. A class rather than closures: one small object per
+// socket, with its methods shared on the prototype.
+class UwsPort implements SocketPort {
+  constructor(private readonly ws: WebSocket<UserData>) {}
+
+  send(frame: ServerFrame): boolean {
+    if (this.ws.getUserData().closed) return true;
+    return this.ws.send(JSON.stringify(frame), false) !== 2; // 2: dropped at the backpressure limit
+  }
+
+  close(code: number, reason: string): void {
+    const ud = this.ws.getUserData();
+    if (ud.closed) return;
+    ud.closed = true;
+    this.ws.end(code, reason);
+  }
+
+  buffered(): number {
+    return this.ws.getUserData().closed ? 0 : this.ws.getBufferedAmount();
+  }
+
+  drained(): Promise<void> {
+    const ud = this.ws.getUserData();
+    return new Promise<void>((resolve) => {
+      if (ud.closed) return resolve();
+      (ud.drainWaiters ??= []).push(resolve);
+    });
   }
 }
 
@@ -76,22 +106,7 @@ export function mountWs(app: TemplatedApp, gateway: Gateway, allowedOrigins: str
     },
     open: (ws) => {
       const ud = ws.getUserData();
-      ud.session = gateway.open(ud.conv, ud.ip, {
-        send: (frame) => {
-          if (ud.closed) return true;
-          return ws.send(JSON.stringify(frame), false) !== 2; // 2: dropped at the backpressure limit
-        },
-        close: (code, reason) => {
-          if (ud.closed) return;
-          ud.closed = true;
-          ws.end(code, reason);
-        },
-        buffered: () => (ud.closed ? 0 : ws.getBufferedAmount()),
-        drained: () => new Promise<void>((resolve) => {
-          if (ud.closed) return resolve();
-          (ud.drainWaiters ??= []).push(resolve);
-        }),
-      });
+      ud.session = gateway.open(ud.conv, ud.ip, new UwsPort(ws));
     },
     drain: (ws) => {
       const ud = ws.getUserData();
