@@ -1,0 +1,110 @@
+// The words of the built-in agent: its reasoning steps before it acts, and its answer built
+// from the tool outcomes. Pure functions, so every phrasing is testable without running tools.
+import type { PlannedCall } from './planner.js';
+import type { ToolOutcome } from './tools/registry.js';
+import type { SearchHit } from './types.js';
+
+export interface ExecutedCall {
+  plan: PlannedCall;
+  outcome: ToolOutcome;
+}
+
+const TOOL_LIST = 'calculator, current_time and search_conversation';
+
+const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
+
+export function shorten(s: string, max: number): string {
+  const chars = Array.from(oneLine(s));
+  return chars.length <= max ? chars.join('') : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+function zoneOf(plan: Extract<PlannedCall, { tool: 'current_time' }>): string {
+  return plan.arguments.timezone ?? 'UTC';
+}
+
+export function thinkingSteps(question: string, plan: PlannedCall[]): string[] {
+  if (oneLine(question) === '') {
+    return ['There is no user message to answer, so I will say so and explain what I can do.'];
+  }
+  const steps = [`Reading the latest message: “${shorten(question, 80)}”.`];
+  for (const call of plan) {
+    switch (call.tool) {
+      case 'calculator':
+        steps.push(`The user asks for a calculation; I will use the calculator tool on ${call.arguments.expression}.`);
+        break;
+      case 'current_time':
+        steps.push(call.unknownPlace
+          ? `The user asks for the time in ${shorten(call.unknownPlace, 40)}, which I cannot map to a time zone; I will use the current_time tool for UTC.`
+          : `The user asks for the current time in ${zoneOf(call)}; I will use the current_time tool.`);
+        break;
+      case 'search_conversation':
+        steps.push(`The user asks about the earlier conversation; I will search it for “${call.arguments.query}” with the search_conversation tool.`);
+        break;
+    }
+  }
+  if (plan.length === 0) {
+    steps.push(`None of my tools (${TOOL_LIST}) fits this request, so I will restate it and explain what I can do.`);
+  }
+  return steps;
+}
+
+interface CalcResult { text: string }
+interface TimeResult { timezone: string; iso: string; human: string }
+interface SearchResult { query: string; hits: SearchHit[] }
+
+// The search port covers every message before the answer, so the newest hit is usually the
+// question itself ("what did I say about pizza" matches "pizza"); quoting it back is noise.
+export function withoutQuestion(hits: SearchHit[], question: string): SearchHit[] {
+  if (hits.length === 0) return hits;
+  const newest = hits.reduce((a, b) => (b.seq > a.seq ? b : a));
+  const q = oneLine(Array.from(question).slice(0, 200).join(''));
+  if (newest.role === 'user' && oneLine(newest.snippet) === q) return hits.filter((h) => h !== newest);
+  return hits;
+}
+
+function describeCall(call: ExecutedCall, question: string): string {
+  const { plan, outcome } = call;
+  const failed = outcome.status === 'failed';
+  const error = outcome.error ?? 'unknown error';
+  switch (plan.tool) {
+    case 'calculator': {
+      if (failed) return `I could not calculate ${plan.label}: ${error}.`;
+      return `${plan.label} = ${(outcome.result as CalcResult).text}`;
+    }
+    case 'current_time': {
+      if (failed) return `I could not get the current time: ${error}.`;
+      const r = outcome.result as TimeResult;
+      const where = r.timezone === 'UTC' ? '(UTC)' : `in ${r.timezone}`;
+      const caveat = plan.unknownPlace ? `I don't know the time zone of ${shorten(plan.unknownPlace, 40)}, so here is UTC. ` : '';
+      return `${caveat}The current time ${where} is ${r.human} (${r.iso}).`;
+    }
+    case 'search_conversation': {
+      const query = plan.arguments.query;
+      if (failed) return `I could not search the conversation for “${query}”: ${error}.`;
+      const hits = withoutQuestion((outcome.result as SearchResult).hits, question);
+      if (hits.length === 0) return `I found no earlier messages mentioning “${query}” in this conversation.`;
+      const lines = hits.map((h) => `- #${h.seq} (${h.role}): ${shorten(h.snippet, 160)}`);
+      const n = hits.length === 1 ? 'one earlier message' : `${hits.length} earlier messages`;
+      return `I found ${n} mentioning “${query}”:\n${lines.join('\n')}`;
+    }
+  }
+}
+
+function withoutTools(question: string): string {
+  const text = oneLine(question);
+  const capabilities = `I'm the built-in offline agent, so I can't look things up or chat freely, but I have three tools: `
+    + `a calculator (try “what is 2*(3+4)?”), a clock for any time zone (“what time is it in Tokyo?”) `
+    + `and a search over this conversation (“what did I say about pizza?”).`;
+  if (text === '') return `I didn't receive a message to answer. ${capabilities}`;
+  let opener = '';
+  if (/^(?:hi|hello|hey|howdy|good\s+(?:morning|afternoon|evening))\b/i.test(text)) opener = 'Hello! ';
+  else if (/\b(?:thanks|thank\s+you)\b/i.test(text)) opener = "You're welcome! ";
+  return `${opener}You asked: “${shorten(text, 200)}”. ${capabilities}`;
+}
+
+export function composeAnswer(question: string, calls: ExecutedCall[], droppedCalls = 0): string {
+  if (calls.length === 0) return withoutTools(question);
+  const parts = calls.map((c) => describeCall(c, question));
+  if (droppedCalls > 0) parts.push(`(I answered the first ${calls.length} requests; ask again for the rest.)`);
+  return parts.join('\n\n');
+}
