@@ -50,11 +50,11 @@ function withoutKubernetesExtensions(value: unknown): unknown {
   );
 }
 
-/** values.schema.json with chatBackend.spec replaced by the generated ChatBackend spec schema. */
+/** values.schema.json with the generated ChatBackend spec schema applied to chatBackend.spec when create is true. */
 function valuesSchema(current: string): string {
-  const schema = JSON.parse(current) as { properties: { chatBackend: { properties: { spec: unknown } } } };
+  const schema = JSON.parse(current) as { properties: { chatBackend: { then: { properties: { spec: unknown } } } } };
   const spec = z.toJSONSchema(ChatBackendSpecSchema, { io: 'input', target: 'draft-7' });
-  schema.properties.chatBackend.properties.spec = withoutKubernetesExtensions(spec);
+  schema.properties.chatBackend.then.properties.spec = withoutKubernetesExtensions(spec);
   return `${JSON.stringify(schema, null, 2)}\n`;
 }
 
