@@ -62,9 +62,10 @@ export class RunManager {
   }
 
   // Runs of one conversation execute one after another, in message order.
-  submit(conv: string, userId: string): void {
+  // triggerSeq: the user message that asked; searches look only before it.
+  submit(conv: string, userId: string, triggerSeq: number): void {
     const prev = this.chains.get(conv) ?? Promise.resolve();
-    const next = prev.then(() => this.execute(conv, userId)).catch((err: unknown) => this.d.log.error({ conv, ...errInfo(err) }, 'run crashed'));
+    const next = prev.then(() => this.execute(conv, userId, triggerSeq)).catch((err: unknown) => this.d.log.error({ conv, ...errInfo(err) }, 'run crashed'));
     this.chains.set(conv, next);
     this.pending.add(next);
     void next.finally(() => {
@@ -90,7 +91,7 @@ export class RunManager {
     this.d.bus.publish({ kind: 'frame', conv, frame, ...(only ? { only } : {}) });
   }
 
-  private async execute(conv: string, userId: string): Promise<void> {
+  private async execute(conv: string, userId: string, triggerSeq: number): Promise<void> {
     const { store, metrics, log } = this.d;
     const started = performance.now();
     const runId = randomUUID();
@@ -127,7 +128,7 @@ export class RunManager {
       const signal = run.controller.signal;
       const events = this.d.agent.run(history, {
         conversationId: conv, userId, runId, signal, now: () => new Date(),
-        searchConversation: (q, limit) => store.search(conv, q, limit, answer.seq),
+        searchConversation: (q, limit) => store.search(conv, q, limit, triggerSeq),
       });
       for await (const ev of events as AsyncIterable<AgentEvent>) {
         if (signal.aborted) break;

@@ -232,7 +232,7 @@ export class Session implements Endpoint {
       g.metrics.wsMessageAck.observe((performance.now() - t0) / 1000);
       if (out.duplicate) return;
       g.bus.publish({ kind: 'frame', conv: this.conv, frame: { type: 'message', message: out.message }, except: this.sessionId });
-      if (g.autoRun) g.runs.submit(this.conv, this.userId);
+      if (g.autoRun) g.runs.submit(this.conv, this.userId, out.message.seq);
     } catch (err) {
       g.log.error({ err_message: (err as Error).message }, 'storing a message failed');
       this.error('internal', 'the message was not stored; retry with the same client_msg_id');

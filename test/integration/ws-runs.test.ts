@@ -72,6 +72,29 @@ describe('a run with a tool call', () => {
   });
 });
 
+describe('conversation search tool', () => {
+  it('finds earlier messages, not the question itself, and stores the tool call', async () => {
+    const conv = await createConversation(s.url, alice);
+    const { sock } = await connectReady(s.url, conv, alice);
+    sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'I love pizza with olives' });
+    await sock.type('response.completed', 0, 20_000);
+    const mark = sock.frames.length;
+    sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'What did I say about pizza?' });
+    const done = await sock.type('response.completed', mark, 20_000);
+    const result = await sock.type('tool.result', mark);
+    const hits = (result.result as { hits?: { seq: number }[] }).hits ?? (result.result as { seq: number }[]);
+    expect(Array.isArray(hits)).toBe(true);
+    const seqs = hits.map((h) => h.seq);
+    expect(seqs).toContain(1);
+    expect(seqs).not.toContain(3); // the question itself
+    expect(seqs.every((x) => x < 3)).toBe(true);
+    expect(done.content).toContain('olives');
+    const [row] = await tdb.db.sql<{ name: string; status: string }[]>`SELECT name, status FROM tool_calls WHERE run_id = ${done.run_id}`;
+    expect(row).toEqual({ name: 'search_conversation', status: 'succeeded' });
+    sock.close();
+  });
+});
+
 describe('idempotency', () => {
   it('answers a retry on another socket with the original ack and stores nothing new', async () => {
     const conv = await createConversation(s.url, alice);
