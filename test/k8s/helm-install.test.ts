@@ -9,11 +9,11 @@ import {
   RbacAuthorizationV1Api,
   type KubeConfig,
 } from '@kubernetes/client-node';
-import { afterAll, describe, expect, it } from 'vitest';
-import { chartDir, helm } from './harness/helm.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chartDir, helm, helmBinary } from './harness/helm.js';
 import { statusCode, waitFor } from './harness/kube.js';
 import { planControlPlane } from './harness/provider.js';
-import { useControlPlane } from './harness/suite.js';
+import { CONTROL_PLANE_START_TIMEOUT_MS, useControlPlane } from './harness/suite.js';
 
 const plan = await planControlPlane();
 const NS = 'chat-operator-install';
@@ -37,6 +37,10 @@ async function can(kc: KubeConfig, verb: string, resource: string, opts: { group
 const gone = (read: () => Promise<unknown>) => read().then(() => false, (err: unknown) => statusCode(err) === 404);
 
 describe.skipIf(plan.skipReason !== undefined)(`Helm install of the operator chart (${plan.provider ?? plan.skipReason})`, () => {
+  // A fresh machine builds helm here, not inside a test's 30 s.
+  beforeAll(async () => {
+    await helmBinary();
+  }, CONTROL_PLANE_START_TIMEOUT_MS);
   const cluster = useControlPlane();
   const kubeconfig = () => cluster().kubeconfigPath;
 

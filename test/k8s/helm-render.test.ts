@@ -16,10 +16,10 @@ import {
 } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from './harness/binaries.js';
-import { chartDir, helm } from './harness/helm.js';
+import { chartDir, helm, helmBinary } from './harness/helm.js';
 import { errorText, statusCode, waitFor } from './harness/kube.js';
 import { planControlPlane } from './harness/provider.js';
-import { useControlPlane } from './harness/suite.js';
+import { CONTROL_PLANE_START_TIMEOUT_MS, useControlPlane } from './harness/suite.js';
 
 const plan = await planControlPlane();
 const fixtures = path.join(repoRoot, 'test/k8s/fixtures');
@@ -36,6 +36,10 @@ const kinds = (objs: KubernetesObject[]) => [...new Set(objs.map((o) => o.kind))
 const find = <T extends KubernetesObject>(objs: KubernetesObject[], kind: string) => objs.filter((o) => o.kind === kind) as T[];
 
 describe.skipIf(plan.skipReason !== undefined)(`Helm chart rendering (${plan.provider ?? plan.skipReason})`, () => {
+  // A fresh machine builds helm here, not inside a test's 30 s.
+  beforeAll(async () => {
+    await helmBinary();
+  }, CONTROL_PLANE_START_TIMEOUT_MS);
   const cluster = useControlPlane();
 
   /** Server-side apply with dryRun=All: admission, validation and defaulting, nothing stored. */

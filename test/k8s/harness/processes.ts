@@ -109,8 +109,3 @@ export function spawnManaged(name: string, command: string, args: string[], logP
     },
   };
 }
-
-/** Pids of every process group still running, for tests that assert a clean tear-down. */
-export function liveProcessGroups(): number[] {
-  return [...live].map((c) => c.pid).filter((pid): pid is number => pid !== undefined);
-}
