@@ -45,8 +45,16 @@ describe.skipIf(plan.skipReason !== undefined)(`Helm install of the operator cha
   const kubeconfig = () => cluster().kubeconfigPath;
 
   afterAll(async () => {
-    // On a real cluster, leave nothing behind even when a test failed halfway.
-    if (cluster().provider !== 'local') {
+    // On a real cluster, leave nothing behind even when a test failed halfway. (The local
+    // control plane is thrown away whole.)
+    const cp = (() => {
+      try {
+        return cluster();
+      } catch {
+        return undefined; // never started: nothing to clean
+      }
+    })();
+    if (cp && cp.provider !== 'local') {
       await helm(['uninstall', RELEASE, '--namespace', NS, '--wait'], kubeconfig());
       await cluster().kubeconfig.makeApiClient(CoreV1Api).deleteNamespace({ name: NS }).catch(() => undefined);
     }
