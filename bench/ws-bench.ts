@@ -87,6 +87,15 @@ async function main(): Promise<void> {
     await import('node:fs/promises').then((f) => f.chmod(dir, 0o755));
     const pg = await startEmbeddedPostgres({ dir });
     dbUrl = pg.url;
+    if (process.env.BENCH_SYNCHRONOUS_COMMIT === 'off') {
+      // Diagnosis only: shows how much of the ack tail is the WAL flush. The product
+      // never acks before a durable commit.
+      const { default: postgres } = await import('postgres');
+      const admin = postgres(pg.adminUrl, { max: 1 });
+      await admin`ALTER SYSTEM SET synchronous_commit = off`;
+      await admin`SELECT pg_reload_conf()`;
+      await admin.end();
+    }
     stopPg = async () => { await pg.stop(); await rm(dir, { recursive: true, force: true }); };
   }
   const server = await startServer(dbUrl);
@@ -173,7 +182,8 @@ async function main(): Promise<void> {
     await stopPg?.();
   }
   const w = Math.max(...rows.map((r) => r[0].length));
-  console.log(`\nchat-backend WebSocket benchmark (${os.cpus().length} cores, Node ${process.version})\n`);
+  const sync = process.env.BENCH_SYNCHRONOUS_COMMIT === 'off' ? ', synchronous_commit=off (diagnosis)' : '';
+  console.log(`\nchat-backend WebSocket benchmark (${os.cpus().length} cores, Node ${process.version}${sync})\n`);
   for (const [a, b, c] of rows) console.log(`${a.padEnd(w)}  ${b.padStart(18)}  ${c.padStart(20)}`);
   console.log('\ntargets: connect p99 < 5 ms at 200/s; ack p99 < 10 ms at 1000/s; idle < 3 KB/socket');
 }
