@@ -6,6 +6,7 @@ import { createAgent } from './agent/index.js';
 import { conversationRoutes } from './api/conversation-routes.js';
 import type { Route } from './api/route.js';
 import { systemRoutes } from './api/system-routes.js';
+import { webRoutes } from './api/web-routes.js';
 import { loadOrCreateDevSecret } from './auth/dev-token.js';
 import { createVerifier, type Verifier } from './auth/verifier.js';
 import type { Config } from './config.js';
@@ -94,11 +95,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   const api = conversationRoutes(svc);
   const routes: Route[] = [
+    ...webRoutes({ jwt: config.jwt, devSecret, version: VERSION, log }), // the demo page at / replaces the landing page
     ...systemRoutes(
       { schemaVersion: () => appliedVersion(db), expectedVersion: latestVersion(migrations), timeoutMs: config.healthDbTimeoutMs, isDraining: () => draining },
       () => routes,
       VERSION,
-    ),
+    ).filter((r) => r.path !== '/'),
     ...api,
   ];
   const app = uws.App();
