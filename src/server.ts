@@ -86,7 +86,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     }
   };
   const lease = await startRunnerLease(db, log, interrupted);
-  interrupted(await lease.sweep()); // answers left streaming by a crash of a previous run
+  // Answers left streaming by a crash of a previous run. Best effort: with the schema not
+  // migrated yet the server must still start and report it on /health/full; the periodic
+  // sweep repeats this.
+  await lease.sweep().then(interrupted, (err: unknown) => log.warn({ err_message: (err as Error).message }, 'start-up sweep of interrupted answers failed'));
   const agent = createAgent('builtin', { tokenDelayMs: config.agent.tokenDelayMs });
   const runs = new RunManager({ store: runStore(db, lease.runnerId), agent, bus, hub, log, metrics });
   const gateway = new Gateway({ cfg: config.ws, verifier, hub, bus, runs, store: gatewayStore(db), metrics, log, inflight, autoRun: config.agent.name !== 'none' });

@@ -8,7 +8,7 @@ describe('error catalog', () => {
     expect(new Set(nums).size).toBe(nums.length);
     for (const e of Object.values(ERRORS)) {
       expect(e.status).toBeGreaterThanOrEqual(400);
-      expect(e.close === 1001 || e.close === 1009 || e.close === 1011 || (e.close >= 4000 && e.close < 5000)).toBe(true);
+      expect([1001, 1009, 1011, 1013].includes(e.close) || (e.close >= 4000 && e.close < 5000)).toBe(true);
     }
   });
 
