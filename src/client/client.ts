@@ -168,7 +168,8 @@ export class ChatClient extends Emitter<ClientEvents> {
       case 'ready': return this.onReady(f);
       case 'ping': return void this.write({ type: 'pong', id: f.id });
       case 'message': {
-        const m = this.transcript.stored(f.message);
+        const { message: m, appended } = this.transcript.stored(f.message);
+        if (m.runId && m.id) delta(appended, m.runId, m.id);
         // stored before the ack reached us: the replay is the proof
         if (f.message.client_msg_id && m.id !== undefined && m.seq !== undefined) this.outbox.settle({ clientMsgId: f.message.client_msg_id, messageId: m.id, seq: m.seq, duplicate: true });
         return;

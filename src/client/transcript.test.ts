@@ -30,6 +30,16 @@ describe('streamed text', () => {
     }
   });
 
+  it('reports text a replayed row adds to a streaming answer as appended', () => {
+    const t = new Transcript(() => undefined);
+    t.stored(wire(1));
+    t.delta(delta(0, 'Hello '));
+    expect(t.stored(wire(1, { content: 'Hello world' })).appended).toMatchObject({ offset: 6, text: 'world' });
+    expect(t.stored(wire(1, { content: 'Hello' })).appended).toBeUndefined();
+    expect(t.stored(wire(1, { status: 'complete', content: 'Hello world!' })).appended).toMatchObject({ offset: 11, text: '!' });
+    expect(t.list()[0]).toMatchObject({ status: 'complete', content: 'Hello world!' });
+  });
+
   it('waits for the text before a gap, and a snapshot fills it', () => {
     const t = new Transcript(() => undefined);
     t.stored(wire(1));

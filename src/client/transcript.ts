@@ -69,27 +69,35 @@ export class Transcript {
   }
 
   // A replayed or live stored message. A final status carries the stored text, which
-  // wins over whatever was streamed (after a crash it may be shorter).
-  stored(m: WireMessage): ChatMessage {
+  // wins over whatever was streamed (after a crash it may be shorter). Text it adds to
+  // an answer seen streaming is reported like a delta.
+  stored(m: WireMessage): { message: ChatMessage; appended?: Appended } {
     let e = this.bySeq.get(m.seq) ?? this.byId.get(m.id) ?? (m.client_msg_id ? this.byClientId.get(m.client_msg_id) : undefined);
+    let before: string | undefined;
     if (!e) {
       e = {
         msg: { id: m.id, seq: m.seq, role: m.role, status: m.status, content: m.content, clientMsgId: m.client_msg_id, runId: m.run_id, userId: m.user_id, createdAt: m.created_at },
         ahead: new Map(), trusted: true,
       };
     } else if (FINAL.has(m.status)) {
+      if (e.msg.status === 'streaming') before = e.msg.content;
       Object.assign(e.msg, { status: m.status, content: m.content, createdAt: m.created_at });
       e.ahead.clear();
       e.trusted = true;
     } else if (!FINAL.has(e.msg.status) && m.content.length > e.msg.content.length) {
+      before = e.msg.content;
       e.msg.content = m.content; // a newer partial text than the one streamed so far
       e.msg.status = m.status;
       this.drain(e);
     }
     Object.assign(e.msg, { id: m.id, seq: m.seq, runId: m.run_id ?? e.msg.runId, userId: m.user_id ?? e.msg.userId });
     this.index(e);
+    if (before !== undefined) {
+      const appended = this.report(e, before, true);
+      return { message: copyMessage(e.msg), ...(appended ? { appended } : {}) };
+    }
     this.changed(copyMessage(e.msg));
-    return copyMessage(e.msg);
+    return { message: copyMessage(e.msg) };
   }
 
   ack(a: Frame<'ack'>): ChatMessage | undefined {

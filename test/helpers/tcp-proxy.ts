@@ -7,6 +7,7 @@ export interface TcpProxy {
   stall(): void; // hold every byte in both directions, accept new connections silently
   resume(): void;
   cut(): void; // reset every connection and refuse new ones
+  retarget(port: number): void; // new connections go to this port (a restarted server)
   close(): Promise<void>;
 }
 
@@ -46,6 +47,9 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     resume() {
       mode = 'forward';
       for (const [a, b] of pairs) link(a, b);
+    },
+    retarget(port: number) {
+      targetPort = port;
     },
     cut() {
       mode = 'cut';
