@@ -79,7 +79,35 @@ export const CONFIG_VARS = {
   USER_MESSAGE_RATE_PER_SEC: { schema: z.coerce.number().min(0.1), default: '10', help: 'chat messages per second per user across their sockets' },
   USER_MESSAGE_BURST: { schema: z.coerce.number().int().min(1), default: '30', help: 'chat messages a user may send in a burst' },
   WS_MAX_BUFFERED_BYTES: { schema: z.coerce.number().int().min(16384), default: String(1024 * 1024), help: 'output buffered for a slow reader before its socket is closed (1013, resumable)' },
-  AGENT: { schema: z.enum(['builtin', 'none']), default: 'builtin', help: 'agent that answers each message; none = store and relay only (human chat)' },
+  AGENT: { schema: z.enum(['builtin', 'openai', 'none']), default: 'builtin', help: 'agent that answers each message: builtin (offline), openai (LLM_* server), none = store and relay only' },
+  LLM_PROVIDER: { schema: z.enum(['builtin', 'openai', 'none']).optional(), help: 'same as AGENT and wins over it; openai = an OpenAI-compatible chat-completions server' },
+  LLM_BASE_URL: {
+    schema: z.string().regex(/^https?:\/\/[^\s]+$/, 'an http(s) URL such as https://api.openai.com/v1'),
+    default: 'https://api.openai.com/v1',
+    help: 'OpenAI-compatible API base (vLLM, Ollama, llama.cpp server, LM Studio: their /v1 URL)',
+  },
+  LLM_API_KEY: { schema: optionalText, help: 'bearer key for LLM_BASE_URL (never logged)' },
+  LLM_MODEL: { schema: optionalText, help: 'model name sent to the server; required when the provider is openai' },
+  LLM_CONNECT_TIMEOUT_MS: { schema: positiveMs, default: '5000', help: 'time to connect to the model server' },
+  LLM_FIRST_TOKEN_TIMEOUT_MS: { schema: positiveMs, default: '60000', help: 'time from connect to the first streamed byte' },
+  LLM_IDLE_TIMEOUT_MS: { schema: positiveMs, default: '30000', help: 'longest silence between streamed chunks' },
+  LLM_MAX_RETRIES: { schema: z.coerce.number().int().min(0).max(10), default: '2', help: 'retries of 429/5xx/refused connections, before the first token only' },
+  LLM_RETRY_BASE_MS: { schema: z.coerce.number().int().min(0).max(60000), default: '500', help: 'first retry backoff, doubled each time (Retry-After wins)' },
+  LLM_MAX_STEPS: { schema: z.coerce.number().int().min(1).max(50), default: '6', help: 'model calls per run; the last one must answer without tools' },
+  CACHE_ENABLED: { schema: bool, default: 'true', help: 'response cache for models without a cache_config row' },
+  CACHE_TTL_S: { schema: z.coerce.number().int().min(1), default: '86400', help: 'cache entry lifetime for models without a cache_config row' },
+  CACHE_MAX_ENTRIES: { schema: z.coerce.number().int().min(1), default: '10000', help: 'cache entries kept per model without a cache_config row (oldest go first)' },
+  CACHE_PURGE_INTERVAL_S: { schema: z.coerce.number().int().min(1), default: '300', help: 'how often expired cache entries are deleted' },
+  ADMIN_CLAIM: { schema: z.string().min(1), default: 'roles', help: 'JWT claim that grants admin endpoints (/api/v1/cache/stats)' },
+  ADMIN_ROLE: { schema: z.string().min(1), default: 'admin', help: 'value of ADMIN_CLAIM (a string, or one element of an array) that means admin' },
+  DOCUMENT_MAX_BYTES: { schema: z.coerce.number().int().min(1), default: String(512 * 1024), help: 'largest document content accepted (413 beyond)' },
+  EMBEDDINGS_PROVIDER: { schema: z.enum(['builtin', 'openai']), default: 'builtin', help: 'builtin = offline feature hashing; openai = an OpenAI-compatible /v1/embeddings endpoint' },
+  EMBEDDINGS_BASE_URL: {
+    schema: optionalText.refine((v) => v === undefined || /^https?:\/\/\S+$/.test(v), 'an http(s) URL'),
+    help: 'embeddings API base; unset = LLM_BASE_URL',
+  },
+  EMBEDDINGS_API_KEY: { schema: optionalText, help: 'bearer key for the embeddings API; unset = LLM_API_KEY (never logged)' },
+  EMBEDDINGS_MODEL: { schema: z.string().min(1), default: 'text-embedding-3-small', help: 'embedding model name (openai provider)' },
   AGENT_TOKEN_DELAY_MS: { schema: z.coerce.number().int().min(0).max(5000), default: '15', help: 'pause between streamed answer tokens of the built-in agent' },
   LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', help: 'pino log level' },
 } satisfies Record<string, VarSpec>;
@@ -123,7 +151,20 @@ export interface Config {
     userMessageBurst: number;
     maxBufferedBytes: number;
   };
-  agent: { name: 'builtin' | 'none'; tokenDelayMs: number };
+  agent: { name: 'builtin' | 'openai' | 'none'; tokenDelayMs: number };
+  llm: {
+    baseUrl: string;
+    apiKey: string | undefined;
+    model: string;
+    timeouts: { connectMs: number; firstTokenMs: number; idleMs: number };
+    maxRetries: number;
+    retryBaseMs: number;
+    maxSteps: number;
+  };
+  cache: { enabled: boolean; ttlS: number; maxEntries: number; purgeIntervalS: number };
+  admin: { claim: string; role: string };
+  documentMaxBytes: number;
+  embeddings: { provider: 'builtin' | 'openai'; baseUrl: string; apiKey: string | undefined; model: string };
   healthDbTimeoutMs: number;
   shutdownGraceMs: number;
   logLevel: string;
@@ -149,6 +190,8 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
   const r = raw as Raw;
   const jwtSources = (['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL'] as const).filter((k) => r[k] !== undefined);
   if (jwtSources.length > 1) errors.push(`${jwtSources.join(', ')}: set only one JWT key source`);
+  const agentName = r.LLM_PROVIDER ?? r.AGENT;
+  if (errors.length === 0 && agentName === 'openai' && r.LLM_MODEL === undefined) errors.push('LLM_MODEL=unset: expected a model name when the provider is openai');
   if (errors.length > 0) return { ok: false, errors };
 
   const mode: JwtMode = r.JWT_SECRET !== undefined ? { kind: 'secret', secret: r.JWT_SECRET }
@@ -188,7 +231,25 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
         userMessageBurst: r.USER_MESSAGE_BURST,
         maxBufferedBytes: r.WS_MAX_BUFFERED_BYTES,
       },
-      agent: { name: r.AGENT, tokenDelayMs: r.AGENT_TOKEN_DELAY_MS },
+      agent: { name: agentName, tokenDelayMs: r.AGENT_TOKEN_DELAY_MS },
+      llm: {
+        baseUrl: r.LLM_BASE_URL,
+        apiKey: r.LLM_API_KEY,
+        model: r.LLM_MODEL ?? '',
+        timeouts: { connectMs: r.LLM_CONNECT_TIMEOUT_MS, firstTokenMs: r.LLM_FIRST_TOKEN_TIMEOUT_MS, idleMs: r.LLM_IDLE_TIMEOUT_MS },
+        maxRetries: r.LLM_MAX_RETRIES,
+        retryBaseMs: r.LLM_RETRY_BASE_MS,
+        maxSteps: r.LLM_MAX_STEPS,
+      },
+      cache: { enabled: r.CACHE_ENABLED, ttlS: r.CACHE_TTL_S, maxEntries: r.CACHE_MAX_ENTRIES, purgeIntervalS: r.CACHE_PURGE_INTERVAL_S },
+      admin: { claim: r.ADMIN_CLAIM, role: r.ADMIN_ROLE },
+      documentMaxBytes: r.DOCUMENT_MAX_BYTES,
+      embeddings: {
+        provider: r.EMBEDDINGS_PROVIDER,
+        baseUrl: r.EMBEDDINGS_BASE_URL ?? r.LLM_BASE_URL,
+        apiKey: r.EMBEDDINGS_API_KEY ?? r.LLM_API_KEY,
+        model: r.EMBEDDINGS_MODEL,
+      },
       healthDbTimeoutMs: r.HEALTH_DB_TIMEOUT_MS,
       shutdownGraceMs: r.SHUTDOWN_GRACE_MS,
       logLevel: r.LOG_LEVEL,
@@ -197,7 +258,7 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
 }
 
 // Values never echoed in errors: they may hold credentials.
-const SECRET_VARS = new Set(['JWT_SECRET', 'DATABASE_URL']);
+const SECRET_VARS = new Set(['JWT_SECRET', 'DATABASE_URL', 'LLM_API_KEY', 'EMBEDDINGS_API_KEY']);
 
 export function loadConfig(): ParseResult {
   return parseConfig(process.env);

@@ -2,7 +2,7 @@
 // ordered shutdown that SIGTERM triggers.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { createAgent } from './agent/index.js';
+import { builtinTools, createAgent } from './agent/index.js';
 import { conversationRoutes } from './api/conversation-routes.js';
 import type { Route } from './api/route.js';
 import { systemRoutes } from './api/system-routes.js';
@@ -90,7 +90,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // migrated yet the server must still start and report it on /health/full; the periodic
   // sweep repeats this.
   await lease.sweep().then(interrupted, (err: unknown) => log.warn({ err_message: (err as Error).message }, 'start-up sweep of interrupted answers failed'));
-  const agent = createAgent('builtin', { tokenDelayMs: config.agent.tokenDelayMs });
+  const agent = config.agent.name === 'openai'
+    ? createAgent('openai', { ...config.llm, tools: builtinTools, metrics })
+    : createAgent('builtin', { tokenDelayMs: config.agent.tokenDelayMs });
   const runs = new RunManager({ store: runStore(db, lease.runnerId), agent, bus, hub, log, metrics });
   const gateway = new Gateway({ cfg: config.ws, verifier, hub, bus, runs, store: gatewayStore(db), metrics, log, inflight, autoRun: config.agent.name !== 'none' });
   const svc = new ConversationService(conversationStore(db), (id) => {

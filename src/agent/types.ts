@@ -34,7 +34,18 @@ export type AgentEvent =
   | { type: 'tool_result'; id: string; status: 'succeeded' | 'failed'; result?: unknown; error?: string; duration_ms: number }
   // a chunk of the answer; chunks concatenate to the full answer
   | { type: 'delta'; text: string }
-  | { type: 'usage'; prompt_tokens: number; completion_tokens: number };
+  // token counts for the whole run; cached: every model call was answered from the response cache
+  | { type: 'usage'; prompt_tokens: number; completion_tokens: number; cached?: boolean };
+
+// A failure the agent has classified (e.g. the model server is unreachable). The run manager
+// ends the run as failed with this code and message in run.failed and keeps the partial answer;
+// the message is shown to the user, so it must never hold credentials or request bodies.
+export class AgentFailure extends Error {
+  constructor(readonly code: string, message: string, opts?: { cause?: unknown }) {
+    super(message, opts?.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'AgentFailure';
+  }
+}
 
 export interface Agent {
   readonly name: string;

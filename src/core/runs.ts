@@ -3,7 +3,7 @@
 // the answer row grows as the text streams (saved at least every 250 ms), ending as
 // complete, cancelled, interrupted (shutdown) or failed.
 import { createHash, randomUUID } from 'node:crypto';
-import type { Agent, AgentEvent, ChatTurn, SearchHit } from '../agent/types.js';
+import { AgentFailure, type Agent, type AgentEvent, type ChatTurn, type SearchHit } from '../agent/types.js';
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -115,6 +115,8 @@ export class RunManager {
     };
     const timer = setInterval(() => void flush(), FLUSH_MS);
     let usage = { prompt_tokens: 0, completion_tokens: 0 };
+    let cached = false;
+    let failure: { code: string; message: string } | undefined;
     let outcome: 'complete' | 'failed' | EndReason = 'complete';
     let thinking: { step: number; text: string } | undefined;
     const endThinking = async () => {
@@ -162,6 +164,7 @@ export class RunManager {
           }
           case 'usage':
             usage = { prompt_tokens: ev.prompt_tokens, completion_tokens: ev.completion_tokens };
+            cached = ev.cached === true;
             break;
         }
       }
@@ -169,23 +172,36 @@ export class RunManager {
       if (signal.aborted) outcome = signal.reason === 'shutdown' ? 'shutdown' : 'cancelled';
     } catch (err) {
       outcome = run.controller.signal.aborted ? (run.controller.signal.reason === 'shutdown' ? 'shutdown' : 'cancelled') : 'failed';
-      if (outcome === 'failed') log.error({ run: runId, ...errInfo(err) }, 'agent run failed');
+      if (outcome === 'failed' && err instanceof AgentFailure) {
+        failure = { code: err.code, message: err.message };
+        log.warn({ run: runId, code: err.code, err_message: err.message }, 'agent run failed');
+      } else if (outcome === 'failed') log.error({ run: runId, ...errInfo(err) }, 'agent run failed');
     } finally {
       clearInterval(timer);
       this.runs.delete(runId);
     }
     await saving;
-    await this.finalize(run, outcome, usage, checkpoint);
+    await this.finalize(run, outcome, { usage, cached, failure }, checkpoint);
     metrics.agentRunDuration.observe({ outcome: outcome === 'shutdown' ? 'interrupted' : outcome }, (performance.now() - started) / 1000);
   }
 
-  private async finalize(run: LocalRun, outcome: 'complete' | 'failed' | EndReason, usage: { prompt_tokens: number; completion_tokens: number }, checkpoint: (kind: string, state: Record<string, unknown>) => Promise<void>): Promise<void> {
+  private async finalize(
+    run: LocalRun, outcome: 'complete' | 'failed' | EndReason,
+    end: { usage: { prompt_tokens: number; completion_tokens: number }; cached: boolean; failure: { code: string; message: string } | undefined },
+    checkpoint: (kind: string, state: Record<string, unknown>) => Promise<void>,
+  ): Promise<void> {
     const { store } = this.d;
+    const { usage, cached, failure } = end;
     const status = outcome === 'shutdown' ? 'interrupted' : outcome;
-    await store.finish(run.messageId, run.content, status, { agent: this.d.agent.name, usage });
-    await checkpoint(status, { length: run.content.length, usage });
+    const failed = status === 'failed' && failure ? { error: failure.code } : {};
+    await store.finish(run.messageId, run.content, status, { agent: this.d.agent.name, usage, cached, ...failed });
+    await checkpoint(status, { length: run.content.length, usage, cached, ...failed });
     if (status === 'complete') {
-      this.publish(run.conv, { type: 'response.completed', run_id: run.runId, message_id: run.messageId, seq: run.seq, content: run.content, cached: false, usage });
+      this.publish(run.conv, { type: 'response.completed', run_id: run.runId, message_id: run.messageId, seq: run.seq, content: run.content, cached, usage });
+      return;
+    }
+    if (status === 'failed' && failure) {
+      this.publish(run.conv, { type: 'run.failed', run_id: run.runId, message_id: run.messageId, code: failure.code, message: `${failure.message}; the partial answer was kept` });
       return;
     }
     const messages = {

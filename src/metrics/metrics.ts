@@ -82,6 +82,25 @@ export function createMetrics() {
       buckets: SLOW,
       registers: r,
     }),
+    llmRequestDuration: new Histogram({
+      name: 'chat_llm_request_duration_seconds',
+      help: 'Model calls (one streamed chat completion, retries included) by provider and outcome',
+      labelNames: ['provider', 'outcome'] as const,
+      buckets: SLOW,
+      registers: r,
+    }),
+    llmTokens: new Counter({
+      name: 'chat_llm_tokens_total',
+      help: 'Tokens by kind: prompt and completion of real model calls, saved when the cache answered',
+      labelNames: ['kind'] as const,
+      registers: r,
+    }),
+    llmCacheRequests: new Counter({
+      name: 'chat_llm_cache_requests_total',
+      help: 'Response cache lookups by result (hit, miss, bypass when caching is off for the model)',
+      labelNames: ['result'] as const,
+      registers: r,
+    }),
     draining: new Gauge({
       name: 'chat_server_draining',
       help: '1 while the server drains after SIGTERM',
