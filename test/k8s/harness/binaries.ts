@@ -54,7 +54,8 @@ export async function ensureBinaries(components: Component[]): Promise<Binaries>
     if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
   }
   const seconds = Math.round((Date.now() - started) / 1000);
-  if (seconds > 5) console.log(`[k8s] built ${components.join(', ')} in ${seconds}s`);
+  // Longer than a cache hit: this worker built them, or waited for another worker's build.
+  if (seconds > 5) console.log(`[k8s] ${components.join(', ')} ready after ${seconds}s`);
   return out as Binaries;
 }
 
