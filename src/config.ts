@@ -191,7 +191,7 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
   const jwtSources = (['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL'] as const).filter((k) => r[k] !== undefined);
   if (jwtSources.length > 1) errors.push(`${jwtSources.join(', ')}: set only one JWT key source`);
   const agentName = r.LLM_PROVIDER ?? r.AGENT;
-  if (errors.length === 0 && agentName === 'openai' && r.LLM_MODEL === undefined) errors.push('LLM_MODEL=unset: expected a model name when the provider is openai');
+  if (agentName === 'openai' && r.LLM_MODEL === undefined && !errors.some((e) => e.startsWith('LLM_MODEL='))) errors.push('LLM_MODEL=unset: expected a model name when the provider is openai');
   if (errors.length > 0) return { ok: false, errors };
 
   const mode: JwtMode = r.JWT_SECRET !== undefined ? { kind: 'secret', secret: r.JWT_SECRET }
