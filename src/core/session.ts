@@ -223,7 +223,11 @@ export class Session implements Endpoint {
   private async message(f: ClientFrameOf<'message'>): Promise<void> {
     const g = this.g;
     const t0 = performance.now();
-    if (!g.userBucket(this.userId).take()) return this.error('rate_limited', `more than ${g.cfg.userMessageRatePerSec} messages per second for this user; message not stored`);
+    const userBucket = g.userBucket(this.userId);
+    if (!userBucket.take()) {
+      if (userBucket.debt > g.cfg.userMessageBurst) return this.fail(new AppError('rate_limited', 'too many messages for this user; slow down'));
+      return this.error('rate_limited', `more than ${g.cfg.userMessageRatePerSec} messages per second for this user; message not stored`);
+    }
     g.inflight.begin();
     try {
       const out = await g.store.insertUserMessage(this.conv, this.userId, f.client_msg_id, f.content);

@@ -53,3 +53,28 @@ describe('slow reader', () => {
     fast.sock.close();
   }, 120_000);
 });
+
+describe('per-user message limit', () => {
+  it('refuses messages past the burst with a recoverable error (nothing stored), then closes 4429 if they keep coming', async () => {
+    const limited = await startServer({ ...AUTH_ENV, DATABASE_URL: tdb.url, AGENT: 'none', USER_MESSAGE_RATE_PER_SEC: '0.1', USER_MESSAGE_BURST: '5' }, 'user-limit');
+    try {
+      const carol = await token('carol');
+      const conv = await createConversation(limited.url, carol);
+      const a = await connectReady(limited.url, conv, carol);
+      const b = await connectReady(limited.url, conv, carol);
+      for (let i = 0; i < 5; i++) a.sock.send({ type: 'message', client_msg_id: randomUUID(), content: `m${i}` });
+      await a.sock.waitFor(() => a.sock.ofType('ack').length === 5);
+      b.sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'one too many' }); // the limit is per user, across sockets
+      const err = await b.sock.waitFor((f) => f.type === 'error' && f.code === 'rate_limited');
+      expect(err.message).toMatch(/message not stored/);
+      const n = async () => (await tdb.db.sql`SELECT count(*)::int AS n FROM messages WHERE conversation_id = ${conv}`)[0]!.n;
+      expect(await n()).toBe(5);
+      for (let i = 0; i < 10; i++) b.sock.send({ type: 'message', client_msg_id: randomUUID(), content: `flood ${i}` });
+      expect((await b.sock.closed).code).toBe(4429);
+      expect(await n()).toBe(5);
+      a.sock.close();
+    } finally {
+      await limited.stop();
+    }
+  });
+});
