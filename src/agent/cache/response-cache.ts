@@ -1,0 +1,125 @@
+// The response cache around one model call. A hit replays the stored model events; a miss runs
+// the real call and stores what it streamed once it completed (never a failed or cancelled
+// call). Identical requests in flight at once on this replica share the first one's result.
+// Settings per model come from cache_config, with defaults for models without a row.
+import type { ModelEvent } from '../openai/chunks.js';
+import { cacheKey, normaliseRequest } from './key.js';
+import type { CacheResult, ModelCallCache } from './types.js';
+
+export interface CacheSettings {
+  enabled: boolean;
+  ttlSeconds: number;
+  maxEntries: number;
+}
+
+export interface StoredResponse {
+  events: ModelEvent[];
+  promptTokens: number;
+  completionTokens: number;
+}
+
+// What the cache needs from storage (bound to SQL in db/cache-store.ts).
+export interface CacheStore {
+  settings(model: string): Promise<CacheSettings | undefined>;
+  take(key: string): Promise<StoredResponse | undefined>;
+  save(e: { key: string; model: string; provider: string; request: Record<string, unknown>; queryText: string; response: StoredResponse; responseText: string }, s: CacheSettings): Promise<void>;
+  count(model: string, c: { hits: number; misses: number; tokensSaved: number }): Promise<void>;
+}
+
+export interface ResponseCacheOptions {
+  store: CacheStore;
+  defaults: CacheSettings;
+  metrics?: { llmCacheRequests: { inc(labels: { result: string }): void } };
+  // storage problems must not fail a run: the call goes to the model instead
+  onError(err: unknown, what: string): void;
+}
+
+const MAX_QUERY_TEXT = 500;
+
+export class ResponseCache implements ModelCallCache {
+  private readonly inflight = new Map<string, Promise<StoredResponse | undefined>>();
+
+  constructor(private readonly o: ResponseCacheOptions) {}
+
+  async *call(
+    request: { model: string; provider: string; body: Record<string, unknown>; queryText: string },
+    real: () => AsyncIterable<ModelEvent>,
+    _signal: AbortSignal,
+  ): AsyncGenerator<ModelEvent | { type: 'cache'; result: CacheResult }> {
+    const settings = await this.settings(request.model);
+    if (!settings.enabled) {
+      this.o.metrics?.llmCacheRequests.inc({ result: 'bypass' });
+      yield { type: 'cache', result: 'bypass' };
+      yield* real();
+      return;
+    }
+    const normalised = normaliseRequest(request.provider, request.body);
+    const key = cacheKey(normalised);
+
+    // Register before the first await, so an identical request arriving meanwhile waits for us.
+    const leader = this.inflight.get(key);
+    let settle: ((r: StoredResponse | undefined) => void) | undefined;
+    if (!leader) this.inflight.set(key, new Promise((r) => { settle = r; }));
+    const found = leader ? await leader : await this.guard(() => this.o.store.take(key), 'lookup');
+    if (found) {
+      if (settle) {
+        this.inflight.delete(key);
+        settle(found);
+      }
+      this.o.metrics?.llmCacheRequests.inc({ result: 'hit' });
+      await this.guard(() => this.o.store.count(request.model, { hits: 1, misses: 0, tokensSaved: found.promptTokens + found.completionTokens }), 'count');
+      yield { type: 'cache', result: 'hit' };
+      yield* found.events;
+      return;
+    }
+
+    // A follower whose leader failed makes its own call, without taking the lead.
+    this.o.metrics?.llmCacheRequests.inc({ result: 'miss' });
+    await this.guard(() => this.o.store.count(request.model, { hits: 0, misses: 1, tokensSaved: 0 }), 'count');
+    const events: ModelEvent[] = [];
+    let completed = false;
+    try {
+      yield { type: 'cache', result: 'miss' };
+      for await (const ev of real()) {
+        events.push(ev);
+        yield ev;
+      }
+      completed = true;
+    } finally {
+      const response = completed ? toStored(events) : undefined;
+      if (settle) {
+        this.inflight.delete(key);
+        settle(response);
+      }
+      if (response) {
+        const responseText = events.flatMap((e) => (e.type === 'text' ? [e.text] : [])).join('');
+        await this.guard(() => this.o.store.save({
+          key, model: request.model, provider: request.provider, request: normalised,
+          queryText: request.queryText.slice(0, MAX_QUERY_TEXT), response, responseText,
+        }, settings), 'save');
+      }
+    }
+  }
+
+  private async settings(model: string): Promise<CacheSettings> {
+    return (await this.guard(() => this.o.store.settings(model), 'settings')) ?? this.o.defaults;
+  }
+
+  private async guard<T>(f: () => Promise<T>, what: string): Promise<T | undefined> {
+    try {
+      return await f();
+    } catch (err) {
+      this.o.onError(err, what);
+      return undefined;
+    }
+  }
+}
+
+function toStored(events: ModelEvent[]): StoredResponse {
+  const usage = [...events].reverse().find((e) => e.type === 'usage');
+  return {
+    events,
+    promptTokens: usage?.type === 'usage' ? usage.prompt_tokens : 0,
+    completionTokens: usage?.type === 'usage' ? usage.completion_tokens : 0,
+  };
+}

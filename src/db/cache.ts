@@ -1,0 +1,127 @@
+// Queries behind the LLM response cache: per-model settings (cache_config), entries
+// (llm_response_cache) with their size bound and expiry, and per-day counts (cache_analytics)
+// that the cache_by_model and top_cached_queries views summarise.
+import type { CacheStore, StoredResponse } from '../agent/cache/response-cache.js';
+import type { Db } from './client.js';
+
+export interface CacheSettingsRow {
+  enabled: boolean;
+  ttl_seconds: number;
+  max_entries: number;
+}
+
+export async function cacheSettings(db: Db, model: string): Promise<CacheSettingsRow | undefined> {
+  const rows = await db.timed('cache.settings', (sql) => sql<CacheSettingsRow[]>`
+    SELECT enabled, ttl_seconds, max_entries FROM cache_config WHERE model = ${model}`);
+  return rows[0];
+}
+
+export async function upsertCacheSettings(db: Db, model: string, s: CacheSettingsRow): Promise<void> {
+  await db.timed('cache.upsert_settings', (sql) => sql`
+    INSERT INTO cache_config (model, enabled, ttl_seconds, max_entries) VALUES (${model}, ${s.enabled}, ${s.ttl_seconds}, ${s.max_entries})
+    ON CONFLICT (model) DO UPDATE SET enabled = EXCLUDED.enabled, ttl_seconds = EXCLUDED.ttl_seconds,
+      max_entries = EXCLUDED.max_entries, updated_at = clock_timestamp()`);
+}
+
+export interface CachedEntryRow {
+  events: unknown[];
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
+// A live entry, counted as a hit in the same statement.
+export async function takeCacheEntry(db: Db, key: string): Promise<CachedEntryRow | undefined> {
+  const rows = await db.timed('cache.take', (sql) => sql<CachedEntryRow[]>`
+    UPDATE llm_response_cache SET hit_count = hit_count + 1, last_hit_at = clock_timestamp()
+     WHERE key = ${key} AND expires_at > clock_timestamp()
+    RETURNING events, prompt_tokens, completion_tokens`);
+  return rows[0];
+}
+
+export interface NewCacheEntry {
+  key: string;
+  model: string;
+  provider: string;
+  request: Record<string, unknown>;
+  queryText: string;
+  events: unknown[];
+  responseText: string;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+// Stores (or refreshes) an entry, then keeps the model's newest maxEntries.
+export async function saveCacheEntry(db: Db, e: NewCacheEntry, ttlSeconds: number, maxEntries: number): Promise<void> {
+  await db.timed('cache.save', (sql) => sql.begin(async (tx) => {
+    await tx`
+      INSERT INTO llm_response_cache (key, model, provider, request, query_text, events, response_text, prompt_tokens, completion_tokens, expires_at)
+      VALUES (${e.key}, ${e.model}, ${e.provider}, ${tx.json(e.request as never)}, ${e.queryText}, ${tx.json(e.events as never)},
+              ${e.responseText}, ${e.promptTokens}, ${e.completionTokens}, clock_timestamp() + make_interval(secs => ${ttlSeconds}))
+      ON CONFLICT (key) DO UPDATE SET events = EXCLUDED.events, response_text = EXCLUDED.response_text,
+        prompt_tokens = EXCLUDED.prompt_tokens, completion_tokens = EXCLUDED.completion_tokens,
+        created_at = clock_timestamp(), expires_at = EXCLUDED.expires_at`;
+    await tx`
+      DELETE FROM llm_response_cache WHERE key IN (
+        SELECT key FROM llm_response_cache WHERE model = ${e.model}
+         ORDER BY created_at DESC OFFSET ${maxEntries})`;
+  }) as Promise<unknown>);
+}
+
+// Days are UTC so that replicas in different time zones add to the same row.
+export async function countCacheRequest(db: Db, model: string, c: { hits: number; misses: number; tokensSaved: number }): Promise<void> {
+  await db.timed('cache.count', (sql) => sql`
+    INSERT INTO cache_analytics (day, model, hits, misses, tokens_saved)
+    VALUES ((now() AT TIME ZONE 'UTC')::date, ${model}, ${c.hits}, ${c.misses}, ${c.tokensSaved})
+    ON CONFLICT (day, model) DO UPDATE SET hits = cache_analytics.hits + EXCLUDED.hits,
+      misses = cache_analytics.misses + EXCLUDED.misses, tokens_saved = cache_analytics.tokens_saved + EXCLUDED.tokens_saved`);
+}
+
+export async function purgeExpiredCache(db: Db): Promise<number> {
+  const rows = await db.timed('cache.purge_expired', (sql) => sql`
+    DELETE FROM llm_response_cache WHERE expires_at <= clock_timestamp()`);
+  return rows.count;
+}
+
+export interface CacheStats {
+  by_model: { model: string; hits: number; misses: number; tokens_saved: number; hit_ratio: number; live_entries: number }[];
+  top_queries: { model: string; query_text: string; hit_count: number; tokens_saved: number; created_at: Date; last_hit_at: Date | null; expires_at: Date }[];
+  daily: { day: string; model: string; hits: number; misses: number; tokens_saved: number }[];
+}
+
+export async function cacheStats(db: Db, days: number, top: number): Promise<CacheStats> {
+  return db.timed('cache.stats', async (sql) => {
+    const [byModel, topQueries, daily] = await Promise.all([
+      sql<{ model: string; hits: string; misses: string; tokens_saved: string; hit_ratio: number; live_entries: string }[]>`
+        SELECT model, hits, misses, tokens_saved, hit_ratio, live_entries FROM cache_by_model ORDER BY hits DESC, model`,
+      sql<{ model: string; query_text: string; hit_count: string; tokens_saved: string; created_at: Date; last_hit_at: Date | null; expires_at: Date }[]>`
+        SELECT model, query_text, hit_count, tokens_saved, created_at, last_hit_at, expires_at FROM top_cached_queries LIMIT ${top}`,
+      sql<{ day: string; model: string; hits: string; misses: string; tokens_saved: string }[]>`
+        SELECT to_char(day, 'YYYY-MM-DD') AS day, model, hits, misses, tokens_saved FROM cache_analytics
+         WHERE day > (now() AT TIME ZONE 'UTC')::date - ${days}::int ORDER BY day DESC, model`,
+    ]);
+    return {
+      by_model: byModel.map((r) => ({ ...r, hits: Number(r.hits), misses: Number(r.misses), tokens_saved: Number(r.tokens_saved), live_entries: Number(r.live_entries) })),
+      top_queries: topQueries.map((r) => ({ ...r, hit_count: Number(r.hit_count), tokens_saved: Number(r.tokens_saved) })),
+      daily: daily.map((r) => ({ ...r, hits: Number(r.hits), misses: Number(r.misses), tokens_saved: Number(r.tokens_saved) })),
+    };
+  });
+}
+
+// Binds these queries to the response cache's port.
+export function responseCacheStore(db: Db): CacheStore {
+  return {
+    settings: async (model) => {
+      const r = await cacheSettings(db, model);
+      return r && { enabled: r.enabled, ttlSeconds: r.ttl_seconds, maxEntries: r.max_entries };
+    },
+    take: async (key) => {
+      const r = await takeCacheEntry(db, key);
+      return r && { events: r.events as StoredResponse['events'], promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens };
+    },
+    save: (e, s) => saveCacheEntry(db, {
+      key: e.key, model: e.model, provider: e.provider, request: e.request, queryText: e.queryText, events: e.response.events,
+      responseText: e.responseText, promptTokens: e.response.promptTokens, completionTokens: e.response.completionTokens,
+    }, s.ttlSeconds, s.maxEntries),
+    count: (model, c) => countCacheRequest(db, model, c),
+  };
+}
