@@ -6,8 +6,9 @@ import { backoffDelay, reconnectOptions, type ReconnectOptions } from './backoff
 import { Emitter } from './emitter.js';
 import { endpoints, fetchMessagesAfter, type Endpoints } from './endpoints.js';
 import { ChatClientError, describeClose } from './errors.js';
-import { randomUuid, tokenExpiry } from './ids.js';
+import { randomUuid } from './ids.js';
 import { Outbox } from './outbox.js';
+import { TokenRefresher } from './refresh.js';
 import { OPEN, resolveWebSocket, type SocketLike } from './socket.js';
 import { Transcript, type Appended } from './transcript.js';
 import type { Ack, ChatMessage, ClientEvents, ClientOptions, CloseInfo, CloseReason, ConnectionState, ReadyInfo, SessionInfo } from './types.js';
@@ -40,16 +41,26 @@ export class ChatClient extends Emitter<ClientEvents> {
   private sentLastSeq: number | undefined;
   private lastFrameAt = 0;
   private heartbeatMs: number;
-  private readonly timers: Partial<Record<'retry' | 'connect' | 'watchdog' | 'refresh' | 'resend', Timer>> = {};
+  private readonly timers: Partial<Record<'retry' | 'connect' | 'watchdog' | 'resend', Timer>> = {};
   private waiters: { resolve(r: ReadyInfo): void; reject(e: Error): void }[] = [];
   private readonly online: NonNullable<ClientOptions['onlineEvents']> | null;
   private readonly onOnline = () => this.reconnectNow();
+  private readonly refresher: TokenRefresher;
 
   constructor(readonly conversationId: string, private readonly opts: ClientOptions) {
     super();
     this.urls = endpoints(opts.url, conversationId);
     this.backoff = reconnectOptions(opts.reconnect);
     this.heartbeatMs = opts.heartbeatMs ?? 30_000;
+    this.refresher = new TokenRefresher({
+      getToken: opts.getToken,
+      refreshBeforeMs: opts.refreshBeforeMs ?? 60_000,
+      onFresh: (token) => {
+        this.token = token;
+        this.write({ type: 'reauth', token });
+      },
+      onError: (err) => this.emit('error', { code: 'token_refresh_failed', message: `getting a fresh token failed: ${err.message}` }),
+    });
     if (opts.lastSeq !== null) this.transcript.setBase(opts.lastSeq ?? 0);
     this.online = opts.onlineEvents !== undefined ? opts.onlineEvents : typeof window !== 'undefined' ? window : null;
     for (const [k, fn] of Object.entries(opts.on ?? {})) if (fn) this.on(k as keyof ClientEvents, fn as never);
@@ -223,40 +234,10 @@ export class ChatClient extends Emitter<ClientEvents> {
     this.timers.watchdog = setInterval(() => {
       if (gen === this.gen && Date.now() - this.lastFrameAt > 2 * this.heartbeatMs) this.lost(SILENT_SERVER, `no frame from the server for ${2 * this.heartbeatMs} ms`);
     }, Math.max(100, Math.min(5000, this.heartbeatMs / 4)));
-    this.scheduleRefresh(gen);
+    this.refresher.start(this.token);
     for (const m of this.outbox.frames()) this.write(m);
     for (const w of this.waiters.splice(0)) w.resolve(this.ready);
     this.emit('ready', this.ready);
-  }
-
-  // A fresh token before this one expires, sent as reauth on the open socket.
-  private scheduleRefresh(gen: number): void {
-    clearTimeout(this.timers.refresh);
-    const exp = tokenExpiry(this.token);
-    if (exp === undefined) return;
-    const left = exp - Date.now();
-    const lead = Math.min(this.opts.refreshBeforeMs ?? 60_000, left / 2);
-    this.timers.refresh = setTimeout(() => void this.refresh(gen, exp), Math.max(0, left - lead));
-  }
-
-  private async refresh(gen: number, oldExp: number): Promise<void> {
-    let token: string;
-    try {
-      token = await this.opts.getToken('refresh');
-    } catch (err) {
-      token = '';
-      this.emit('error', { code: 'token_refresh_failed', message: `getting a fresh token failed: ${(err as Error).message}` });
-    }
-    if (gen !== this.gen || !this.socketReady) return;
-    const exp = tokenExpiry(token);
-    if (token === '' || exp === undefined || exp <= oldExp) {
-      const left = oldExp - Date.now();
-      if (left > 0) this.timers.refresh = setTimeout(() => void this.refresh(gen, oldExp), Math.min(5000, left / 2));
-      return;
-    }
-    this.token = token;
-    this.write({ type: 'reauth', token });
-    this.scheduleRefresh(gen);
   }
 
   private resendSoon(): void {
@@ -287,7 +268,8 @@ export class ChatClient extends Emitter<ClientEvents> {
   // Forgets the current socket: its late events can no longer touch the client.
   private detach(): SocketLike | undefined {
     this.gen++;
-    for (const k of ['connect', 'watchdog', 'refresh', 'resend'] as const) {
+    this.refresher.stop();
+    for (const k of ['connect', 'watchdog', 'resend'] as const) {
       clearTimeout(this.timers[k]);
       clearInterval(this.timers[k]);
       this.timers[k] = undefined;

@@ -65,6 +65,7 @@ async function select(c: Conversation): Promise<void> {
   byId('title').textContent = c.title ?? DEFAULT_TITLE;
   renderList();
   view.clear();
+  byId('empty').hidden = true;
   typists.clear();
   renderTypists();
   const cl = new ChatClient(c.id, {
@@ -74,7 +75,11 @@ async function select(c: Conversation): Promise<void> {
     reconnect: { retries: Infinity, baseDelayMs: 500, maxDelayMs: 10_000 },
   });
   client = cl;
-  cl.on('message', (m) => view.render(m));
+  cl.on('message', (m) => {
+    view.render(m);
+    byId('empty').hidden = true;
+  });
+  cl.on('ready', () => { byId('empty').hidden = view.size > 0; });
   cl.on('state', (s) => {
     conn.show(s);
     if (s.status === 'closed' && s.reason === 'unauthorized' && api.devMode === false) {

@@ -20,7 +20,7 @@ function tool(t: ToolCall): HTMLElement {
     : t.status === 'failed' ? `failed: ${t.error ?? 'error'}`
     : `→ ${json(t.result)}`;
   return h('div', { class: `tool ${t.status}`, 'data-tool': t.name },
-    h('span', { class: 'tool-name' }, `🛠 ${t.name}`),
+    h('span', { class: 'tool-name' }, t.name),
     h('code', {}, json(t.arguments)),
     h('span', { class: 'tool-out' }, outcome),
     t.durationMs !== undefined ? h('span', { class: 'tool-ms' }, `${Math.round(t.durationMs)} ms`) : null);
@@ -32,6 +32,10 @@ export class MessagesView {
   private readonly openByUser = new Map<string, boolean>();
 
   constructor(private readonly root: HTMLElement, private readonly onCancel: (runId: string) => void) {}
+
+  get size(): number {
+    return this.els.size;
+  }
 
   clear(): void {
     this.els.clear();
