@@ -2,7 +2,10 @@
 // ordered shutdown that SIGTERM triggers.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { ResponseCache } from './agent/cache/response-cache.js';
+import { schedulePurge } from './agent/cache/purge.js';
 import { builtinTools, createAgent } from './agent/index.js';
+import { cacheRoutes } from './api/cache-routes.js';
 import { conversationRoutes } from './api/conversation-routes.js';
 import type { Route } from './api/route.js';
 import { systemRoutes } from './api/system-routes.js';
@@ -15,6 +18,7 @@ import { Gateway } from './core/gateway.js';
 import { RunManager } from './core/runs.js';
 import { ConversationService } from './core/conversations.js';
 import { Inflight } from './core/inflight.js';
+import { cacheStats, purgeExpiredCache, responseCacheStore } from './db/cache.js';
 import { createDb, type Db } from './db/client.js';
 import { conversationStore } from './db/conversation-store.js';
 import { createPgBus } from './db/pg-bus.js';
@@ -22,7 +26,7 @@ import { gatewayStore, runStore } from './db/realtime-store.js';
 import { startRunnerLease, type Interrupted } from './db/runner-lease.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { appliedVersion, latestVersion, loadMigrations, migrate } from './db/migrate.js';
-import type { Logger } from './log.js';
+import { errInfo, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { mountHttp } from './transport/http.js';
 import { listen, type Listener } from './transport/listen.js';
@@ -90,8 +94,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // migrated yet the server must still start and report it on /health/full; the periodic
   // sweep repeats this.
   await lease.sweep().then(interrupted, (err: unknown) => log.warn({ err_message: (err as Error).message }, 'start-up sweep of interrupted answers failed'));
+  const cache = new ResponseCache({
+    store: responseCacheStore(db), metrics,
+    defaults: { enabled: config.cache.enabled, ttlSeconds: config.cache.ttlS, maxEntries: config.cache.maxEntries },
+    onError: (err, what) => log.warn({ what, ...errInfo(err) }, 'response cache storage failed; calling the model'),
+  });
+  const purge = schedulePurge(() => purgeExpiredCache(db), config.cache.purgeIntervalS * 1000, log);
   const agent = config.agent.name === 'openai'
-    ? createAgent('openai', { ...config.llm, tools: builtinTools, metrics })
+    ? createAgent('openai', { ...config.llm, tools: builtinTools, cache, metrics })
     : createAgent('builtin', { tokenDelayMs: config.agent.tokenDelayMs });
   const runs = new RunManager({ store: runStore(db, lease.runnerId), agent, bus, hub, log, metrics });
   const gateway = new Gateway({ cfg: config.ws, verifier, hub, bus, runs, store: gatewayStore(db), metrics, log, inflight, autoRun: config.agent.name !== 'none' });
@@ -107,6 +117,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       VERSION,
     ).filter((r) => r.path !== '/'),
     ...api,
+    ...cacheRoutes((days, top) => cacheStats(db, days, top), config.admin),
   ];
   const app = uws.App();
   mountWs(app, gateway, config.ws.allowedOrigins, log);
@@ -130,6 +141,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   let shutdownOnce: Promise<{ drained: boolean }> | undefined;
   const shutdown = () => (shutdownOnce ??= (async () => {
     draining = true;
+    purge.stop();
     metrics.draining.set(1);
     const started = Date.now();
     log.info({ inflight: inflight.size, sockets: gateway.size, grace_ms: config.shutdownGraceMs }, 'draining');

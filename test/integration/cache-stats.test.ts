@@ -1,0 +1,85 @@
+// The response cache through the running server: a repeated question is answered from the
+// cache (cached: true in response.completed), GET /api/v1/cache/stats shows it to admins only,
+// and the metrics port counts it. The model is the local fake server (fixture: text.sse).
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/db/client.js';
+import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
+import { startServer, type ServerProcess } from '../helpers/server.js';
+import { AUTH_ENV, bearer, token } from '../helpers/tokens.js';
+import { connectReady, createConversation } from '../helpers/ws-client.js';
+import { startFakeOpenAi, type FakeOpenAi } from '../fixtures/openai/fake-server.js';
+
+let tdb: TestDatabase & { db: Db };
+let s: ServerProcess;
+let fake: FakeOpenAi;
+let alice: string;
+
+beforeAll(async () => {
+  fake = await startFakeOpenAi();
+  tdb = await createMigratedDatabase('cachestats');
+  s = await startServer({
+    ...AUTH_ENV, DATABASE_URL: tdb.url, LLM_PROVIDER: 'openai', LLM_BASE_URL: fake.url, LLM_MODEL: 'local-model',
+    ADMIN_CLAIM: 'chat_roles', ADMIN_ROLE: 'ops',
+  }, 'cache-stats');
+  alice = await token('alice');
+});
+
+afterAll(async () => {
+  await s?.stop();
+  await fake?.close();
+  await tdb?.drop();
+});
+
+async function ask(question: string) {
+  const conv = await createConversation(s.url, alice);
+  const { sock } = await connectReady(s.url, conv, alice);
+  sock.send({ type: 'message', client_msg_id: randomUUID(), content: question });
+  const done = await sock.type('response.completed', 0, 15_000);
+  sock.close();
+  return done;
+}
+
+const stats = async (tok: string, query = '') => fetch(`${s.url}/api/v1/cache/stats${query}`, { headers: bearer(tok) });
+
+describe('response cache in the server', () => {
+  it('answers a repeated question from the cache', async () => {
+    const first = await ask('What does the cache do?');
+    const second = await ask('What does the cache do?');
+    expect(first).toMatchObject({ cached: false, content: 'Hello! How can I help you today?' });
+    expect(second).toMatchObject({ cached: true, content: first.content, usage: first.usage });
+    expect(fake.received).toHaveLength(1);
+    const [row] = await tdb.db.sql<{ metadata: { cached: boolean } }[]>`SELECT metadata FROM messages WHERE run_id = ${second.run_id}`;
+    expect(row!.metadata.cached).toBe(true);
+  });
+
+  it('GET /api/v1/cache/stats: admins see the counts', async () => {
+    const admin = await token('root', { claims: { chat_roles: ['viewer', 'ops'] } });
+    const res = await stats(admin, '?days=7&top=5');
+    expect(res.status).toBe(200);
+    const body = await res.json() as { by_model: unknown[]; top_queries: unknown[]; daily: unknown[] };
+    expect(body.by_model).toEqual([{ model: 'local-model', hits: 1, misses: 1, tokens_saved: 29, hit_ratio: 0.5, live_entries: 1 }]);
+    expect(body.top_queries).toEqual([expect.objectContaining({ model: 'local-model', query_text: 'What does the cache do?', hit_count: 1 })]);
+    expect(body.daily).toEqual([{ day: new Date().toISOString().slice(0, 10), model: 'local-model', hits: 1, misses: 1, tokens_saved: 29 }]);
+  });
+
+  it('403 without the admin claim, 401 without a token, 400 on a bad query', async () => {
+    const res = await stats(alice);
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({ error: { code: 'forbidden', message: 'cache statistics need the "ops" role in the "chat_roles" claim' } });
+    expect((await stats(await token('bob', { claims: { chat_roles: 'viewer' } }))).status).toBe(403);
+    expect((await fetch(`${s.url}/api/v1/cache/stats`)).status).toBe(401);
+    const bad = await stats(await token('root', { claims: { chat_roles: 'ops' } }), '?days=0');
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain('query.days');
+  });
+
+  it('exports the cache and model metrics', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${s.metricsPort}/metrics`)).text();
+    expect(text).toMatch(/chat_llm_cache_requests_total\{result="hit"\} 1/);
+    expect(text).toMatch(/chat_llm_cache_requests_total\{result="miss"\} 1/);
+    expect(text).toMatch(/chat_llm_request_duration_seconds_count\{provider="openai",outcome="ok"\} 1/);
+    expect(text).toMatch(/chat_llm_tokens_total\{kind="prompt"\} 19/);
+    expect(text).toMatch(/chat_llm_tokens_total\{kind="saved"\} 29/);
+  });
+});
