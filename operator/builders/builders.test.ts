@@ -1,0 +1,125 @@
+// The desired-state builders are pure: each is checked here from a ChatBackend alone.
+import { describe, expect, it } from 'vitest';
+import { ChatBackendSchema, type ChatBackend } from '../api.js';
+import { ANNOTATION_CONFIG_HASH, ownerReference } from './common.js';
+import { renderConfig, PRE_STOP_SECONDS, SHUTDOWN_GRACE_SECONDS } from './config.js';
+import { buildDeployment, TERMINATION_GRACE_SECONDS } from './deployment.js';
+import { buildHpa, buildIngress, buildPdb, buildServiceMonitor } from './optional.js';
+import { buildSchemaJob, schemaHash, schemaJobName } from './schema-job.js';
+import { buildService, serviceUrl } from './service.js';
+
+function cb(spec: Record<string, unknown> = {}): ChatBackend {
+  return ChatBackendSchema.parse({
+    apiVersion: 'chatbackend.dev/v1alpha1',
+    kind: 'ChatBackend',
+    metadata: { name: 'chat', namespace: 'team', uid: 'uid-1', generation: 3 },
+    spec: { image: 'chat-backend:1', database: { secretRef: { name: 'db' } }, auth: { jwtSecretRef: { name: 'jwt' } }, ...spec },
+  });
+}
+
+function config(c: ChatBackend) {
+  const r = renderConfig(c);
+  if (!r.ok) throw new Error(r.errors.join('; '));
+  return r.config;
+}
+
+describe('config', () => {
+  it('renders env validated by the server schema, secrets as secretKeyRefs', () => {
+    const { env } = config(cb({ auth: { jwtSecretRef: { name: 'jwt' }, issuer: 'iss', allowedOrigins: ['https://app.example.com'] } }));
+    const byName = new Map(env.map((e) => [e.name, e]));
+    expect(byName.get('DATABASE_URL')?.valueFrom?.secretKeyRef).toEqual({ name: 'db', key: 'url' });
+    expect(byName.get('JWT_SECRET')?.valueFrom?.secretKeyRef).toEqual({ name: 'jwt', key: 'secret' });
+    expect(byName.get('MIGRATE_ON_START')?.value).toBe('false');
+    expect(byName.get('ALLOWED_ORIGINS')?.value).toBe('https://app.example.com');
+    expect(byName.get('JWT_ISSUER')?.value).toBe('iss');
+  });
+
+  it('reports what the server would reject, and env that shadows a secret', () => {
+    const bad = renderConfig(cb({ auth: { jwtSecretRef: { name: 'jwt' }, allowedOrigins: ['not an origin'] } }));
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.errors.join()).toContain('ALLOWED_ORIGINS');
+    const shadow = renderConfig(cb({ env: [{ name: 'DATABASE_URL', value: 'postgres://x' }] }));
+    expect(shadow.ok).toBe(false);
+  });
+
+  it('changes its hash with the config and not otherwise', () => {
+    expect(config(cb()).hash).toBe(config(cb()).hash);
+    expect(config(cb({ logLevel: 'debug' })).hash).not.toBe(config(cb()).hash);
+  });
+});
+
+describe('schema Job', () => {
+  it('is named by the image and migration spec, runs migrate once, and is owned', () => {
+    const c = cb();
+    const job = buildSchemaJob(c);
+    expect(job.metadata?.name).toBe(schemaJobName(c));
+    expect(job.metadata?.name).toMatch(/^chat-schema-[0-9a-f]{10}$/);
+    expect(job.metadata?.ownerReferences).toEqual([ownerReference(c)]);
+    expect(job.spec).toMatchObject({ backoffLimit: 3, activeDeadlineSeconds: 600, ttlSecondsAfterFinished: 86400 });
+    const pod = job.spec!.template.spec!;
+    expect(pod.restartPolicy).toBe('Never');
+    expect(pod.containers[0]!.args).toEqual(['migrate']);
+    expect(pod.containers[0]!.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef?.name).toBe('db');
+    expect(schemaHash(cb({ image: 'chat-backend:2' }))).not.toBe(schemaHash(c));
+    expect(schemaHash(cb({ replicas: 5, logLevel: 'debug' }))).toBe(schemaHash(c));
+  });
+
+  it('keeps long names within 63 characters', () => {
+    const c = cb();
+    c.metadata.name = 'a'.repeat(80);
+    expect(schemaJobName(c).length).toBeLessThanOrEqual(63);
+  });
+});
+
+describe('Deployment', () => {
+  it('wires probes, drain, metrics, config hash, resources and spread', () => {
+    const c = cb({ replicas: 3 });
+    const d = buildDeployment(c, config(c));
+    expect(d.metadata?.labels).toMatchObject({ 'app.kubernetes.io/instance': 'chat', 'app.kubernetes.io/managed-by': 'chat-backend-operator' });
+    expect(d.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'ChatBackend', name: 'chat', uid: 'uid-1', controller: true });
+    expect(d.spec?.replicas).toBe(3);
+    const tpl = d.spec!.template;
+    expect(tpl.metadata?.annotations?.[ANNOTATION_CONFIG_HASH]).toBe(config(c).hash);
+    expect(tpl.metadata?.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9464' });
+    const ctr = tpl.spec!.containers[0]!;
+    expect(ctr.readinessProbe?.httpGet?.path).toBe('/health/full');
+    expect(ctr.livenessProbe?.httpGet?.path).toBe('/health');
+    expect(ctr.lifecycle?.preStop?.sleep?.seconds).toBe(PRE_STOP_SECONDS);
+    expect(tpl.spec!.terminationGracePeriodSeconds).toBe(TERMINATION_GRACE_SECONDS);
+    expect(TERMINATION_GRACE_SECONDS).toBeGreaterThan(PRE_STOP_SECONDS + SHUTDOWN_GRACE_SECONDS);
+    expect(ctr.ports?.map((p) => p.containerPort)).toEqual([8000, 9464]);
+    expect(ctr.resources).toEqual({ requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } });
+    expect(tpl.spec!.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0]?.podAffinityTerm.topologyKey).toBe('kubernetes.io/hostname');
+    expect(d.spec!.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'chat-backend', 'app.kubernetes.io/instance': 'chat' });
+  });
+
+  it('leaves replicas to the autoscaler when it is on', () => {
+    const c = cb({ autoscaling: { enabled: true } });
+    expect(buildDeployment(c, config(c)).spec?.replicas).toBeUndefined();
+  });
+});
+
+describe('Service and optional children', () => {
+  it('builds the Service and its URL', () => {
+    const c = cb();
+    expect(buildService(c).spec?.ports?.map((p) => p.name)).toEqual(['http', 'metrics']);
+    expect(serviceUrl(c)).toBe('http://chat.team.svc:80');
+  });
+
+  it('builds optional children only when on', () => {
+    const off = cb({ podDisruptionBudget: { enabled: false } });
+    expect([buildIngress(off), buildPdb(off), buildHpa(off), buildServiceMonitor(off)]).toEqual([undefined, undefined, undefined, undefined]);
+    const on = cb({
+      ingress: { enabled: true, host: 'chat.example.com', tlsSecretName: 'tls', className: 'nginx' },
+      autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 5 },
+      metrics: { serviceMonitor: { enabled: true } },
+    });
+    const ing = buildIngress(on)!;
+    expect(ing.metadata?.annotations?.['nginx.ingress.kubernetes.io/proxy-read-timeout']).toBe('3600');
+    expect(ing.spec?.tls).toEqual([{ hosts: ['chat.example.com'], secretName: 'tls' }]);
+    expect(serviceUrl(on)).toBe('https://chat.example.com');
+    expect(buildPdb(on)?.spec?.maxUnavailable).toBe(1);
+    expect(buildHpa(on)?.spec).toMatchObject({ minReplicas: 2, maxReplicas: 5 });
+    expect(buildServiceMonitor(on)?.spec).toMatchObject({ endpoints: [{ port: 'metrics', interval: '30s' }] });
+  });
+});

@@ -1,0 +1,58 @@
+// The schema Job: `chat-backend migrate` against the database Secret, named by a hash of what
+// can change the schema (the image) and how it runs, so a new image gets a new Job and an
+// unchanged one is never migrated twice.
+import type { V1Job } from '@kubernetes/client-node';
+import type { ChatBackend } from '../api.js';
+import { childName, hash, LABEL_SCHEMA_HASH, metadata } from './common.js';
+import { databaseEnv } from './config.js';
+
+export function schemaHash(cb: ChatBackend): string {
+  const s = cb.spec;
+  return hash({ image: s.image, database: s.database, schemaJob: s.schemaJob, pullSecrets: s.imagePullSecrets ?? [], nodeSelector: s.nodeSelector ?? {} });
+}
+
+export function schemaJobName(cb: ChatBackend): string {
+  return childName(cb.metadata.name, `schema-${schemaHash(cb)}`);
+}
+
+export const MIGRATE_ARGS = ['migrate'];
+
+export function buildSchemaJob(cb: ChatBackend): V1Job {
+  const s = cb.spec;
+  const h = schemaHash(cb);
+  const meta = metadata(cb, schemaJobName(cb), 'schema', { labels: { [LABEL_SCHEMA_HASH]: h } });
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: meta,
+    spec: {
+      backoffLimit: s.schemaJob.backoffLimit,
+      activeDeadlineSeconds: s.schemaJob.activeDeadlineSeconds,
+      ttlSecondsAfterFinished: s.schemaJob.ttlSecondsAfterFinished,
+      template: {
+        metadata: { labels: meta.labels },
+        spec: {
+          restartPolicy: 'Never',
+          ...(s.imagePullSecrets ? { imagePullSecrets: s.imagePullSecrets.map((name) => ({ name })) } : {}),
+          ...(s.nodeSelector ? { nodeSelector: s.nodeSelector } : {}),
+          securityContext: podSecurityContext,
+          containers: [
+            {
+              name: 'migrate',
+              image: s.image,
+              imagePullPolicy: s.imagePullPolicy,
+              args: MIGRATE_ARGS,
+              env: [databaseEnv(cb), { name: 'LOG_LEVEL', value: s.logLevel }, { name: 'DATA_DIR', value: '/tmp/chat-backend' }],
+              securityContext: containerSecurityContext,
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            },
+          ],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],
+        },
+      },
+    },
+  };
+}
+
+export const podSecurityContext = { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } };
+export const containerSecurityContext = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ['ALL'] } };
