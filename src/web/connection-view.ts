@@ -28,7 +28,8 @@ export class ConnectionView {
         };
         tick();
         this.timer = setInterval(tick, 250);
-        this.say(`Connection lost: ${describeClose(s.lastClose)}. Reconnecting automatically; messages you send meanwhile are kept and sent then.`, 'Retry now', this.retryNow);
+        const why = describeClose(s.lastClose);
+        this.say(`${why.charAt(0).toUpperCase()}${why.slice(1)}. Reconnecting automatically; messages you send meanwhile are kept and sent then.`, 'Retry now', this.retryNow);
         return;
       }
       case 'closed':

@@ -142,7 +142,8 @@ describe.skipIf(skip !== undefined)(`the demo page in a browser through a TLS in
     await proxy.stop(); // every connection drops, as when an ingress controller restarts
     await page.locator('#conn[data-state="reconnecting"]').waitFor({ timeout: 10_000 });
     expect(await page.locator('#conn').textContent()).toMatch(/^Reconnecting/);
-    expect(await page.locator('#conn-detail').textContent()).toContain('Connection lost');
+    expect(await page.locator('#conn-detail').textContent()).toMatch(/^The connection was lost\. Reconnecting automatically/);
+    await page.screenshot({ path: path.join(SHOTS, 'chat-reconnecting.png') });
     await new Promise((r) => setTimeout(r, 800));
     expect((await stored(conv))[1]!.status).toBe('streaming'); // the answer went on meanwhile
     await proxy.start();
