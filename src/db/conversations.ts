@@ -1,18 +1,10 @@
 // Conversation queries. Every read and write is scoped by user_id in SQL, so "not
 // yours" and "does not exist" are the same empty result by construction.
-import type { ListCursor } from '../core/conversations.js';
+import type { Conversation, ListCursor } from '../core/conversations.js';
 import type { Db } from './client.js';
 
-export interface ConversationRow {
-  id: string;
-  title: string;
-  metadata: Record<string, unknown>;
-  last_seq: number;
-  created_at: Date;
-  updated_at: Date;
-  // exact microsecond timestamp in UTC, used only to build list cursors
-  cursor_ts: string;
-}
+// The row is the core's Conversation (cursor_ts carries the exact timestamp for cursors).
+export type ConversationRow = Conversation;
 
 // Column list shared by every query that returns a conversation.
 const COLS = `id, title, metadata, last_seq::int8 AS last_seq, created_at, updated_at,

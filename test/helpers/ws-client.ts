@@ -99,3 +99,15 @@ export async function createConversation(httpUrl: string, token: string, title =
   if (res.status !== 201) throw new Error(`create conversation: ${res.status}`);
   return ((await res.json()) as { id: string }).id;
 }
+
+// Rebuilds an answer the way a client must: snapshots replace the text up to their
+// offset, deltas apply at theirs, overlaps are ignored.
+export function assembleAnswer(frames: Frame[], runId: string): string {
+  let text = '';
+  for (const f of frames) {
+    if (f.run_id !== runId) continue;
+    if (f.type === 'run.snapshot' && f.offset >= text.length) text = f.content;
+    if (f.type === 'response.delta' && f.offset <= text.length) text = text.slice(0, f.offset) + f.delta;
+  }
+  return text;
+}

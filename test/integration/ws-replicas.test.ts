@@ -6,7 +6,7 @@ import type { Db } from '../../src/db/client.js';
 import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
 import { AUTH_ENV, token } from '../helpers/tokens.js';
-import { connectReady, createConversation, type Frame } from '../helpers/ws-client.js';
+import { assembleAnswer, connectReady, createConversation } from '../helpers/ws-client.js';
 
 let tdb: TestDatabase & { db: Db };
 let a: ServerProcess;
@@ -25,15 +25,6 @@ afterAll(async () => {
   await tdb?.drop();
 });
 
-function assemble(frames: Frame[], runId: string): string {
-  let text = '';
-  for (const f of frames) {
-    if (f.run_id !== runId) continue;
-    if (f.type === 'run.snapshot' && f.offset >= text.length) text = f.content;
-    if (f.type === 'response.delta' && f.offset <= text.length) text = text.slice(0, f.offset) + f.delta;
-  }
-  return text;
-}
 
 describe('two replicas', () => {
   it('deliver the run executed on B, typing and presence to a socket on A', async () => {
@@ -50,7 +41,7 @@ describe('two replicas', () => {
     expect(onA.sock.ofType('message').map((m) => m.message.seq)).toEqual(expect.arrayContaining([1, 2]));
     expect(onA.sock.ofType('tool.call')).toHaveLength(1);
     expect(done.content).toContain('1024');
-    expect(assemble(onA.sock.frames, done.run_id)).toBe(done.content);
+    expect(assembleAnswer(onA.sock.frames, done.run_id)).toBe(done.content);
     onB.sock.close();
     await onA.sock.waitFor((f) => f.type === 'presence' && f.sessions.length === 1);
     onA.sock.close();
@@ -65,7 +56,7 @@ describe('two replicas', () => {
     expect(late.ready.active_run).not.toBeNull();
     const done = await late.sock.type('response.completed', 0, 20_000);
     expect(late.sock.ofType('run.snapshot')).toHaveLength(1);
-    expect(assemble(late.sock.frames, done.run_id)).toBe(done.content);
+    expect(assembleAnswer(late.sock.frames, done.run_id)).toBe(done.content);
     onB.sock.close();
     late.sock.close();
   });

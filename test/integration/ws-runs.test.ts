@@ -5,7 +5,7 @@ import type { Db } from '../../src/db/client.js';
 import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
 import { AUTH_ENV, token } from '../helpers/tokens.js';
-import { connectReady, createConversation, TestSocket, wsUrl, type Frame } from '../helpers/ws-client.js';
+import { assembleAnswer, connectReady, createConversation, TestSocket, wsUrl } from '../helpers/ws-client.js';
 
 let tdb: TestDatabase & { db: Db };
 let s: ServerProcess;
@@ -22,16 +22,6 @@ afterAll(async () => {
   await tdb?.drop();
 });
 
-// Rebuilds the answer text the way a client must: by offset, ignoring overlaps.
-function assemble(frames: Frame[], runId: string): string {
-  let text = '';
-  for (const f of frames) {
-    if (f.run_id !== runId) continue;
-    if (f.type === 'run.snapshot' && f.offset >= text.length) text = f.content;
-    if (f.type === 'response.delta' && f.offset <= text.length) text = text.slice(0, f.offset) + f.delta;
-  }
-  return text;
-}
 
 describe('a run with a tool call', () => {
   it('streams thinking, tool call and result, deltas and completion, matching the stored rows', async () => {
@@ -55,7 +45,7 @@ describe('a run with a tool call', () => {
     expect(call.arguments).toMatchObject({ expression: expect.stringContaining('12*(3+4)') });
     expect(result).toMatchObject({ tool_call_id: call.tool_call_id, status: 'succeeded' });
     expect(done.content).toContain('84');
-    expect(assemble(sock.frames, done.run_id)).toBe(done.content);
+    expect(assembleAnswer(sock.frames, done.run_id)).toBe(done.content);
     expect(done).toMatchObject({ seq: 2, cached: false });
 
     const [msg] = await tdb.db.sql<{ status: string; content: string; role: string; run_id: string }[]>`SELECT status, content, role, run_id FROM messages WHERE seq = 2 AND conversation_id = ${conv}`;
@@ -129,7 +119,7 @@ describe('resume', () => {
     const snap = b.sock.ofType('run.snapshot')[0]!;
     expect(snap.offset).toBeGreaterThan(0);
     expect(done.content.startsWith(snap.content)).toBe(true);
-    expect(assemble(b.sock.frames, done.run_id)).toBe(done.content);
+    expect(assembleAnswer(b.sock.frames, done.run_id)).toBe(done.content);
     const [row] = await tdb.db.sql<{ content: string }[]>`SELECT content FROM messages WHERE id = ${done.message_id}`;
     expect(row!.content).toBe(done.content);
     b.sock.close();
@@ -161,7 +151,7 @@ describe('cancel', () => {
     sock.send({ type: 'cancel', run_id: delta.run_id });
     const failed = await sock.type('run.failed', 0, 10_000);
     expect(failed).toMatchObject({ run_id: delta.run_id, code: 'cancelled' });
-    const partial = assemble(sock.frames, delta.run_id);
+    const partial = assembleAnswer(sock.frames, delta.run_id);
     const [row] = await tdb.db.sql<{ status: string; content: string }[]>`SELECT status, content FROM messages WHERE id = ${delta.message_id}`;
     expect(row!.status).toBe('cancelled');
     expect(row!.content).toBe(partial);
