@@ -5,7 +5,10 @@ import path from 'node:path';
 import { ResponseCache } from './agent/cache/response-cache.js';
 import { schedulePurge } from './agent/cache/purge.js';
 import { builtinTools, createAgent } from './agent/index.js';
+import { createEmbedder, resolveVectorMode } from './agent/embeddings/setup.js';
+import { DocumentService } from './agent/embeddings/document-service.js';
 import { cacheRoutes } from './api/cache-routes.js';
+import { documentRoutes } from './api/document-routes.js';
 import { conversationRoutes } from './api/conversation-routes.js';
 import type { Route } from './api/route.js';
 import { systemRoutes } from './api/system-routes.js';
@@ -94,6 +97,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // migrated yet the server must still start and report it on /health/full; the periodic
   // sweep repeats this.
   await lease.sweep().then(interrupted, (err: unknown) => log.warn({ err_message: (err as Error).message }, 'start-up sweep of interrupted answers failed'));
+  const embedder = createEmbedder(config.embeddings);
+  const documents = new DocumentService({ db, embedder, maxBytes: config.documentMaxBytes, mode: await resolveVectorMode(db, embedder, log) });
   const cache = new ResponseCache({
     store: responseCacheStore(db), metrics,
     defaults: { enabled: config.cache.enabled, ttlSeconds: config.cache.ttlS, maxEntries: config.cache.maxEntries },
@@ -115,9 +120,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       { schemaVersion: () => appliedVersion(db), expectedVersion: latestVersion(migrations), timeoutMs: config.healthDbTimeoutMs, isDraining: () => draining },
       () => routes,
       VERSION,
-    ).filter((r) => r.path !== '/'),
+    ),
     ...api,
     ...cacheRoutes((days, top) => cacheStats(db, days, top), config.admin),
+    ...documentRoutes(documents),
   ];
   const app = uws.App();
   mountWs(app, gateway, config.ws.allowedOrigins, log);

@@ -1,19 +1,13 @@
 // Public routes: liveness, readiness, and the API description.
 import { readiness, type HealthDeps } from '../core/health.js';
 import { HealthJson } from '../protocol/rest.js';
-import { docsPage, landingPage } from './docs-page.js';
+import { docsPage } from './docs-page.js';
 import { openApiDocument } from './openapi.js';
 import { route, type Route } from './route.js';
 
 export function systemRoutes(health: HealthDeps, apiRoutes: () => Route[], version: string): Route[] {
   let openapi: string | undefined; // the table is fixed after start-up: render once
   return [
-    route({
-      method: 'get', path: '/', tag: 'docs', auth: false,
-      summary: 'Landing page',
-      responses: { 200: { description: 'HTML' } },
-      handler: async () => ({ status: 200, raw: { contentType: 'text/html; charset=utf-8', text: landingPage(version) } }),
-    }),
     route({
       method: 'get', path: '/health', tag: 'health', auth: false,
       summary: 'Liveness: the process and its event loop answer',
