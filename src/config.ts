@@ -270,3 +270,68 @@ export function configHelp(): string {
   );
   return ['Environment variables (name, default, meaning):', ...rows].join('\n');
 }
+
+/** The operator's settings (`chat-backend operator`); kept apart from CONFIG_VARS, which is the server's. */
+export interface OperatorConfig {
+  podName: string;
+  podNamespace: string;
+  logLevel: string;
+  watchNamespaces: string[];
+  leaderElect: boolean;
+  leaseNamespace: string;
+  leaseDurationS: number;
+  leaseRenewS: number;
+  healthPort: number;
+  metricsPort: number;
+}
+
+export const OPERATOR_VARS = {
+  POD_NAME: 'identity in the leader-election Lease (default: the host name)',
+  POD_NAMESPACE: 'namespace the operator runs in (default: default)',
+  OPERATOR_WATCH_NAMESPACES: 'comma list of namespaces to reconcile; empty = all',
+  OPERATOR_LEADER_ELECT: 'true/false: elect one active replica through a Lease (default true)',
+  OPERATOR_LEASE_NAMESPACE: 'namespace of the Lease (default: POD_NAMESPACE)',
+  OPERATOR_LEASE_DURATION_S: 'seconds a leader holds the Lease without renewing (default 15)',
+  OPERATOR_LEASE_RENEW_S: 'seconds between renewals and acquisition attempts (default 2)',
+  OPERATOR_HEALTH_PORT: '/healthz and /readyz port (default 8081)',
+  OPERATOR_METRICS_PORT: '/metrics port (default 8080)',
+} as const;
+
+export function parseOperatorConfig(env: Record<string, string | undefined>, hostname = 'chat-backend-operator'): { ok: true; config: OperatorConfig } | { ok: false; errors: string[] } {
+  const schema = z.object({
+    POD_NAME: z.string().min(1).default(hostname),
+    POD_NAMESPACE: z.string().min(1).default('default'),
+    LOG_LEVEL: CONFIG_VARS.LOG_LEVEL.schema.default('info'),
+    OPERATOR_WATCH_NAMESPACES: csv,
+    OPERATOR_LEADER_ELECT: bool.default(true),
+    OPERATOR_LEASE_NAMESPACE: optionalText,
+    OPERATOR_LEASE_DURATION_S: z.coerce.number().int().min(2).max(600).default(15),
+    OPERATOR_LEASE_RENEW_S: z.coerce.number().int().min(1).max(60).default(2),
+    OPERATOR_HEALTH_PORT: port.default(8081),
+    OPERATOR_METRICS_PORT: port.default(8080),
+  });
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) return { ok: false, errors: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) };
+  const v = parsed.data;
+  if (v.OPERATOR_LEASE_RENEW_S >= v.OPERATOR_LEASE_DURATION_S) return { ok: false, errors: ['OPERATOR_LEASE_RENEW_S: must be shorter than OPERATOR_LEASE_DURATION_S'] };
+  return {
+    ok: true,
+    config: {
+      podName: v.POD_NAME,
+      podNamespace: v.POD_NAMESPACE,
+      logLevel: v.LOG_LEVEL,
+      watchNamespaces: v.OPERATOR_WATCH_NAMESPACES ?? [],
+      leaderElect: v.OPERATOR_LEADER_ELECT,
+      leaseNamespace: v.OPERATOR_LEASE_NAMESPACE ?? v.POD_NAMESPACE,
+      leaseDurationS: v.OPERATOR_LEASE_DURATION_S,
+      leaseRenewS: v.OPERATOR_LEASE_RENEW_S,
+      healthPort: v.OPERATOR_HEALTH_PORT,
+      metricsPort: v.OPERATOR_METRICS_PORT,
+    },
+  };
+}
+
+export function loadOperatorConfig(): ReturnType<typeof parseOperatorConfig> {
+  return parseOperatorConfig(process.env, process.env.HOSTNAME);
+}

@@ -3,7 +3,7 @@
 // Exit codes: 0 ok, 1 runtime or configuration failure, 2 usage error.
 import { parseArgs } from 'node:util';
 import { signingSecret, signToken } from './auth/dev-token.js';
-import { configHelp, loadConfig, type Config } from './config.js';
+import { configHelp, loadConfig, loadOperatorConfig, type Config } from './config.js';
 import { loadMigrations, migrate, MigrationError } from './db/migrate.js';
 import { createLogger, errInfo, type Logger } from './log.js';
 import { openDatabase, startServer } from './server.js';
@@ -16,6 +16,7 @@ Usage: chat-backend <command> [options]
 Commands:
   serve                 run the HTTP/WebSocket server (default)
   migrate               apply database migrations, then verify the schema
+  operator              reconcile ChatBackend resources (OPERATOR_* variables)
   token --sub USER      print a signed token (JWT_SECRET or the development secret)
         [--ttl SECONDS] [--claim key=value ...]
   help, --help          this text
@@ -134,6 +135,17 @@ async function main(argv: string[]): Promise<void> {
     case 'token':
       process.exitCode = await runToken(rest);
       return;
+    case 'operator': {
+      const parsed = loadOperatorConfig();
+      if (!parsed.ok) {
+        process.stderr.write(`chat-backend operator: invalid configuration:\n${parsed.errors.map((e) => `  - ${e}`).join('\n')}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      // Loaded lazily: serve and migrate never pay for the Kubernetes client.
+      const { runOperator } = await import('../operator/main.js');
+      return runOperator(parsed.config);
+    }
     default:
       process.stderr.write(`chat-backend: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
       process.exitCode = 2;

@@ -1,0 +1,181 @@
+// The only module that talks to the cluster: server-side apply under one field manager, reads,
+// deletes, the status subresource, events, Leases and informers. Everything else is given a Kube.
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubernetesObjectApi,
+  PatchStrategy,
+  makeInformer,
+  setHeaderOptions,
+  type Informer,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type ObjectCache,
+  type V1Lease,
+} from '@kubernetes/client-node';
+import { GROUP, KIND, PLURAL, VERSION, API_VERSION, type ChatBackendStatus } from './api.js';
+import { FIELD_MANAGER } from './builders/common.js';
+
+export function statusCode(err: unknown): number | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'number' ? err.code : undefined;
+}
+
+/** The API server's message of a failed request, else the error's own. */
+export function errorMessage(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'body' in err) {
+    const body = (err as { body: unknown }).body;
+    if (typeof body === 'string') {
+      try {
+        return (JSON.parse(body) as { message?: string }).message ?? body;
+      } catch {
+        return body; // not JSON: the raw text is the message
+      }
+    }
+    if (typeof body === 'object' && body !== null && 'message' in body) return String((body as { message: unknown }).message);
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+export interface Ref {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+export type EventType = 'Normal' | 'Warning';
+
+export class Kube {
+  readonly objects: KubernetesObjectApi;
+  readonly core: CoreV1Api;
+  readonly custom: CustomObjectsApi;
+  readonly coordination: CoordinationV1Api;
+
+  constructor(readonly kc: KubeConfig) {
+    this.objects = KubernetesObjectApi.makeApiClient(kc);
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.coordination = kc.makeApiClient(CoordinationV1Api);
+  }
+
+  /** Server-side apply; force, because the operator is the owner of its children's fields. */
+  apply<T extends KubernetesObject>(obj: T): Promise<T> {
+    return this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+  }
+
+  /** The object, or undefined when it does not exist. */
+  async read<T extends KubernetesObject>(ref: Ref): Promise<T | undefined> {
+    try {
+      return await this.objects.read<T>({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } } as never);
+    } catch (err) {
+      if (statusCode(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Deletes with background propagation; true when something was deleted. */
+  async delete(ref: Ref): Promise<boolean> {
+    try {
+      await this.objects.delete({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } }, undefined, undefined, undefined, undefined, 'Background');
+      return true;
+    } catch (err) {
+      // 404: already gone. A kind whose CRD is not installed (ServiceMonitor) cannot exist either.
+      if (statusCode(err) === 404 || /resource .* not found|could not find/i.test(errorMessage(err))) return false;
+      throw err;
+    }
+  }
+
+  async secretExists(namespace: string, name: string): Promise<boolean> {
+    try {
+      await this.core.readNamespacedSecret({ name, namespace });
+      return true;
+    } catch (err) {
+      if (statusCode(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  async getChatBackend(namespace: string, name: string): Promise<unknown> {
+    try {
+      return await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name });
+    } catch (err) {
+      if (statusCode(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** One merge patch of the whole status subresource (conditions replace as a list). */
+  async patchStatus(namespace: string, name: string, status: ChatBackendStatus): Promise<void> {
+    await this.custom.patchNamespacedCustomObjectStatus(
+      { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { status }, fieldManager: FIELD_MANAGER },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  /** Merge-patches metadata.annotations (null removes a key). */
+  async patchAnnotations(namespace: string, name: string, annotations: Record<string, string | null>): Promise<void> {
+    await this.custom.patchNamespacedCustomObject(
+      { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { metadata: { annotations } }, fieldManager: FIELD_MANAGER },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  async event(owner: { namespace: string; name: string; uid?: string }, type: EventType, reason: string, message: string, component: string): Promise<void> {
+    const now = new Date();
+    await this.core.createNamespacedEvent({
+      namespace: owner.namespace,
+      body: {
+        metadata: { generateName: `${owner.name}.`, namespace: owner.namespace },
+        involvedObject: { apiVersion: API_VERSION, kind: KIND, name: owner.name, namespace: owner.namespace, uid: owner.uid },
+        type,
+        reason,
+        message: message.slice(0, 1024),
+        source: { component },
+        reportingComponent: component,
+        reportingInstance: component,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      },
+    });
+  }
+
+  async readLease(namespace: string, name: string): Promise<V1Lease | undefined> {
+    try {
+      return await this.coordination.readNamespacedLease({ namespace, name });
+    } catch (err) {
+      if (statusCode(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  createLease(lease: V1Lease): Promise<V1Lease> {
+    return this.coordination.createNamespacedLease({ namespace: lease.metadata!.namespace!, body: lease });
+  }
+
+  /** Replace with the read resourceVersion: a concurrent writer makes this fail with 409. */
+  replaceLease(lease: V1Lease): Promise<V1Lease> {
+    return this.coordination.replaceNamespacedLease({ namespace: lease.metadata!.namespace!, name: lease.metadata!.name!, body: lease });
+  }
+
+  /** Whether an API group/version serves a kind (e.g. ServiceMonitor needs prometheus-operator's CRDs). */
+  async serves(apiVersion: string, kind: string): Promise<boolean> {
+    try {
+      const res = await this.objects.list(apiVersion, kind, undefined, undefined, undefined, undefined, undefined, undefined, 1);
+      return Array.isArray(res.items);
+    } catch (err) {
+      if (statusCode(err) === 404 || /not found|could not find/i.test(errorMessage(err))) return false;
+      throw err;
+    }
+  }
+
+  /** An informer over one kind, all namespaces or one; list and watch share the label selector. */
+  informer(apiVersion: string, kind: string, plural: string, namespace: string | undefined, labelSelector?: string): Informer<KubernetesObject> & ObjectCache<KubernetesObject> {
+    const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    const path = namespace === undefined ? `${base}/${plural}` : `${base}/namespaces/${namespace}/${plural}`;
+    const list = () => this.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector) as Promise<KubernetesListObject<KubernetesObject>>;
+    return makeInformer(this.kc, path, list, labelSelector);
+  }
+}

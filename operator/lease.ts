@@ -1,0 +1,100 @@
+// Leader election on a coordination.k8s.io/v1 Lease, as client-go does it: a candidate takes the
+// Lease when it is free or its holder has not renewed within leaseDurationSeconds, and the
+// holder renews every renewMs. Writes carry the read resourceVersion, so two candidates racing
+// for an expired Lease cannot both win (the loser gets 409). A leader that cannot renew before
+// its Lease would expire stops acting (onLost) so that two leaders never overlap.
+import type { V1Lease } from '@kubernetes/client-node';
+import { errInfo, type Logger } from '../src/log.js';
+import type { Kube } from './kube.js';
+
+export interface LeaseOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  durationS: number;
+  renewS: number;
+}
+
+export class LeaderElector {
+  private timer: NodeJS.Timeout | undefined;
+  private leading = false;
+  private lastRenew = 0;
+  private stopped = false;
+
+  constructor(private readonly kube: Kube, private readonly opts: LeaseOptions, private readonly log: Logger, private readonly events: { onStarted: () => void; onLost: () => void }) {}
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  start(): void {
+    const tick = async () => {
+      if (this.stopped) return;
+      try {
+        const held = await this.tryAcquireOrRenew();
+        if (held) {
+          this.lastRenew = Date.now();
+          if (!this.leading) {
+            this.leading = true;
+            this.log.info({ identity: this.opts.identity, lease: this.opts.name }, 'became leader');
+            this.events.onStarted();
+          }
+        } else if (this.leading) this.lose('another replica holds the Lease');
+      } catch (err) {
+        this.log.warn({ ...errInfo(err) }, 'lease renewal failed');
+        if (this.leading && Date.now() - this.lastRenew > (this.opts.durationS * 1000 * 2) / 3) this.lose('could not renew the Lease in time');
+      }
+      if (!this.stopped) this.timer = setTimeout(() => void tick(), this.opts.renewS * 1000);
+    };
+    void tick();
+  }
+
+  /** Gives the Lease up at once so another replica need not wait for it to expire. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (!this.leading) return;
+    this.leading = false;
+    const lease = await this.kube.readLease(this.opts.namespace, this.opts.name);
+    if (lease?.spec?.holderIdentity !== this.opts.identity) return;
+    lease.spec.holderIdentity = undefined;
+    lease.spec.leaseDurationSeconds = 1;
+    await this.kube.replaceLease(lease);
+  }
+
+  private lose(why: string): void {
+    this.leading = false;
+    this.log.warn({ identity: this.opts.identity, why }, 'lost leadership');
+    this.events.onLost();
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const now = new Date();
+    const { namespace, name, identity, durationS } = this.opts;
+    const lease = await this.kube.readLease(namespace, name);
+    if (lease === undefined) {
+      const body: V1Lease = {
+        metadata: { name, namespace },
+        spec: { holderIdentity: identity, leaseDurationSeconds: durationS, acquireTime: now, renewTime: now, leaseTransitions: 0 },
+      };
+      return this.kube.createLease(body).then(() => true, () => false); // lost the race to create
+    }
+    const spec = lease.spec ?? {};
+    const holder = spec.holderIdentity;
+    const renewed = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
+    const expired = renewed + (spec.leaseDurationSeconds ?? durationS) * 1000 < now.getTime();
+    if (holder && holder !== identity && !expired) return false;
+    const mine = holder === identity;
+    lease.spec = {
+      ...spec,
+      holderIdentity: identity,
+      leaseDurationSeconds: durationS,
+      renewTime: now,
+      ...(mine ? {} : { acquireTime: now, leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }),
+    };
+    return this.kube.replaceLease(lease).then(() => true, (err: unknown) => {
+      this.log.debug({ ...errInfo(err) }, 'lease write lost a race');
+      return false;
+    });
+  }
+}

@@ -1,0 +1,196 @@
+// One level-based, idempotent pass over a ChatBackend (DESIGN.md section 7): secrets and config
+// checked, schema Job first, then the Deployment and the other children by server-side apply,
+// then the whole status in one patch and one event per condition transition.
+import type { KubernetesObject, V1Deployment, V1Job, V1Secret } from '@kubernetes/client-node';
+import type { Logger } from '../src/log.js';
+import { ChatBackendSchema, type ChatBackend, type ChatBackendStatus } from './api.js';
+import { ANNOTATION_PAUSED, ANNOTATION_RETRY_SCHEMA, serverName } from './builders/common.js';
+import { renderConfig } from './builders/config.js';
+import { buildDeployment } from './builders/deployment.js';
+import { OPTIONAL_KINDS } from './builders/optional.js';
+import { buildSchemaJob, schemaHash, schemaJobName } from './builders/schema-job.js';
+import { buildService, serviceUrl } from './builders/service.js';
+import { Conditions, type ConditionUpdate } from './conditions.js';
+import type { Outcome } from './queue.js';
+import type { Kube } from './kube.js';
+
+export const COMPONENT = 'chat-backend-operator';
+/** How soon a resource waiting on something the operator does not watch (a Secret) is looked at again. */
+export const RECHECK_MS = 5_000;
+
+interface Pass {
+  kube: Kube;
+  cb: ChatBackend;
+  conditions: Conditions;
+  status: ChatBackendStatus;
+}
+
+export async function reconcile(kube: Kube, namespace: string, name: string, log: Logger): Promise<Outcome> {
+  const raw = (await kube.getChatBackend(namespace, name)) as (KubernetesObject & { status?: ChatBackendStatus }) | undefined;
+  if (raw === undefined) return {}; // deleted: owner references let the garbage collector remove the children
+  const generation = raw.metadata?.generation;
+  const conditions = new Conditions(raw.status?.conditions, generation, new Date().toISOString().replace(/\.\d+Z$/, 'Z'));
+  const status: ChatBackendStatus = { ...raw.status };
+  const parsed = ChatBackendSchema.safeParse(raw);
+  if (!parsed.success) {
+    const message = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    notReady(conditions, 'InvalidSpec', message);
+    await finish(kube, raw, status, conditions, raw.status, generation);
+    return {};
+  }
+  const cb = parsed.data;
+  const pass: Pass = { kube, cb, conditions, status };
+  const outcome = await decide(pass, log);
+  status.url = serviceUrl(cb);
+  await finish(kube, raw, status, conditions, raw.status, generation);
+  return outcome;
+}
+
+async function decide(p: Pass, log: Logger): Promise<Outcome> {
+  const { kube, cb, conditions } = p;
+  const annotations = (cb.metadata.annotations ?? {}) as Record<string, string>;
+  if (annotations[ANNOTATION_PAUSED] === 'true') {
+    conditions.set({ type: 'Progressing', status: 'False', reason: 'ReconcilePaused', message: `reconciling is paused by the ${ANNOTATION_PAUSED} annotation; children are left as they are` });
+    await observeDeployment(p);
+    return {};
+  }
+
+  const missing = await missingSecrets(kube, cb);
+  if (missing !== undefined) {
+    notReady(conditions, missing.reason, missing.message);
+    conditions.set({ type: 'Degraded', status: 'True', reason: missing.reason, message: missing.message });
+    await observeDeployment(p);
+    // Secrets are not watched (that would cache every Secret of the cluster): look again soon.
+    return { requeueAfterMs: RECHECK_MS };
+  }
+
+  const config = renderConfig(cb);
+  if (!config.ok) {
+    const message = `the server would reject its configuration: ${config.errors.join('; ')}`;
+    notReady(conditions, 'InvalidConfig', message);
+    conditions.set({ type: 'Degraded', status: 'True', reason: 'InvalidConfig', message });
+    await observeDeployment(p);
+    return {};
+  }
+
+  const hash = schemaHash(cb);
+  if (p.status.schema?.appliedHash !== hash) {
+    const done = await schemaStep(p, hash, annotations[ANNOTATION_RETRY_SCHEMA] !== undefined, log);
+    if (!done.ready) {
+      await observeDeployment(p);
+      return done.outcome;
+    }
+  }
+  conditions.set({ type: 'SchemaReady', status: 'True', reason: 'SchemaMigrated', message: `schema migrated by Job ${p.status.schema?.jobName ?? schemaJobName(cb)}` });
+
+  await kube.apply(buildService(cb));
+  const deployment = await kube.apply(buildDeployment(cb, config.config));
+  for (const child of OPTIONAL_KINDS) {
+    const desired = (child.build as (c: ChatBackend) => KubernetesObject | undefined)(cb);
+    if (desired !== undefined) await kube.apply(desired);
+    else if (child.kind !== 'ServiceMonitor' || (await kube.serves(child.apiVersion, child.kind))) {
+      if (await kube.delete({ apiVersion: child.apiVersion, kind: child.kind, namespace: cb.metadata.namespace, name: serverName(cb) })) log.info({ kind: child.kind, name: cb.metadata.name }, 'deleted switched-off child');
+    }
+  }
+  conditions.set({ type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'no problem found' });
+  rolloutConditions(p, deployment);
+  return {};
+}
+
+function notReady(conditions: Conditions, reason: string, message: string): void {
+  conditions.set({ type: 'Ready', status: 'False', reason, message });
+  conditions.set({ type: 'Progressing', status: 'False', reason, message });
+}
+
+async function missingSecrets(kube: Kube, cb: ChatBackend): Promise<{ reason: string; message: string } | undefined> {
+  const refs: [string, { name: string; key: string } | undefined][] = [
+    ['spec.database.secretRef', cb.spec.database.secretRef],
+    ['spec.auth.jwtSecretRef', cb.spec.auth.jwtSecretRef],
+    ['spec.llm.apiKeySecretRef', cb.spec.llm.apiKeySecretRef],
+  ];
+  for (const [field, ref] of refs) {
+    if (ref === undefined) continue;
+    const secret = await kube.read<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace: cb.metadata.namespace, name: ref.name });
+    if (secret === undefined) return { reason: 'SecretNotFound', message: `Secret ${ref.name} referenced by ${field} does not exist` };
+    if (secret.data?.[ref.key] === undefined && secret.stringData?.[ref.key] === undefined) return { reason: 'SecretKeyNotFound', message: `Secret ${ref.name} referenced by ${field} has no key ${ref.key}` };
+  }
+  return undefined;
+}
+
+function jobCondition(job: V1Job, type: string) {
+  return job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
+}
+
+async function schemaStep(p: Pass, hash: string, retry: boolean, log: Logger): Promise<{ ready: boolean; outcome: Outcome }> {
+  const { kube, cb, conditions } = p;
+  const name = schemaJobName(cb);
+  const ref = { apiVersion: 'batch/v1', kind: 'Job', namespace: cb.metadata.namespace, name };
+  let job = await kube.read<V1Job>(ref);
+  if (job?.metadata?.deletionTimestamp !== undefined) return { ready: false, outcome: { requeueAfterMs: 1000 } };
+  if (job !== undefined && retry && jobCondition(job, 'Failed')) {
+    await kube.delete(ref);
+    await kube.patchAnnotations(cb.metadata.namespace, cb.metadata.name, { [ANNOTATION_RETRY_SCHEMA]: null });
+    await kube.event(cb.metadata, 'Normal', 'SchemaMigrationRetry', `deleted failed Job ${name} to run it again (${ANNOTATION_RETRY_SCHEMA})`, COMPONENT);
+    return { ready: false, outcome: { requeueAfterMs: 1000 } };
+  }
+  if (job === undefined) {
+    job = await kube.apply(buildSchemaJob(cb));
+    log.info({ namespace: cb.metadata.namespace, job: name }, 'schema Job created');
+    await kube.event(cb.metadata, 'Normal', 'SchemaJobCreated', `created schema Job ${name} for image ${cb.spec.image}`, COMPONENT);
+  }
+  p.status.schema = { ...p.status.schema, jobName: name };
+  if (jobCondition(job, 'Complete')) {
+    p.status.schema = { appliedHash: hash, jobName: name };
+    return { ready: true, outcome: {} };
+  }
+  const failed = jobCondition(job, 'Failed');
+  if (failed) {
+    const message = `schema Job ${name} failed: ${failed.reason ?? 'Failed'}: ${failed.message ?? ''}`.trim();
+    const update: Omit<ConditionUpdate, 'type'> = { status: 'False', reason: 'SchemaMigrationFailed', message };
+    conditions.set({ type: 'Ready', ...update });
+    conditions.set({ type: 'SchemaReady', ...update });
+    conditions.set({ type: 'Progressing', ...update });
+    conditions.set({ type: 'Degraded', status: 'True', reason: 'SchemaMigrationFailed', message: `${message}; the running Deployment is left untouched; change the spec or set ${ANNOTATION_RETRY_SCHEMA} to retry` });
+    return { ready: false, outcome: {} };
+  }
+  const running = { status: 'False' as const, reason: 'SchemaMigrationRunning', message: `schema Job ${name} is running chat-backend migrate` };
+  conditions.set({ type: 'SchemaReady', ...running });
+  conditions.set({ type: 'Progressing', ...running, status: 'True' });
+  if (conditions.get('Ready')?.status !== 'True') conditions.set({ type: 'Ready', ...running });
+  return { ready: false, outcome: {} };
+}
+
+/** Replica counts of the Deployment as it is, for passes that do not apply it. */
+async function observeDeployment(p: Pass): Promise<void> {
+  const d = await p.kube.read<V1Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: p.cb.metadata.namespace, name: serverName(p.cb) });
+  p.status.replicas = d?.status?.replicas ?? 0;
+  p.status.readyReplicas = d?.status?.readyReplicas ?? 0;
+}
+
+function rolloutConditions(p: Pass, d: V1Deployment): void {
+  const want = d.spec?.replicas ?? 1;
+  const st = d.status ?? {};
+  p.status.replicas = st.replicas ?? 0;
+  p.status.readyReplicas = st.readyReplicas ?? 0;
+  const observed = (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
+  const done = observed && (st.updatedReplicas ?? 0) === want && (st.availableReplicas ?? 0) === want && (st.replicas ?? 0) === want;
+  const counts = `${st.updatedReplicas ?? 0} updated, ${st.availableReplicas ?? 0} available of ${want}`;
+  if (done) {
+    p.conditions.set({ type: 'Ready', status: 'True', reason: 'ReplicasReady', message: `Deployment ${d.metadata?.name}: ${counts}` });
+    p.conditions.set({ type: 'Progressing', status: 'False', reason: 'RolloutComplete', message: `Deployment ${d.metadata?.name} is rolled out` });
+  } else {
+    p.conditions.set({ type: 'Ready', status: 'False', reason: 'RollingOut', message: `Deployment ${d.metadata?.name}: ${counts}` });
+    p.conditions.set({ type: 'Progressing', status: 'True', reason: 'RollingOut', message: `Deployment ${d.metadata?.name}: ${counts}` });
+  }
+}
+
+async function finish(kube: Kube, raw: KubernetesObject, status: ChatBackendStatus, conditions: Conditions, before: ChatBackendStatus | undefined, generation: number | undefined): Promise<void> {
+  status.conditions = conditions.list();
+  if (generation !== undefined) status.observedGeneration = generation;
+  const ns = raw.metadata!.namespace!;
+  const name = raw.metadata!.name!;
+  if (JSON.stringify(status) !== JSON.stringify(before ?? {})) await kube.patchStatus(ns, name, status);
+  for (const t of conditions.transitions) {
+    await kube.event({ namespace: ns, name, uid: raw.metadata?.uid }, t.warning ? 'Warning' : 'Normal', t.reason, `${t.type}=${t.status}: ${t.message}`, COMPONENT);
+  }
+}
