@@ -20,6 +20,7 @@ export const ERRORS = {
   slow_consumer: { num: 114, status: 503, close: 1013, message: 'too much output buffered: reconnect with last_seq to resume' },
   run_not_found: { num: 115, status: 404, close: 4400, message: 'no such run in this conversation' },
   message_too_big: { num: 116, status: 413, close: 1009, message: 'frame exceeds 64 KiB' },
+  document_not_found: { num: 117, status: 404, close: 4404, message: 'document not found' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,0 +1,96 @@
+// Documents: validation beyond the schema (size, emptiness, conversation ownership), chunking,
+// embedding and storage, and similarity search returning the best passage per document.
+import type { Db } from '../../db/client.js';
+import { conversationOwned, deleteDocument, getDocument, insertDocument, listDocuments, type DocumentRow } from '../../db/documents.js';
+import { searchChunks, type ChunkHit, type VectorMode } from '../../db/embeddings.js';
+import { AppError } from '../../protocol/errors.js';
+import { chunkText, DEFAULT_CHUNKING, type ChunkOptions } from './chunker.js';
+import { EmbeddingError } from './openai.js';
+import type { Embedder } from './types.js';
+
+export interface DocumentServiceOptions {
+  db: Db;
+  embedder: Embedder;
+  maxBytes: number;
+  mode: VectorMode;
+  chunking?: ChunkOptions;
+}
+
+export interface NewDocumentInput {
+  title: string;
+  content: string;
+  content_type: 'text/plain' | 'text/markdown';
+  conversation_id?: string | undefined;
+}
+
+export interface DocumentHit {
+  document_id: string;
+  title: string;
+  chunk_index: number;
+  snippet: string;
+  score: number;
+}
+
+// Candidates fetched per wanted document, so one long document cannot crowd out the rest.
+const CANDIDATES_PER_HIT = 4;
+
+export class DocumentService {
+  constructor(private readonly o: DocumentServiceOptions) {}
+
+  get mode(): VectorMode {
+    return this.o.mode;
+  }
+
+  async create(userId: string, input: NewDocumentInput): Promise<DocumentRow> {
+    const bytes = Buffer.byteLength(input.content);
+    if (bytes > this.o.maxBytes) {
+      throw new AppError('payload_too_large', `body.content is ${bytes} bytes; documents may have at most ${this.o.maxBytes} (DOCUMENT_MAX_BYTES)`);
+    }
+    if (input.content.trim() === '') {
+      throw new AppError('invalid_request', 'invalid body: body.content: must contain text', { issues: [{ path: 'body.content', message: 'must contain text' }] });
+    }
+    const conv = input.conversation_id ?? null;
+    if (conv !== null && !(await conversationOwned(this.o.db, userId, conv))) {
+      throw new AppError('conversation_not_found', 'body.conversation_id: no such conversation');
+    }
+    const chunks = chunkText(input.content, this.o.chunking ?? DEFAULT_CHUNKING);
+    let vectors: number[][];
+    try {
+      vectors = await this.o.embedder.embed(chunks.map((c) => c.content));
+    } catch (err) {
+      if (err instanceof EmbeddingError) throw new AppError('unavailable', `document not stored: ${err.message}`, { cause: err });
+      throw err;
+    }
+    return insertDocument(this.o.db, {
+      userId, conversationId: conv, title: input.title, contentType: input.content_type, content: input.content, model: this.o.embedder.model,
+      chunks: chunks.map((c, i) => ({ ...c, embedding: vectors[i]! })),
+    });
+  }
+
+  list(userId: string, limit: number): Promise<DocumentRow[]> {
+    return listDocuments(this.o.db, userId, limit);
+  }
+
+  async get(userId: string, id: string): Promise<DocumentRow & { content: string }> {
+    const d = await getDocument(this.o.db, userId, id);
+    if (!d) throw new AppError('document_not_found');
+    return d;
+  }
+
+  async remove(userId: string, id: string): Promise<void> {
+    if (!(await deleteDocument(this.o.db, userId, id))) throw new AppError('document_not_found');
+  }
+
+  // The best-matching passage of each of the user's documents, best first.
+  async search(userId: string, query: string, limit: number, conversationId?: string): Promise<DocumentHit[]> {
+    const [vector] = await this.o.embedder.embed([query]);
+    if (!vector || vector.every((x) => x === 0)) return [];
+    const rows = await searchChunks(this.o.db, this.o.mode, vector, { userId, model: this.o.embedder.model, conversationId, limit: limit * CANDIDATES_PER_HIT });
+    const best = new Map<string, ChunkHit>();
+    // A passage sharing nothing with the query is not a hit, however few documents there are.
+    for (const r of rows) if (Number(r.score) > 0 && !best.has(r.document_id)) best.set(r.document_id, r);
+    return [...best.values()].slice(0, limit).map((r) => ({
+      document_id: r.document_id, title: r.title, chunk_index: r.chunk_index, snippet: r.content, score: Math.round(Number(r.score) * 1e4) / 1e4,
+    }));
+  }
+}

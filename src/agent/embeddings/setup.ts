@@ -1,0 +1,30 @@
+// Start-up choices for documents: which embedder (EMBEDDINGS_PROVIDER) and which vector search
+// path the database supports (pgvector when it offers the extension and we may create it).
+import type { Db } from '../../db/client.js';
+import { chooseVectorMode, enableVectorIndex, vectorExtensionAvailable, type VectorMode } from '../../db/embeddings.js';
+import { HashingEmbedder } from './hashing.js';
+import { OpenAiEmbedder } from './openai.js';
+import type { Embedder } from './types.js';
+
+export function createEmbedder(c: { provider: 'builtin' | 'openai'; baseUrl: string; apiKey: string | undefined; model: string }): Embedder {
+  return c.provider === 'openai' ? new OpenAiEmbedder({ baseUrl: c.baseUrl, apiKey: c.apiKey, model: c.model }) : new HashingEmbedder();
+}
+
+interface SetupLog {
+  info(o: object, msg: string): void;
+  warn(o: object, msg: string): void;
+}
+
+export async function resolveVectorMode(db: Db, embedder: Embedder, log: SetupLog): Promise<VectorMode> {
+  let available = false;
+  let created = false;
+  try {
+    available = await vectorExtensionAvailable(db);
+    if (available) created = await enableVectorIndex(db, embedder instanceof HashingEmbedder ? embedder.dims : undefined);
+  } catch (err) {
+    log.warn({ err_message: (err as Error).message }, 'pgvector is available but could not be enabled; searching plain arrays');
+  }
+  const mode = chooseVectorMode(available, created);
+  log.info({ vector_mode: mode, embedding_model: embedder.model }, 'document search ready');
+  return mode;
+}
