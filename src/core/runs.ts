@@ -39,6 +39,7 @@ export class RunManager {
   private readonly runs = new Map<string, LocalRun>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly pending = new Set<Promise<void>>();
+  private stopping = false;
 
   constructor(private readonly d: { store: RunStore; agent: Agent; bus: Bus; hub: Hub; log: Logger; metrics: Metrics }) {
     d.hub.onSnapshotRequest((ev) => {
@@ -83,6 +84,9 @@ export class RunManager {
 
   // SIGTERM: stop every local run, store its partial answer as interrupted, tell clients.
   async shutdown(): Promise<void> {
+    // Runs queued behind the active ones must not start while we drain; their messages
+    // are stored and acknowledged, and the client sees no run.started for them.
+    this.stopping = true;
     for (const r of this.runs.values()) r.controller.abort('shutdown');
     await Promise.allSettled([...this.pending]);
   }
@@ -93,6 +97,7 @@ export class RunManager {
 
   private async execute(conv: string, userId: string, triggerSeq: number): Promise<void> {
     const { store, metrics, log } = this.d;
+    if (this.stopping) return;
     const started = performance.now();
     const runId = randomUUID();
     const answer = await store.insertAnswer(conv, runId);

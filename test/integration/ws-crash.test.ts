@@ -55,7 +55,9 @@ describe('SIGTERM', () => {
     const conv = await createConversation(s.url, alice);
     const { sock } = await connectReady(s.url, conv, alice);
     sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'Tell me a long story about the moon and the tides' });
+    sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'And then one about the stars' }); // queued behind the first run
     const delta = await sock.waitFor((f) => f.type === 'response.delta' && f.offset > 10, 15_000);
+    await sock.waitFor(() => sock.ofType('ack').length === 2);
     s.child.kill('SIGTERM');
     const closed = await sock.closed;
     expect(closed.code).toBe(1001);
@@ -67,5 +69,8 @@ describe('SIGTERM', () => {
     expect(row!.content.length).toBeGreaterThan(10);
     const [cp] = await tdb.db.sql`SELECT kind FROM agent_checkpoints WHERE run_id = ${delta.run_id} ORDER BY step DESC LIMIT 1`;
     expect(cp!.kind).toBe('interrupted');
+    // the queued run never started during the drain; both user messages are stored
+    const roles = await tdb.db.sql<{ role: string }[]>`SELECT role FROM messages WHERE conversation_id = ${conv} ORDER BY seq`;
+    expect(roles.map((r) => r.role)).toEqual(['user', 'assistant', 'user']);
   });
 });
