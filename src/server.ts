@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ResponseCache } from './agent/cache/response-cache.js';
 import { schedulePurge } from './agent/cache/purge.js';
 import { builtinTools, createAgent } from './agent/index.js';
+import { searchDocumentsTool } from './agent/tools/documents.js';
 import { createEmbedder, resolveVectorMode } from './agent/embeddings/setup.js';
 import { DocumentService } from './agent/embeddings/document-service.js';
 import { cacheRoutes } from './api/cache-routes.js';
@@ -105,9 +106,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     onError: (err, what) => log.warn({ what, ...errInfo(err) }, 'response cache storage failed; calling the model'),
   });
   const purge = schedulePurge(() => purgeExpiredCache(db), config.cache.purgeIntervalS * 1000, log);
+  const tools = [...builtinTools, searchDocumentsTool((user, conv, q, limit) => documents.search(user, q, limit, conv))];
   const agent = config.agent.name === 'openai'
-    ? createAgent('openai', { ...config.llm, tools: builtinTools, cache, metrics })
-    : createAgent('builtin', { tokenDelayMs: config.agent.tokenDelayMs });
+    ? createAgent('openai', { ...config.llm, tools, cache, metrics })
+    : createAgent('builtin', { tokenDelayMs: config.agent.tokenDelayMs, tools });
   const runs = new RunManager({ store: runStore(db, lease.runnerId), agent, bus, hub, log, metrics });
   const gateway = new Gateway({ cfg: config.ws, verifier, hub, bus, runs, store: gatewayStore(db), metrics, log, inflight, autoRun: config.agent.name !== 'none' });
   const svc = new ConversationService(conversationStore(db), (id) => {

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { composeAnswer, thinkingSteps, type ExecutedCall } from './narration.js';
 import { estimateTokens, pause, phraseChunks, wordChunks } from './pacing.js';
 import { planToolCalls } from './planner.js';
-import { runTool } from './tools/registry.js';
+import { builtinTools, runTool } from './tools/registry.js';
+import type { ToolDefinition } from './tools/tool.js';
 import type { Agent, AgentContext, AgentEvent, ChatTurn } from './types.js';
 
 export interface BuiltinAgentOptions {
@@ -14,6 +15,8 @@ export interface BuiltinAgentOptions {
   tokenDelayMs?: number;
   // Pause between thinking chunks; a third of tokenDelayMs unless given.
   thinkingDelayMs?: number;
+  // The tools it may call (the registry's builtinTools unless given, e.g. plus search_documents).
+  tools?: readonly ToolDefinition[];
 }
 
 // More than this in one message is more likely pasted data than questions.
@@ -26,10 +29,12 @@ export class BuiltinAgent implements Agent {
   readonly name = 'builtin';
   private readonly tokenDelayMs: number;
   private readonly thinkingDelayMs: number;
+  private readonly tools: readonly ToolDefinition[];
 
   constructor(opts: BuiltinAgentOptions = {}) {
     this.tokenDelayMs = Math.max(0, opts.tokenDelayMs ?? 15);
     this.thinkingDelayMs = Math.max(0, opts.thinkingDelayMs ?? Math.floor(this.tokenDelayMs / 3));
+    this.tools = opts.tools ?? builtinTools;
   }
 
   async *run(history: ChatTurn[], ctx: AgentContext): AsyncGenerator<AgentEvent> {
@@ -52,7 +57,7 @@ export class BuiltinAgent implements Agent {
       if (signal.aborted) return;
       const id = newToolCallId();
       yield { type: 'tool_call', id, name: call.tool, arguments: { ...call.arguments } };
-      const outcome = await runTool(call.tool, call.arguments, ctx);
+      const outcome = await runTool(call.tool, call.arguments, ctx, this.tools);
       // A result that lands after a cancel belongs to nobody: the run manager has stopped reading.
       if (signal.aborted) return;
       yield { type: 'tool_result', id, ...outcome };

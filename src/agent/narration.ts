@@ -40,6 +40,9 @@ export function thinkingSteps(question: string, plan: PlannedCall[]): string[] {
       case 'search_conversation':
         steps.push(`The user asks about the earlier conversation; I will search it for “${call.arguments.query}” with the search_conversation tool.`);
         break;
+      case 'search_documents':
+        steps.push(`The user asks about their documents; I will search them for “${call.arguments.query}” with the search_documents tool.`);
+        break;
     }
   }
   if (plan.length === 0) {
@@ -51,6 +54,7 @@ export function thinkingSteps(question: string, plan: PlannedCall[]): string[] {
 interface CalcResult { text: string }
 interface TimeResult { timezone: string; iso: string; human: string }
 interface SearchResult { query: string; hits: SearchHit[] }
+interface DocumentsResult { query: string; hits: { title: string; snippet: string }[] }
 
 // The search port covers every message before the answer, so the newest hit is usually the
 // question itself ("what did I say about pizza" matches "pizza"); quoting it back is noise.
@@ -86,6 +90,16 @@ function describeCall(call: ExecutedCall, question: string): string {
       const lines = hits.map((h) => `- #${h.seq} (${h.role}): ${shorten(h.snippet, 160)}`);
       const n = hits.length === 1 ? 'one earlier message' : `${hits.length} earlier messages`;
       return `I found ${n} mentioning “${query}”:\n${lines.join('\n')}`;
+    }
+    case 'search_documents': {
+      const query = plan.arguments.query;
+      if (failed) return `I could not search your documents for “${query}”: ${error}.`;
+      const hits = (outcome.result as DocumentsResult).hits;
+      if (hits.length === 0) return `None of your documents matches “${query}”.`;
+      // Titles are cited so the user can open the source; the passage is what matched.
+      const lines = hits.map((h) => `- “${shorten(h.title, 80)}”: ${shorten(h.snippet, 240)}`);
+      const sources = hits.map((h) => `“${shorten(h.title, 80)}”`).join(', ');
+      return `From your documents (${sources}), about “${query}”:\n${lines.join('\n')}`;
     }
   }
 }

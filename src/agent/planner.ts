@@ -1,13 +1,15 @@
 // The built-in agent's decision logic: which tools a user message calls for, with which
 // arguments, in the order the message asks for them. Deterministic pattern matching, no model:
 // the message is split into clauses ("what is 6*7 and what time is it" → two), and each clause
-// is classified as a conversation search, a time question or arithmetic, in that priority.
+// is classified as a document search, a conversation search, a time question or arithmetic, in
+// that priority.
 import { parse, type Node } from './tools/arithmetic.js';
 
 export type PlannedCall =
   | { tool: 'calculator'; arguments: { expression: string }; label: string }
   | { tool: 'current_time'; arguments: { timezone?: string }; unknownPlace?: string }
-  | { tool: 'search_conversation'; arguments: { query: string } };
+  | { tool: 'search_conversation'; arguments: { query: string } }
+  | { tool: 'search_documents'; arguments: { query: string } };
 
 const STARTERS = String.raw`(?:what|what's|whats|how|calculate|calc|compute|evaluate|solve|search|find|look|did|do|have|tell|give|show|when|remind|could|can|please)`;
 const CLAUSE_SPLIT = new RegExp(
@@ -59,6 +61,31 @@ function searchQuery(clause: string): string | undefined {
     if (q !== '') return q;
   }
   return undefined;
+}
+
+// --- document search -----------------------------------------------------------------------
+
+const DOCS = String.raw`(?:my|our|the|uploaded)\s+(?:uploaded\s+)?(?:documents?|docs|notes|files|uploads)`;
+const DOC_MENTION = new RegExp(String.raw`\b${DOCS}\b`, 'i');
+const DOC_PATTERNS: RegExp[] = [
+  new RegExp(String.raw`\b(?:search|look\s+(?:through|in)|check|find\s+in)\s+(?:in\s+|through\s+)?${DOCS}\s+(?:for|about|on)\s+(.+)`, 'i'),
+  new RegExp(String.raw`\bwhat\s+(?:do|does)\s+${DOCS}\s+say\s+(?:about|on|regarding)\s+(.+)`, 'i'),
+];
+const DOC_PHRASE = new RegExp(String.raw`\s*,?\s*\b(?:(?:search|check|look\s+(?:through|in))\s+|(?:in|from|according\s+to|using|based\s+on)\s+)?${DOCS}\b\s*,?`, 'i');
+
+// A clause that names the user's documents asks to search them: "search my notes for X",
+// "what do my documents say about X", "how do I reset the router, according to my docs".
+function documentQuery(clause: string): string | undefined {
+  if (!DOC_MENTION.test(clause)) return undefined;
+  for (const re of DOC_PATTERNS) {
+    const m = re.exec(clause);
+    if (m) {
+      const q = cleanQuery(m[1]!);
+      if (q !== '') return q;
+    }
+  }
+  const q = cleanQuery(clause.replace(DOC_PHRASE, ' ').replace(/\s+/g, ' '));
+  return q === '' ? undefined : q;
 }
 
 // --- time ------------------------------------------------------------------------------------
@@ -212,6 +239,8 @@ export function planToolCalls(message: string): PlannedCall[] {
     calls.push(c);
   };
   for (const clause of splitClauses(message)) {
+    const docQuery = documentQuery(clause);
+    if (docQuery !== undefined) { add({ tool: 'search_documents', arguments: { query: docQuery } }); continue; }
     const query = searchQuery(clause);
     if (query !== undefined) { add({ tool: 'search_conversation', arguments: { query } }); continue; }
     const time = timeRequest(clause);
