@@ -1,0 +1,74 @@
+// EMBEDDINGS_PROVIDER=openai: documents are embedded by an OpenAI-compatible /v1/embeddings
+// endpoint (the local fake server, answering in the shape of
+// https://platform.openai.com/docs/api-reference/embeddings/create: data[].{index, embedding}),
+// and a failing endpoint stores nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashEmbed } from '../../src/agent/embeddings/hashing.js';
+import type { Db } from '../../src/db/client.js';
+import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
+import { startServer, type ServerProcess } from '../helpers/server.js';
+import { AUTH_ENV, bearer, token } from '../helpers/tokens.js';
+import { startFakeOpenAi, type FakeOpenAi, type Received, type Reply } from '../fixtures/openai/fake-server.js';
+
+const KEY = 'sk-embeddings-secret';
+let tdb: TestDatabase & { db: Db };
+let s: ServerProcess;
+let fake: FakeOpenAi;
+let alice: string;
+
+// Answers with vectors in reverse index order, as servers may: the client must sort by index.
+function embeddings(req: Received): Reply {
+  const input = req.body.input as string[];
+  const data = input.map((t, index) => ({ object: 'embedding', index, embedding: hashEmbed(t, 256) })).reverse();
+  return { kind: 'json', body: { object: 'list', data, model: req.body.model, usage: { prompt_tokens: 5, total_tokens: 5 } } };
+}
+
+beforeAll(async () => {
+  fake = await startFakeOpenAi();
+  fake.fallback = embeddings;
+  tdb = await createMigratedDatabase('docsemb');
+  s = await startServer({
+    ...AUTH_ENV, DATABASE_URL: tdb.url, EMBEDDINGS_PROVIDER: 'openai', EMBEDDINGS_BASE_URL: fake.url, EMBEDDINGS_API_KEY: KEY, EMBEDDINGS_MODEL: 'text-embedding-3-small',
+  }, 'documents-embeddings');
+  alice = await token('alice');
+});
+
+afterAll(async () => {
+  await s?.stop();
+  await fake?.close();
+  await tdb?.drop();
+});
+
+const post = (body: unknown) => fetch(`${s.url}/api/v1/documents`, { method: 'POST', headers: { ...bearer(alice), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('OpenAI-compatible embeddings', () => {
+  it('embeds the chunks through /v1/embeddings and searches with the same model', async () => {
+    const content = 'Reset the router by holding its button.\n\nBake sourdough bread at 250 degrees.';
+    const res = await post({ title: 'Mixed', content });
+    expect(res.status).toBe(201);
+    const req = fake.received.at(-1)!;
+    expect(req.path).toBe('/v1/embeddings');
+    expect(req.headers.authorization).toBe(`Bearer ${KEY}`);
+    expect(req.body).toEqual({ model: 'text-embedding-3-small', input: ['Reset the router by holding its button.\n\nBake sourdough bread at 250 degrees.'] });
+    const rows = await tdb.db.sql<{ model: string; dims: number; embedding: number[] }[]>`SELECT model, dims, embedding FROM embeddings`;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ model: 'text-embedding-3-small', dims: 256 });
+    expect(rows[0]!.embedding[0]).toBeCloseTo(hashEmbed(content, 256)[0]!, 5);
+    const search = await fetch(`${s.url}/api/v1/documents/search?q=reset%20router%20button`, { headers: bearer(alice) });
+    expect((await search.json() as { hits: { title: string }[] }).hits[0]?.title).toBe('Mixed');
+    expect(s.lines.join('\n')).not.toContain(KEY);
+  });
+
+  it('a failing endpoint → 503 naming the embeddings server, nothing stored', async () => {
+    const before = (await tdb.db.sql`SELECT id FROM documents`).length;
+    fake.script({ kind: 'status', status: 500, body: '{"error":{"message":"boom"}}' });
+    const res = await post({ title: 'Lost', content: 'Some text.' });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ error: { code: 'unavailable', message: 'document not stored: the embeddings server answered HTTP 500' } });
+    fake.script({ kind: 'json', body: { data: [] } });
+    const res2 = await post({ title: 'Lost', content: 'Some text.' });
+    expect(res2.status).toBe(503);
+    expect((await res2.json() as { error: { message: string } }).error.message).toBe('document not stored: the embeddings server sent a response without one vector per input');
+    expect((await tdb.db.sql`SELECT id FROM documents`).length).toBe(before);
+  });
+});
