@@ -82,7 +82,19 @@ export class Controller {
     const [namespace, name] = key.split('/') as [string, string];
     const end = this.metrics.reconcileDuration.startTimer();
     try {
-      const outcome = await reconcile(this.kube, namespace, name, this.log);
+      const labels = { namespace, chatbackend: name };
+      const outcome = await reconcile(this.kube, namespace, name, this.log, (o) => {
+        if (o.gone) {
+          this.known.delete(key);
+          this.metrics.readyReplicas.remove(labels);
+          this.metrics.desiredReplicas.remove(labels);
+          this.metrics.schemaFailed.remove(labels);
+          return;
+        }
+        this.metrics.readyReplicas.set(labels, o.readyReplicas);
+        this.metrics.desiredReplicas.set(labels, o.desiredReplicas);
+        this.metrics.schemaFailed.set(labels, o.schemaFailed ? 1 : 0);
+      });
       this.metrics.reconcileTotal.inc({ result: outcome.requeueAfterMs !== undefined ? 'requeue' : 'success' });
       return outcome;
     } catch (err) {

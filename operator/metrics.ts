@@ -17,6 +17,9 @@ export function createOperatorMetrics() {
     queueDepth: new Gauge({ name: 'workqueue_depth', help: 'Keys waiting in the work queue.', labelNames: ['name'], registers: [registry] }),
     queueRetries: new Counter({ name: 'workqueue_retries_total', help: 'Keys requeued with backoff after a failure or conflict.', labelNames: ['name'], registers: [registry] }),
     leader: new Gauge({ name: 'chatbackend_operator_leader', help: '1 while this replica holds the leader Lease.', registers: [registry] }),
+    readyReplicas: new Gauge({ name: 'chatbackend_ready_replicas', help: 'Ready server pods of each ChatBackend, as last reconciled.', labelNames: ['namespace', 'chatbackend'], registers: [registry] }),
+    desiredReplicas: new Gauge({ name: 'chatbackend_desired_replicas', help: 'Server pods each ChatBackend asks for (spec.replicas, or the autoscaler minimum).', labelNames: ['namespace', 'chatbackend'], registers: [registry] }),
+    schemaFailed: new Gauge({ name: 'chatbackend_schema_migration_failed', help: '1 while the latest schema Job of a ChatBackend has failed.', labelNames: ['namespace', 'chatbackend'], registers: [registry] }),
     informerRestarts: new Counter({ name: 'chatbackend_informer_restarts_total', help: 'Informers restarted after an error or a silence.', labelNames: ['kind', 'reason'], registers: [registry] }),
   };
 }

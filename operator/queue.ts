@@ -11,6 +11,7 @@ export interface QueueOptions {
 
 export type Outcome = { requeueAfterMs?: number };
 
+
 export class WorkQueue {
   private readonly waiting = new Set<string>();
   private readonly order: string[] = [];

@@ -25,9 +25,20 @@ interface Pass {
   status: ChatBackendStatus;
 }
 
-export async function reconcile(kube: Kube, namespace: string, name: string, log: Logger): Promise<Outcome> {
+/** What a pass saw, for the operator's per-resource gauges. */
+export interface Observed {
+  gone: boolean;
+  readyReplicas: number;
+  desiredReplicas: number;
+  schemaFailed: boolean;
+}
+
+export async function reconcile(kube: Kube, namespace: string, name: string, log: Logger, observe?: (o: Observed) => void): Promise<Outcome> {
   const raw = (await kube.getChatBackend(namespace, name)) as (KubernetesObject & { status?: ChatBackendStatus }) | undefined;
-  if (raw === undefined) return {}; // deleted: owner references let the garbage collector remove the children
+  if (raw === undefined) {
+    observe?.({ gone: true, readyReplicas: 0, desiredReplicas: 0, schemaFailed: false });
+    return {}; // deleted: owner references let the garbage collector remove the children
+  }
   const generation = raw.metadata?.generation;
   const conditions = new Conditions(raw.status?.conditions, generation, new Date().toISOString().replace(/\.\d+Z$/, 'Z'));
   const status: ChatBackendStatus = { ...raw.status };
@@ -43,6 +54,12 @@ export async function reconcile(kube: Kube, namespace: string, name: string, log
   const outcome = await decide(pass, log);
   status.url = serviceUrl(cb);
   await finish(kube, raw, status, conditions, raw.status, generation);
+  observe?.({
+    gone: false,
+    readyReplicas: status.readyReplicas ?? 0,
+    desiredReplicas: cb.spec.autoscaling.enabled ? cb.spec.autoscaling.minReplicas : cb.spec.replicas,
+    schemaFailed: conditions.get('SchemaReady')?.reason === 'SchemaMigrationFailed',
+  });
   return outcome;
 }
 
