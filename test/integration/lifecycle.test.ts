@@ -2,7 +2,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
+import { runCli, startServer, type ServerProcess } from '../helpers/server.js';
 import { AUTH_ENV, bearer, token } from '../helpers/tokens.js';
 
 let tdb: TestDatabase;
@@ -57,6 +57,19 @@ describe('SIGTERM', () => {
     expect(exit.code).toBe(0);
     expect(Date.now() - t0).toBeLessThan(2000 + 500);
     expect(s.lines.find((l) => l.includes('"msg":"stopped"'))).toContain('"drained":false');
+  });
+});
+
+describe('ports', () => {
+  it('refuses to start on a port another server already listens on, instead of sharing it', async () => {
+    const first = await startServer({ ...AUTH_ENV, DATABASE_URL: tdb.url }, 'port-owner');
+    try {
+      const second = await runCli(['serve'], { ...AUTH_ENV, DATABASE_URL: tdb.url, PORT: String(first.port), HOST: '127.0.0.1' });
+      expect(second.code).toBe(1);
+      expect(second.stderr).toMatch(/cannot listen for HTTP on 127\.0\.0\.1:\d+ \(port in use/);
+    } finally {
+      await first.stop();
+    }
   });
 });
 
