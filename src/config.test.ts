@@ -29,3 +29,44 @@ describe('parseConfig', () => {
     expect(r.ok && r.config.jwt.mode.kind).toBe('development');
   });
 });
+
+describe('model, cache and document settings', () => {
+  const ok = (env: Record<string, string>) => {
+    const r = parseConfig(env);
+    if (!r.ok) throw new Error(r.errors.join('\n'));
+    return r.config;
+  };
+
+  it('defaults to the built-in agent and embedder with the cache on', () => {
+    const c = ok({});
+    expect(c.agent.name).toBe('builtin');
+    expect(c.llm).toMatchObject({ baseUrl: 'https://api.openai.com/v1', apiKey: undefined, maxRetries: 2, maxSteps: 6 });
+    expect(c.cache).toEqual({ enabled: true, ttlS: 86400, maxEntries: 10000, purgeIntervalS: 300 });
+    expect(c.admin).toEqual({ claim: 'roles', role: 'admin' });
+    expect(c.embeddings).toMatchObject({ provider: 'builtin', baseUrl: 'https://api.openai.com/v1' });
+  });
+
+  it('LLM_PROVIDER wins over AGENT; AGENT=none still means no agent', () => {
+    expect(ok({ AGENT: 'none', LLM_PROVIDER: 'openai', LLM_MODEL: 'm' }).agent.name).toBe('openai');
+    expect(ok({ AGENT: 'none' }).agent.name).toBe('none');
+    expect(ok({ LLM_PROVIDER: 'none' }).agent.name).toBe('none');
+  });
+
+  it('embeddings inherit the LLM server and key unless set', () => {
+    const c = ok({ LLM_BASE_URL: 'http://127.0.0.1:11434/v1', LLM_API_KEY: 'k1' });
+    expect(c.embeddings).toMatchObject({ baseUrl: 'http://127.0.0.1:11434/v1', apiKey: 'k1' });
+    expect(ok({ LLM_API_KEY: 'k1', EMBEDDINGS_API_KEY: 'k2', EMBEDDINGS_BASE_URL: 'http://e/v1' }).embeddings).toMatchObject({ baseUrl: 'http://e/v1', apiKey: 'k2' });
+  });
+
+  it('reports every bad value at once and never echoes the keys', () => {
+    const r = parseConfig({ LLM_PROVIDER: 'claude', LLM_MAX_STEPS: '0', CACHE_ENABLED: 'maybe', EMBEDDINGS_BASE_URL: 'x', LLM_API_KEY: '' });
+    expect(r.ok).toBe(false);
+    const errors = r.ok ? [] : r.errors;
+    expect(errors.map((e) => e.split('=')[0])).toEqual(['LLM_PROVIDER', 'LLM_MAX_STEPS', 'CACHE_ENABLED', 'EMBEDDINGS_BASE_URL']);
+  });
+
+  it('openai needs a model', () => {
+    const r = parseConfig({ LLM_PROVIDER: 'openai', LLM_API_KEY: 'sk-secret' });
+    expect(r).toEqual({ ok: false, errors: ['LLM_MODEL=unset: expected a model name when the provider is openai'] });
+  });
+});

@@ -106,6 +106,22 @@ describe('response cache', () => {
     expect(results.map((r) => (usage(r.events) as { cached: boolean }).cached).sort()).toEqual([false, true, true]);
   });
 
+  it('a waiting identical request that is cancelled stops at once; the leader still stores', async () => {
+    fake.script({ kind: 'sse', file: 'text.sse', delayMs: 60 });
+    const ac = new AbortController();
+    const leader = run(agent(), 'wait for me');
+    await new Promise((r) => setTimeout(r, 30));
+    const t0 = Date.now();
+    setTimeout(() => ac.abort('cancelled'), 20);
+    const follower = await run(agent(), 'wait for me', ac.signal);
+    expect(Date.now() - t0).toBeLessThan(200);
+    expect(follower.error).toBeUndefined();
+    expect(follower.events.some((e) => e.type === 'usage')).toBe(false);
+    expect(usage((await leader).events)).toMatchObject({ cached: false });
+    expect(fake.received).toHaveLength(1);
+    expect(await tdb.db.sql`SELECT key FROM llm_response_cache`).toHaveLength(1);
+  });
+
   it('cache_config switches a model off (bypass), and bounds entries per model', async () => {
     await upsertCacheSettings(tdb.db, 'off-model', { enabled: false, ttl_seconds: 60, max_entries: 10 });
     await run(agent('off-model'), 'x');

@@ -3,6 +3,7 @@
 // call). Identical requests in flight at once on this replica share the first one's result.
 // Settings per model come from cache_config, with defaults for models without a row.
 import type { ModelEvent } from '../openai/chunks.js';
+import { CancelledError } from '../openai/http-stream.js';
 import { cacheKey, normaliseRequest } from './key.js';
 import type { CacheResult, ModelCallCache } from './types.js';
 
@@ -44,7 +45,7 @@ export class ResponseCache implements ModelCallCache {
   async *call(
     request: { model: string; provider: string; body: Record<string, unknown>; queryText: string },
     real: () => AsyncIterable<ModelEvent>,
-    _signal: AbortSignal,
+    signal: AbortSignal,
   ): AsyncGenerator<ModelEvent | { type: 'cache'; result: CacheResult }> {
     const settings = await this.settings(request.model);
     if (!settings.enabled) {
@@ -60,7 +61,7 @@ export class ResponseCache implements ModelCallCache {
     const leader = this.inflight.get(key);
     let settle: ((r: StoredResponse | undefined) => void) | undefined;
     if (!leader) this.inflight.set(key, new Promise((r) => { settle = r; }));
-    const found = leader ? await leader : await this.guard(() => this.o.store.take(key), 'lookup');
+    const found = leader ? await orAbort(leader, signal) : await this.guard(() => this.o.store.take(key), 'lookup');
     if (found) {
       if (settle) {
         this.inflight.delete(key);
@@ -113,6 +114,16 @@ export class ResponseCache implements ModelCallCache {
       return undefined;
     }
   }
+}
+
+// A follower cancelled while the leader still streams stops waiting at once.
+function orAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new CancelledError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new CancelledError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function toStored(events: ModelEvent[]): StoredResponse {
