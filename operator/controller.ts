@@ -136,6 +136,7 @@ export class Controller {
       });
     };
     informer.on('error', (err: unknown) => {
+      if (stopped) return; // stopping aborts the watch; nothing to restart
       failures++;
       const delay = Math.min(500 * 2 ** failures, 30_000);
       this.log.warn({ kind, namespace, delay_ms: delay, detail: errorMessage(err) }, 'informer error; restarting');

@@ -7,6 +7,16 @@ import type { V1Lease } from '@kubernetes/client-node';
 import { errInfo, type Logger } from '../src/log.js';
 import type { Kube } from './kube.js';
 
+/**
+ * MicroTime as the API server parses it (RFC 3339 with exactly six fractional digits); client-node
+ * would send a Date with three and the write would be rejected.
+ */
+function micro(d: Date | string | undefined): Date | undefined {
+  if (d === undefined) return undefined;
+  const iso = (d instanceof Date ? d : new Date(d)).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  return iso as unknown as Date;
+}
+
 export interface LeaseOptions {
   namespace: string;
   name: string;
@@ -57,8 +67,7 @@ export class LeaderElector {
     this.leading = false;
     const lease = await this.kube.readLease(this.opts.namespace, this.opts.name);
     if (lease?.spec?.holderIdentity !== this.opts.identity) return;
-    lease.spec.holderIdentity = undefined;
-    lease.spec.leaseDurationSeconds = 1;
+    lease.spec = { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: micro(lease.spec.renewTime), acquireTime: micro(lease.spec.acquireTime) };
     await this.kube.replaceLease(lease);
   }
 
@@ -75,9 +84,12 @@ export class LeaderElector {
     if (lease === undefined) {
       const body: V1Lease = {
         metadata: { name, namespace },
-        spec: { holderIdentity: identity, leaseDurationSeconds: durationS, acquireTime: now, renewTime: now, leaseTransitions: 0 },
+        spec: { holderIdentity: identity, leaseDurationSeconds: durationS, acquireTime: micro(now), renewTime: micro(now), leaseTransitions: 0 },
       };
-      return this.kube.createLease(body).then(() => true, () => false); // lost the race to create
+      return this.kube.createLease(body).then(() => true, (err: unknown) => {
+        this.log.debug({ ...errInfo(err) }, 'lease create lost a race');
+        return false;
+      });
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity;
@@ -89,8 +101,9 @@ export class LeaderElector {
       ...spec,
       holderIdentity: identity,
       leaseDurationSeconds: durationS,
-      renewTime: now,
-      ...(mine ? {} : { acquireTime: now, leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }),
+      renewTime: micro(now),
+      acquireTime: mine ? micro(spec.acquireTime) : micro(now),
+      ...(mine ? {} : { leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }),
     };
     return this.kube.replaceLease(lease).then(() => true, (err: unknown) => {
       this.log.debug({ ...errInfo(err) }, 'lease write lost a race');
