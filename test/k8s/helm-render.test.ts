@@ -102,7 +102,8 @@ describe.skipIf(plan.skipReason !== undefined)(`Helm chart rendering (${plan.pro
 
   it('renders a hardened, least-privilege operator with default values, accepted by the API server', async () => {
     const objs = await render([]);
-    expect(kinds(objs)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+    // The Grafana dashboard ConfigMap ships by default (grafanaDashboard.enabled).
+    expect(kinds(objs)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
 
     const [deployment] = find<V1Deployment>(objs, 'Deployment');
     const pod = deployment!.spec!.template.spec!;
@@ -130,7 +131,7 @@ describe.skipIf(plan.skipReason !== undefined)(`Helm chart rendering (${plan.pro
 
   it('renders every optional feature, accepted by the API server', async () => {
     const objs = await render(['--values', allFeatures]);
-    expect(kinds(objs)).toEqual(['ChatBackend', 'CustomResourceDefinition', 'Deployment', 'PrometheusRule', 'Role', 'RoleBinding', 'Service', 'ServiceAccount', 'ServiceMonitor']);
+    expect(kinds(objs)).toEqual(['ChatBackend', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'PrometheusRule', 'Role', 'RoleBinding', 'Service', 'ServiceAccount', 'ServiceMonitor']);
     // Watching two namespaces: a Role in each instead of cluster-wide rights.
     const roles = find<V1ClusterRole>(objs, 'Role').map((r) => r.metadata?.namespace).sort();
     expect(roles).toEqual([RELEASE_NS, 'team-a', 'team-b']);
