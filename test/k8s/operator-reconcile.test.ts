@@ -1,11 +1,14 @@
 // The operator against a real control plane: `helm install` of the chart (CRD, RBAC), the
 // operator as a child process, a real PostgreSQL for the schema Job's command, and kwok making
 // Job pods complete and Deployment pods Ready, as a cluster would.
-import { AppsV1Api, BatchV1Api, CoreV1Api, NetworkingV1Api, PolicyV1Api, type V1Job } from '@kubernetes/client-node';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { AppsV1Api, AutoscalingV1Api, BatchV1Api, CoreV1Api, KubernetesObjectApi, loadAllYaml, NetworkingV1Api, PatchStrategy, PolicyV1Api, type KubernetesObject, type V1Job } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { runCli } from '../helpers/server.js';
 import { chartDir, helm, helmBinary } from './harness/helm.js';
+import { repoRoot } from './harness/binaries.js';
 import { createNamespace, statusCode, waitFor } from './harness/kube.js';
 import { planControlPlane } from './harness/provider.js';
 import { CONTROL_PLANE_START_TIMEOUT_MS, useControlPlane } from './harness/suite.js';
@@ -46,6 +49,12 @@ describe.skipIf(plan.skipReason !== undefined)(`Operator reconcile (${plan.provi
     // The chart brings the CRD and RBAC; its own operator is scaled to 0 so the one under test acts alone.
     const res = await helm(['install', 'chat', chartDir, '--namespace', OPERATOR_NS, '--create-namespace', '--set', 'replicaCount=0'], cluster().kubeconfigPath);
     expect(res.code, res.stderr).toBe(0);
+    // prometheus-operator's CRDs, so ServiceMonitors can be created and watched.
+    const objects = KubernetesObjectApi.makeApiClient(kc());
+    for (const crd of loadAllYaml(await readFile(path.join(repoRoot, 'test/k8s/fixtures/monitoring-crds.yaml'), 'utf8')) as KubernetesObject[]) {
+      await objects.patch(crd, undefined, undefined, 'operator-test-setup', true, PatchStrategy.ServerSideApply);
+    }
+    await waitFor('the ServiceMonitor CRD to be served', 60_000, () => objects.list('monitoring.coreos.com/v1', 'ServiceMonitor').then(() => true, () => false));
     const n = await createNamespace(kc(), 'cb');
     ns = n.name;
     removeNs = n.remove;
@@ -137,6 +146,53 @@ describe.skipIf(plan.skipReason !== undefined)(`Operator reconcile (${plan.provi
     await waitFor('the https URL', 30_000, async () => (await cbs().get('chat')).status?.url === 'https://chat.example.com');
     await cbs().patch('chat', { spec: { ingress: { enabled: false } } });
     await waitFor('the Ingress to be deleted', 30_000, () => net.readNamespacedIngress({ name: 'chat', namespace: ns }).then(() => false, (err: unknown) => statusCode(err) === 404));
+  }, 90_000);
+
+  it('creates and deletes the PDB, HPA and ServiceMonitor as they are switched', async () => {
+    const objects = KubernetesObjectApi.makeApiClient(kc());
+    const exists = (apiVersion: string, kind: string) =>
+      objects.read({ apiVersion, kind, metadata: { name: 'chat', namespace: ns } }).then(() => true, (err: unknown) => (statusCode(err) === 404 ? false : Promise.reject(err)));
+    expect(await exists('policy/v1', 'PodDisruptionBudget')).toBe(true);
+    await cbs().patch('chat', { spec: { podDisruptionBudget: { enabled: false }, autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 4 }, metrics: { serviceMonitor: { enabled: true } } } });
+    await waitFor('HPA and ServiceMonitor on, PDB off', 30_000, async () =>
+      (await exists('autoscaling/v1', 'HorizontalPodAutoscaler')) && (await exists('monitoring.coreos.com/v1', 'ServiceMonitor')) && !(await exists('policy/v1', 'PodDisruptionBudget')),
+    );
+    const hpa = await kc().makeApiClient(AutoscalingV1Api).readNamespacedHorizontalPodAutoscaler({ name: 'chat', namespace: ns });
+    expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 4, scaleTargetRef: { kind: 'Deployment', name: 'chat' } });
+    await cbs().patch('chat', { spec: { podDisruptionBudget: { enabled: true }, autoscaling: { enabled: false }, metrics: { serviceMonitor: { enabled: false } } } });
+    await waitFor('HPA and ServiceMonitor off, PDB on', 30_000, async () =>
+      !(await exists('autoscaling/v1', 'HorizontalPodAutoscaler')) && !(await exists('monitoring.coreos.com/v1', 'ServiceMonitor')) && (await exists('policy/v1', 'PodDisruptionBudget')),
+    );
+    await ready('chat');
+  }, 90_000);
+
+  it('reruns a failed schema Job only when asked with the retry annotation', async () => {
+    await cbs().patch('chat', { spec: { image: 'chat-backend:bad', nodeSelector: { 'chatbackend.dev/none': 'true' }, schemaJob: { activeDeadlineSeconds: 1 } } });
+    await waitFor('Degraded=True', 60_000, async () => (await cbs().condition('chat', 'Degraded'))?.status === 'True');
+    const failed = (await jobsOf('chat')).find((j) => j.spec?.template.spec?.containers[0]?.image === 'chat-backend:bad')!;
+    await new Promise((r) => setTimeout(r, 1500));
+    // Not retried by itself: the same failed Job is still the one.
+    expect((await batch().readNamespacedJob({ name: failed.metadata!.name!, namespace: ns })).metadata?.uid).toBe(failed.metadata?.uid);
+    await cbs().patch('chat', { metadata: { annotations: { 'chatbackend.dev/retry-schema': 'now' } } });
+    await waitFor('a fresh Job of the same name', 30_000, async () => {
+      const j = await batch().readNamespacedJob({ name: failed.metadata!.name!, namespace: ns }).catch(() => undefined);
+      return j !== undefined && j.metadata?.uid !== failed.metadata?.uid;
+    });
+    await waitFor('the retry annotation to be cleared', 10_000, async () => (await cbs().get('chat')).metadata && !('chatbackend.dev/retry-schema' in (((await cbs().get('chat')) as { metadata: { annotations?: Record<string, string> } }).metadata.annotations ?? {})));
+    expect((await events(kc(), ns, 'chat')).some((e) => e.reason === 'SchemaMigrationRetry')).toBe(true);
+    await cbs().patch('chat', { spec: { image: 'chat-backend:2', nodeSelector: null, schemaJob: { activeDeadlineSeconds: 600 } } });
+    await ready('chat');
+  }, 120_000);
+
+  it('reports a config the server would reject as InvalidConfig', async () => {
+    await cbs().patch('chat', { spec: { auth: { allowedOrigins: ['https://app.example.com/path'] } } });
+    const c = await waitFor('InvalidConfig', 30_000, async () => {
+      const r = await cbs().condition('chat', 'Ready');
+      return r?.reason === 'InvalidConfig' && r;
+    });
+    expect(c.message).toContain('ALLOWED_ORIGINS');
+    await cbs().patch('chat', { spec: { auth: { allowedOrigins: ['https://app.example.com'] } } });
+    await ready('chat');
   }, 90_000);
 
   it('pauses on the annotation and resumes when it is removed', async () => {
