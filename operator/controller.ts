@@ -149,7 +149,7 @@ export class Controller {
         this.log.info({ kind, namespace }, 'informer silent too long; restarting');
         restart('silence');
       }
-    }, Math.min(silence, 30_000));
+    }, Math.min(silence / 2, 30_000));
     check.unref();
     this.timers.push(check);
     this.stops.push(async () => {

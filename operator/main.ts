@@ -26,7 +26,7 @@ export async function runOperator(cfg: OperatorConfig): Promise<void> {
   kc.loadFromDefault(); // in-cluster service account, else KUBECONFIG
   const kube = new Kube(kc);
   const metrics = createOperatorMetrics();
-  const controller = new Controller(kube, log, metrics, { namespaces: cfg.watchNamespaces });
+  const controller = new Controller(kube, log, metrics, { namespaces: cfg.watchNamespaces, silenceMs: cfg.informerSilenceS * 1000 });
   let started = false;
   let stopping = false;
 

@@ -7,7 +7,7 @@ describe('parseOperatorConfig', () => {
     const r = parseOperatorConfig({ POD_NAMESPACE: 'ops' }, 'host-1');
     expect(r).toEqual({
       ok: true,
-      config: { podName: 'host-1', podNamespace: 'ops', logLevel: 'info', watchNamespaces: [], leaderElect: true, leaseNamespace: 'ops', leaseDurationS: 15, leaseRenewS: 2, healthPort: 8081, metricsPort: 8080 },
+      config: { podName: 'host-1', podNamespace: 'ops', logLevel: 'info', watchNamespaces: [], leaderElect: true, leaseNamespace: 'ops', leaseDurationS: 15, leaseRenewS: 2, informerSilenceS: 600, healthPort: 8081, metricsPort: 8080 },
     });
   });
 

@@ -18,7 +18,7 @@ export interface OperatorProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startOperator(kubeconfigPath: string, opts: { name: string; namespace: string; watch: string; leaseDurationS?: number }): Promise<OperatorProcess> {
+export async function startOperator(kubeconfigPath: string, opts: { name: string; namespace: string; watch: string; leaseDurationS?: number; informerSilenceS?: number }): Promise<OperatorProcess> {
   const healthPort = await freePort();
   const metricsPort = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/main.ts'), 'operator'], {
@@ -35,6 +35,7 @@ export async function startOperator(kubeconfigPath: string, opts: { name: string
       OPERATOR_LEASE_NAMESPACE: opts.namespace,
       OPERATOR_LEASE_DURATION_S: String(opts.leaseDurationS ?? 6),
       OPERATOR_LEASE_RENEW_S: '1',
+      OPERATOR_INFORMER_SILENCE_S: String(opts.informerSilenceS ?? 600),
       OPERATOR_HEALTH_PORT: String(healthPort),
       OPERATOR_METRICS_PORT: String(metricsPort),
     },

@@ -36,7 +36,8 @@ describe.skipIf(plan.skipReason !== undefined)(`Operator leader election (${plan
     const core = kc().makeApiClient(CoreV1Api);
     await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'db' }, stringData: { url: 'postgres://u:p@db:5432/chat' } } });
     await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'jwt' }, stringData: { secret: 's'.repeat(40) } } });
-    for (const name of ['op-a', 'op-b']) ops.push(await startOperator(cluster().kubeconfigPath, { name, namespace: OPERATOR_NS, watch: ns, leaseDurationS: LEASE_S }));
+    // A short silence limit: quiet informers get restarted (and relist) during the test.
+    for (const name of ['op-a', 'op-b']) ops.push(await startOperator(cluster().kubeconfigPath, { name, namespace: OPERATOR_NS, watch: ns, leaseDurationS: LEASE_S, informerSilenceS: 2 }));
   }, 180_000);
 
   afterAll(async () => {
@@ -59,6 +60,8 @@ describe.skipIf(plan.skipReason !== undefined)(`Operator leader election (${plan
       expect(text).toContain(`# TYPE ${name} `);
     }
     expect(text).toMatch(/^chatbackend_reconcile_total\{result="success"\} [1-9]/m);
+    // The HPA informer sees no event in this test: it is restarted for silence, and still works.
+    await waitFor('a silence restart', 15_000, async () => /^chatbackend_informer_restarts_total\{kind="HorizontalPodAutoscaler",reason="silence"\} [1-9]/m.test(await scrape(leader)));
     const standby = ops.find((o) => o !== leader)!;
     expect(await scrape(standby)).not.toMatch(/^chatbackend_reconcile_total\{/m);
   }, 90_000);
