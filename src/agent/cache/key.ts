@@ -5,13 +5,25 @@ import { createHash } from 'node:crypto';
 
 const TRANSPORT_ONLY = new Set(['stream', 'stream_options']);
 
-export function normaliseRequest(provider: string, body: Record<string, unknown>): Record<string, unknown> {
+// `endpoint` is part of the key: two servers may serve different models under one name
+// (a local vLLM "gpt-4o" is not OpenAI's). Credentials in the URL never reach the key.
+export function normaliseRequest(provider: string, body: Record<string, unknown>, endpoint?: string): Record<string, unknown> {
   const out: Record<string, unknown> = { provider };
+  if (endpoint !== undefined) out.endpoint = endpointId(endpoint);
   for (const [k, v] of Object.entries(body)) {
     if (TRANSPORT_ONLY.has(k) || v === undefined || v === null) continue;
     out[k] = k === 'messages' && Array.isArray(v) ? v.map(normaliseMessage) : v;
   }
   return canonical(out) as Record<string, unknown>;
+}
+
+function endpointId(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return url;
+  }
 }
 
 function normaliseMessage(m: unknown): unknown {

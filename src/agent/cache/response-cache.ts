@@ -43,7 +43,7 @@ export class ResponseCache implements ModelCallCache {
   constructor(private readonly o: ResponseCacheOptions) {}
 
   async *call(
-    request: { model: string; provider: string; body: Record<string, unknown>; queryText: string },
+    request: { model: string; provider: string; endpoint?: string; body: Record<string, unknown>; queryText: string },
     real: () => AsyncIterable<ModelEvent>,
     signal: AbortSignal,
   ): AsyncGenerator<ModelEvent | { type: 'cache'; result: CacheResult }> {
@@ -54,7 +54,7 @@ export class ResponseCache implements ModelCallCache {
       yield* real();
       return;
     }
-    const normalised = normaliseRequest(request.provider, request.body);
+    const normalised = normaliseRequest(request.provider, request.body, request.endpoint);
     const key = cacheKey(normalised);
 
     // Register before the first await, so an identical request arriving meanwhile waits for us.

@@ -7,7 +7,7 @@ export type CacheResult = 'hit' | 'miss' | 'bypass';
 export interface ModelCallCache {
   // The first event says how the call was answered; the model's events follow.
   call(
-    request: { model: string; provider: string; body: Record<string, unknown>; queryText: string },
+    request: { model: string; provider: string; endpoint?: string; body: Record<string, unknown>; queryText: string },
     real: () => AsyncIterable<ModelEvent>,
     signal: AbortSignal,
   ): AsyncIterable<ModelEvent | { type: 'cache'; result: CacheResult }>;

@@ -65,7 +65,7 @@ export class OpenAiAgent implements Agent {
       let outcome = 'ok';
       try {
         const real = () => chatCall(body, this.o, ctx.signal);
-        const source = this.o.cache ? this.o.cache.call({ model: this.o.model, provider: this.name, body, queryText: question }, real, ctx.signal) : real();
+        const source = this.o.cache ? this.o.cache.call({ model: this.o.model, provider: this.name, endpoint: this.o.baseUrl, body, queryText: question }, real, ctx.signal) : real();
         for await (const ev of source) {
           if (ctx.signal.aborted) return;
           switch (ev.type) {
