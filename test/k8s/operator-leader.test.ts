@@ -78,4 +78,17 @@ describe.skipIf(plan.skipReason !== undefined)(`Operator leader election (${plan
     await chatBackends(kc(), ns).create('second', spec);
     await ready('second');
   }, 90_000);
+
+  it('releases the Lease on SIGTERM so a standby takes over at once', async () => {
+    const leader = ops.find((o) => o.child.exitCode === null && o.child.signalCode === null)!;
+    expect(await holder()).toBe(leader.name);
+    const standby = await startOperator(cluster().kubeconfigPath, { name: 'op-c', namespace: OPERATOR_NS, watch: ns, leaseDurationS: LEASE_S });
+    ops.push(standby);
+    const stoppedAt = Date.now();
+    await leader.kill('SIGTERM');
+    expect(leader.child.exitCode).toBe(0);
+    await waitFor('op-c to take the released Lease', LEASE_S * 1000, async () => (await holder()) === 'op-c');
+    // Well before the Lease would have expired on its own.
+    expect(Date.now() - stoppedAt).toBeLessThan(LEASE_S * 1000);
+  }, 60_000);
 });
