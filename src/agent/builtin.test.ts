@@ -129,6 +129,7 @@ describe('BuiltinAgent: one tool', () => {
     expect(answer).toContain('calculator');
     expect(answer).toContain('time zone');
     expect(answer).toContain('search over this conversation');
+    expect(answer).toContain('search over your uploaded documents');
     expect(new Set(of(events, 'thinking').map((t) => t.step))).toEqual(new Set([1, 2]));
   });
 

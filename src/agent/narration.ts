@@ -106,9 +106,10 @@ function describeCall(call: ExecutedCall, question: string): string {
 
 function withoutTools(question: string): string {
   const text = oneLine(question);
-  const capabilities = `I'm the built-in offline agent, so I can't look things up or chat freely, but I have three tools: `
-    + `a calculator (try “what is 2*(3+4)?”), a clock for any time zone (“what time is it in Tokyo?”) `
-    + `and a search over this conversation (“what did I say about pizza?”).`;
+  const capabilities = `I'm the built-in offline agent, so I can't look things up or chat freely, but I have four tools: `
+    + `a calculator (try “what is 2*(3+4)?”), a clock for any time zone (“what time is it in Tokyo?”), `
+    + `a search over this conversation (“what did I say about pizza?”) `
+    + `and a search over your uploaded documents (“what do my documents say about the wifi password?”).`;
   if (text === '') return `I didn't receive a message to answer. ${capabilities}`;
   let opener = '';
   if (/^(?:hi|hello|hey|howdy|good\s+(?:morning|afternoon|evening))\b/i.test(text)) opener = 'Hello! ';
