@@ -96,7 +96,8 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
     async close() {
       clearInterval(pruner);
       for (let i = 0; i < 100 && (sending || queue.length > 0); i++) await new Promise((r) => setTimeout(r, 20));
-      await sub.unlisten().catch(() => undefined);
+      // The listening connection may already be gone at shutdown; nothing to undo then.
+      await sub.unlisten().catch((err: unknown) => log.debug(errInfo(err), 'unlisten on close failed'));
       await Promise.all([sender.end({ timeout: 2 }), listener.end({ timeout: 2 })]);
     },
   };
