@@ -16,6 +16,6 @@ const passed = report.numPassedTests ?? 0;
 const failed = report.numFailedTests ?? 0;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 const suitesFailed = report.numFailedTestSuites ?? 0;
-if (suitesFailed > 0) console.log(`${suitesFailed} test file(s) failed to run or had failing hooks`);
+if (suitesFailed > 0) console.log(`${suitesFailed} suite(s) (files or describe blocks) failed or had failing hooks`);
 console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
 process.exit(passed === 0 || failed > 0 || suitesFailed > 0 ? 1 : 0);
