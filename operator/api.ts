@@ -239,6 +239,7 @@ export const ChatBackendStatusSchema = z
       .object({
         appliedHash: z.string().max(128).optional().describe('Hash of the image and spec the schema was last migrated for.'),
         jobName: z.string().max(253).optional().describe('Name of the latest schema Job.'),
+        failedHash: z.string().max(128).optional().describe('Hash whose schema Job failed; it is not run again, even after its TTL removed the Job, until the spec changes or chatbackend.dev/retry-schema is set.'),
       })
       .strict()
       .optional()

@@ -106,8 +106,8 @@ export class Kube {
     }
   }
 
-  /** One merge patch of the whole status subresource (conditions replace as a list). */
-  async patchStatus(namespace: string, name: string, status: ChatBackendStatus): Promise<void> {
+  /** One merge patch of the status subresource (conditions replace as a list; null removes a field). */
+  async patchStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void> {
     await this.custom.patchNamespacedCustomObjectStatus(
       { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { status }, fieldManager: FIELD_MANAGER },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),

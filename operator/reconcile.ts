@@ -1,6 +1,7 @@
 // One level-based, idempotent pass over a ChatBackend (DESIGN.md section 7): secrets and config
 // checked, schema Job first, then the Deployment and the other children by server-side apply,
 // then the whole status in one patch and one event per condition transition.
+import { mergePatch } from './merge-patch.js';
 import type { KubernetesObject, V1Deployment, V1Job, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from '../src/log.js';
 import { ChatBackendSchema, type ChatBackend, type ChatBackendStatus } from './api.js';
@@ -144,11 +145,18 @@ async function schemaStep(p: Pass, hash: string, retry: boolean, log: Logger): P
   const ref = { apiVersion: 'batch/v1', kind: 'Job', namespace: cb.metadata.namespace, name };
   let job = await kube.read<V1Job>(ref);
   if (job?.metadata?.deletionTimestamp !== undefined) return { ready: false, outcome: { requeueAfterMs: 1000 } };
-  if (job !== undefined && retry && jobCondition(job, 'Failed')) {
-    await kube.delete(ref);
+  const failedBefore = p.status.schema?.failedHash === hash;
+  if (retry && ((job !== undefined && jobCondition(job, 'Failed')) || (job === undefined && failedBefore))) {
+    if (job !== undefined) await kube.delete(ref);
     await kube.patchAnnotations(cb.metadata.namespace, cb.metadata.name, { [ANNOTATION_RETRY_SCHEMA]: null });
-    await kube.event(cb.metadata, 'Normal', 'SchemaMigrationRetry', `deleted failed Job ${name} to run it again (${ANNOTATION_RETRY_SCHEMA})`, COMPONENT);
+    await kube.event(cb.metadata, 'Normal', 'SchemaMigrationRetry', `running schema Job ${name} again (${ANNOTATION_RETRY_SCHEMA})`, COMPONENT);
+    p.status.schema = { ...p.status.schema, failedHash: undefined };
     return { ready: false, outcome: { requeueAfterMs: 1000 } };
+  }
+  if (job === undefined && failedBefore) {
+    // The failed Job is gone (its TTL removed it); failing again is not a retry policy.
+    failedSchema(p, name, `schema Job ${name} failed earlier (the Job has since been removed by its TTL)`);
+    return { ready: false, outcome: {} };
   }
   if (job === undefined) {
     job = await kube.apply(buildSchemaJob(cb));
@@ -162,12 +170,8 @@ async function schemaStep(p: Pass, hash: string, retry: boolean, log: Logger): P
   }
   const failed = jobCondition(job, 'Failed');
   if (failed) {
-    const message = `schema Job ${name} failed: ${failed.reason ?? 'Failed'}: ${failed.message ?? ''}`.trim();
-    const update: Omit<ConditionUpdate, 'type'> = { status: 'False', reason: 'SchemaMigrationFailed', message };
-    conditions.set({ type: 'Ready', ...update });
-    conditions.set({ type: 'SchemaReady', ...update });
-    conditions.set({ type: 'Progressing', ...update });
-    conditions.set({ type: 'Degraded', status: 'True', reason: 'SchemaMigrationFailed', message: `${message}; the running Deployment is left untouched; change the spec or set ${ANNOTATION_RETRY_SCHEMA} to retry` });
+    p.status.schema = { ...p.status.schema, failedHash: hash };
+    failedSchema(p, name, `schema Job ${name} failed: ${failed.reason ?? 'Failed'}: ${failed.message ?? ''}`.trim());
     return { ready: false, outcome: {} };
   }
   const running = { status: 'False' as const, reason: 'SchemaMigrationRunning', message: `schema Job ${name} is running chat-backend migrate` };
@@ -175,6 +179,15 @@ async function schemaStep(p: Pass, hash: string, retry: boolean, log: Logger): P
   conditions.set({ type: 'Progressing', ...running, status: 'True' });
   if (conditions.get('Ready')?.status !== 'True') conditions.set({ type: 'Ready', ...running });
   return { ready: false, outcome: {} };
+}
+
+function failedSchema(p: Pass, name: string, message: string): void {
+  const update: Omit<ConditionUpdate, 'type'> = { status: 'False', reason: 'SchemaMigrationFailed', message };
+  p.status.schema = { ...p.status.schema, jobName: name };
+  p.conditions.set({ type: 'Ready', ...update });
+  p.conditions.set({ type: 'SchemaReady', ...update });
+  p.conditions.set({ type: 'Progressing', ...update });
+  p.conditions.set({ type: 'Degraded', status: 'True', reason: 'SchemaMigrationFailed', message: `${message}; the running Deployment is left untouched; change the spec or set ${ANNOTATION_RETRY_SCHEMA} to retry` });
 }
 
 /** Replica counts of the Deployment as it is, for passes that do not apply it. */
@@ -206,7 +219,7 @@ async function finish(kube: Kube, raw: KubernetesObject, status: ChatBackendStat
   if (generation !== undefined) status.observedGeneration = generation;
   const ns = raw.metadata!.namespace!;
   const name = raw.metadata!.name!;
-  if (JSON.stringify(status) !== JSON.stringify(before ?? {})) await kube.patchStatus(ns, name, status);
+  if (JSON.stringify(status) !== JSON.stringify(before ?? {})) await kube.patchStatus(ns, name, mergePatch(before ?? {}, status) as Record<string, unknown>);
   for (const t of conditions.transitions) {
     await kube.event({ namespace: ns, name, uid: raw.metadata?.uid }, t.warning ? 'Warning' : 'Normal', t.reason, `${t.type}=${t.status}: ${t.message}`, COMPONENT);
   }

@@ -173,6 +173,12 @@ describe.skipIf(plan.skipReason !== undefined)(`Operator reconcile (${plan.provi
     await new Promise((r) => setTimeout(r, 1500));
     // Not retried by itself: the same failed Job is still the one.
     expect((await batch().readNamespacedJob({ name: failed.metadata!.name!, namespace: ns })).metadata?.uid).toBe(failed.metadata?.uid);
+    // Nor after its TTL removes it: the failure is remembered in status.schema.failedHash.
+    await batch().deleteNamespacedJob({ name: failed.metadata!.name!, namespace: ns, propagationPolicy: 'Background' });
+    await waitFor('the failed Job to be gone', 30_000, async () => (await batch().readNamespacedJob({ name: failed.metadata!.name!, namespace: ns }).catch(() => undefined)) === undefined);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await batch().readNamespacedJob({ name: failed.metadata!.name!, namespace: ns }).catch(() => undefined)).toBeUndefined();
+    expect((await cbs().condition('chat', 'Degraded'))?.reason).toBe('SchemaMigrationFailed');
     await cbs().patch('chat', { metadata: { annotations: { 'chatbackend.dev/retry-schema': 'now' } } });
     await waitFor('a fresh Job of the same name', 30_000, async () => {
       const j = await batch().readNamespacedJob({ name: failed.metadata!.name!, namespace: ns }).catch(() => undefined);
