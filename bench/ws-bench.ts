@@ -36,21 +36,21 @@ async function token(sub: string): Promise<string> {
   return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('2h').sign(new TextEncoder().encode(SECRET));
 }
 
-async function startServer(dbUrl: string): Promise<{ url: string; metricsUrl: string; child: ChildProcess }> {
+async function startServer(dbUrl: string): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve'], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: dbUrl, JWT_SECRET: SECRET, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', AGENT: 'none', MAX_CONNECTIONS_PER_USER: '100000', MAX_PENDING_PER_IP: '100000', USER_MESSAGE_RATE_PER_SEC: '100000', USER_MESSAGE_BURST: '100000' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const [port, metricsPort] = await new Promise<[number, number]>((resolve, reject) => {
+  const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on('data', (b: Buffer) => {
       const t = b.toString();
-      const m = /"msg":"listening"/.test(t) ? /"port":(\d+),"metrics_port":(\d+)/.exec(t) : null;
-      if (m) resolve([Number(m[1]), Number(m[2])]);
+      const m = /"msg":"listening"/.test(t) ? /"port":(\d+)/.exec(t) : null;
+      if (m) resolve(Number(m[1]));
     });
     child.on('exit', (c) => reject(new Error(`server exited ${c}`)));
   });
-  return { url: `http://127.0.0.1:${port}`, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, child };
+  return { url: `http://127.0.0.1:${port}`, child };
 }
 
 async function rssKb(pid: number): Promise<number> {

@@ -281,4 +281,3 @@ export class Session implements Endpoint {
   }
 }
 
-export type { WireMessage };

@@ -37,10 +37,13 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
 
   // Remote events are applied strictly in arrival order, even when one must be loaded.
   let inbound: Promise<void> = Promise.resolve();
+  // Every replica hears its own NOTIFYs too; the envelope starts with its origin, so our
+  // own echoes are dropped before any parsing or queueing (this runs for every delta).
+  const ownPrefix = JSON.stringify({ o: replicaId }).slice(0, -1);
   const receive = (payload: string) => {
+    if (payload.startsWith(ownPrefix + ',')) return;
     inbound = inbound.then(async () => {
       const env = JSON.parse(payload) as Envelope;
-      if (env.o === replicaId) return;
       const ev = env.e ?? ((await loadBusEvent(db, env.r!)) as BusEvent | undefined);
       if (ev) emit(ev, false);
     }).catch((err: unknown) => log.warn(errInfo(err), 'bus event dropped'));
