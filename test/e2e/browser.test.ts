@@ -47,6 +47,27 @@ async function openPage(viewport = { width: 1280, height: 800 }, hash = ''): Pro
   return { page, problems, sockets };
 }
 
+interface Streaming { toolWhileOpen: boolean; lengths: number[] }
+
+// Records, from inside the page, what the streaming answer looked like at every DOM change.
+// Polling from the test instead (waitForFunction) races the stream: on a loaded machine a
+// short answer can finish between two polls, and the intermediate state is never seen.
+async function watchStreaming(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const seen: Streaming = { toolWhileOpen: false, lengths: [] };
+    (window as unknown as { __streaming: Streaming }).__streaming = seen;
+    new MutationObserver(() => {
+      const msg = document.querySelector('.msg.assistant[data-status="streaming"]');
+      if (!msg) return;
+      if (msg.querySelector('details.work[open] .tool[data-tool="calculator"]')) seen.toolWhileOpen = true;
+      const text = msg.querySelector('.text');
+      // the text without the "writing…" placeholder shown before the first token
+      const n = [...(text?.childNodes ?? [])].filter((c) => c.nodeType === Node.TEXT_NODE).map((c) => c.textContent ?? '').join('').length;
+      if (n > 0 && seen.lengths.at(-1) !== n) seen.lengths.push(n);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+}
+
 const conversationOf = (page: Page) => new URL(page.url()).hash.slice(1);
 const answerText = (page: Page) => page.locator('.msg.assistant .text').first().evaluate((el) => el.textContent ?? '');
 
@@ -57,8 +78,9 @@ describe.skipIf(skip !== undefined)(`the demo page in a browser through a TLS in
     mkdirSync(SHOTS, { recursive: true });
     tdb = await createMigratedDatabase('browser');
     const port = await freePort();
-    // development mode (no JWT_*): the page gets its token from /api/dev/token
-    server = await startServer({ DATABASE_URL: tdb.url, DATA_DIR: dataDir, AGENT_TOKEN_DELAY_MS: '50', ALLOWED_ORIGINS: `https://127.0.0.1:${port}` }, 'browser');
+    // development mode (no JWT_*): the page gets its token from /api/dev/token; 100 ms a word
+    // keeps the long answer streaming (~8 s) through the ingress outage of the last test
+    server = await startServer({ DATABASE_URL: tdb.url, DATA_DIR: dataDir, AGENT_TOKEN_DELAY_MS: '100', ALLOWED_ORIGINS: `https://127.0.0.1:${port}` }, 'browser');
     proxy = await startTlsProxy(server.port, port);
     browser = await chromium.launch({ executablePath: tools.chromium, headless: true, args: LAUNCH_ARGS, timeout: 60_000 });
     // The page bundle is built on its first request; do that before any test's clock runs.
@@ -82,14 +104,18 @@ describe.skipIf(skip !== undefined)(`the demo page in a browser through a TLS in
     const { page, problems, sockets } = await openPage();
     expect(page.url()).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/#[0-9a-f-]{36}$/);
     expect(sockets[0]).toBe(`wss://127.0.0.1:${proxy.port}/ws/conversations/${conversationOf(page)}`);
+    await watchStreaming(page);
     await page.fill('#input', 'What is 12*(3+4)?');
     await page.press('#input', 'Enter');
-    // while it streams: the work block is open with the tool call, the text grows
-    await page.locator('.msg.assistant[data-status="streaming"] details.work[open] .tool[data-tool="calculator"]').waitFor();
-    await page.waitForFunction(() => (document.querySelector('.msg.assistant[data-status="streaming"] .text')?.textContent ?? '').length > 5);
     await page.locator('.msg.assistant[data-status="complete"]').waitFor({ timeout: 60_000 });
     const text = await answerText(page);
     expect(text).toContain('84');
+    // while it streamed: the work block was open with the tool call, and the text grew
+    const seen = await page.evaluate(() => (window as unknown as { __streaming: Streaming }).__streaming);
+    expect(seen.toolWhileOpen).toBe(true);
+    expect(seen.lengths.length).toBeGreaterThanOrEqual(2); // "12*(3+4) = 84" arrives in three word-sized deltas
+    expect(seen.lengths).toEqual([...seen.lengths].sort((x, y) => x - y));
+    expect(seen.lengths.at(-1)).toBeLessThanOrEqual(text.length);
     const rows = await stored(conversationOf(page));
     expect(rows).toEqual([
       { role: 'user', status: 'complete', content: 'What is 12*(3+4)?' },
