@@ -1,6 +1,7 @@
 // The table of environment variables: schema, default and help for each. Pure data;
 // config.ts applies it to the environment (and the operator to the env it renders).
 import { z } from 'zod';
+import { parseCidr } from './core/client-address.js';
 
 export const port = z.coerce.number().int().min(0).max(65535);
 export const positiveMs = z.coerce.number().int().min(1);
@@ -71,6 +72,10 @@ export const CONFIG_VARS = {
   },
   AUTH_TIMEOUT_MS: { schema: positiveMs, default: '5000', help: 'a WebSocket must authenticate within this time' },
   HEARTBEAT_INTERVAL_MS: { schema: z.coerce.number().int().min(100), default: '30000', help: 'server ping interval; two missed pongs close the socket' },
+  TRUSTED_PROXIES: {
+    schema: csv.refine((v) => v === undefined || v.every((e) => parseCidr(e) !== undefined), 'a comma list of addresses or CIDR ranges like 10.0.0.0/8,fd00::/8'),
+    help: 'proxies (ingress controllers) whose X-Forwarded-For names the client address; unset = the socket peer is the client',
+  },
   MAX_PENDING_PER_IP: { schema: z.coerce.number().int().min(1), default: '20', help: 'unauthenticated sockets allowed per client address' },
   MAX_CONNECTIONS_PER_USER: { schema: z.coerce.number().int().min(1), default: '50', help: 'open sockets per user on one replica' },
   WS_RATE_PER_SEC: { schema: z.coerce.number().min(0.1), default: '30', help: 'frames per second allowed per socket (token bucket refill)' },

@@ -23,6 +23,14 @@ describe('parseConfig', () => {
     expect(r.errors.join('\n')).not.toContain('http://x');
   });
 
+  it('takes trusted proxies as addresses and CIDR ranges, naming the variable when one is not', () => {
+    const r = parseConfig({ TRUSTED_PROXIES: '10.0.0.0/8, fd00::/8,127.0.0.1' });
+    expect(r.ok && r.config.ws.trustedProxies).toEqual(['10.0.0.0/8', 'fd00::/8', '127.0.0.1']);
+    const bad = parseConfig({ TRUSTED_PROXIES: '10.0.0.0/8,ingress.local' });
+    expect(bad.ok).toBe(false);
+    expect(bad.ok ? [] : bad.errors).toEqual([expect.stringMatching(/^TRUSTED_PROXIES=.*CIDR ranges/)]);
+  });
+
   it('treats blank values as unset', () => {
     const r = parseConfig({ DATABASE_URL: '  ', JWT_SECRET: '' });
     expect(r.ok && r.config.databaseUrl).toBeUndefined();

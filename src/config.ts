@@ -37,6 +37,7 @@ export interface Config {
     allowedOrigins: string[] | undefined;
     authTimeoutMs: number;
     heartbeatMs: number;
+    trustedProxies: string[] | undefined;
     maxPendingPerIp: number;
     maxConnectionsPerUser: number;
     ratePerSec: number;
@@ -117,6 +118,7 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
         allowedOrigins: r.ALLOWED_ORIGINS,
         authTimeoutMs: r.AUTH_TIMEOUT_MS,
         heartbeatMs: r.HEARTBEAT_INTERVAL_MS,
+        trustedProxies: r.TRUSTED_PROXIES,
         maxPendingPerIp: r.MAX_PENDING_PER_IP,
         maxConnectionsPerUser: r.MAX_CONNECTIONS_PER_USER,
         ratePerSec: r.WS_RATE_PER_SEC,

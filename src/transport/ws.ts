@@ -1,7 +1,8 @@
 // The WebSocket endpoint on uWS. The upgrade handler rejects what must never become a
 // socket (malformed id, foreign Origin, token in the URL, too many pending sockets from
-// one address); everything after the upgrade is the core Session's job.
+// one client address); everything after the upgrade is the core Session's job.
 import { STATUS_CODES } from 'node:http';
+import { clientAddress, trustedProxies } from '../core/client-address.js';
 import type { Gateway } from '../core/gateway.js';
 import type { Session, SocketPort } from '../core/session.js';
 import type { Logger } from '../log.js';
@@ -72,8 +73,15 @@ function refuse(res: HttpResponse, err: AppError, status?: number): void {
   });
 }
 
-export function mountWs(app: TemplatedApp, gateway: Gateway, allowedOrigins: string[] | undefined, log: Logger): void {
+export interface WsOptions {
+  allowedOrigins: string[] | undefined;
+  trustedProxies: string[] | undefined;
+}
+
+export function mountWs(app: TemplatedApp, gateway: Gateway, { allowedOrigins, trustedProxies: proxies }: WsOptions, log: Logger): void {
   const uws = loadUws();
+  const trusted = trustedProxies(proxies);
+  if (trusted) log.info({ trusted_proxies: proxies }, 'client addresses come from X-Forwarded-For when the peer is a trusted proxy');
   if (allowedOrigins === undefined) log.warn('ALLOWED_ORIGINS is unset: browsers may open WebSockets only from this host and localhost');
   app.ws<UserData>('/ws/conversations/:id', {
     compression: uws.DISABLED,
@@ -93,7 +101,7 @@ export function mountWs(app: TemplatedApp, gateway: Gateway, allowedOrigins: str
       const key = req.getHeader('sec-websocket-key');
       const protocol = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
-      const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+      const ip = clientAddress(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader('x-forwarded-for'), trusted);
       if (!UUID.test(id)) return refuse(res, new AppError('invalid_request', 'conversation id must be a UUID'));
       if (query.has('token') || query.has('access_token')) {
         return refuse(res, new AppError('invalid_request', 'tokens go in the first message ({"type":"auth","token":...}), never in the URL'));

@@ -63,6 +63,8 @@ describe('upgrade', () => {
   it('answers 429 past MAX_PENDING_PER_IP unauthenticated sockets, and frees the slot on auth', async () => {
     const pending = await Promise.all([1, 2, 3].map(() => TestSocket.open(wsUrl(s.url, conv))));
     expect((await refused(wsUrl(s.url, conv))).status).toBe(429);
+    // without TRUSTED_PROXIES a client's X-Forwarded-For is not believed
+    expect((await refused(wsUrl(s.url, conv), { 'x-forwarded-for': '198.51.100.77' })).status).toBe(429);
     pending[0]!.send({ type: 'auth', token: await token('alice') });
     await pending[0]!.type('ready');
     const fourth = await TestSocket.open(wsUrl(s.url, conv));
