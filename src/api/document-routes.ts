@@ -16,7 +16,9 @@ export const CreateDocumentBody = z.strictObject({
 });
 
 export const ListDocumentsQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(200).default(50).describe('newest first, 1-200'),
+  limit: z.coerce.number().int().min(1).max(200).default(50).describe('page size, newest first, 1-200'),
+  cursor: z.string().min(1).max(512).optional().describe('next_cursor from the previous page'),
+  conversation_id: Uuid.optional().describe('only the documents attached to this conversation'),
 });
 
 export const SearchDocumentsQuery = z.strictObject({
@@ -75,8 +77,14 @@ export function documentRoutes(svc: DocumentService): Route[] {
       method: 'get', path: '/api/v1/documents', tag: 'documents', auth: true,
       summary: "List the caller's documents, newest first",
       query: ListDocumentsQuery,
-      responses: { 200: { description: 'documents', schema: z.object({ items: z.array(DocumentJson) }) }, 400: invalid, 401: unauthorized },
-      handler: async (ctx) => ({ status: 200, body: { items: (await svc.list(user(ctx.user), ctx.query.limit)).map(documentJson) } }),
+      responses: {
+        200: { description: 'a page of documents', schema: z.object({ items: z.array(DocumentJson), next_cursor: z.string().nullable().describe('pass as ?cursor= for the next (older) page; null on the last') }) },
+        400: invalid, 401: unauthorized,
+      },
+      handler: async (ctx) => {
+        const page = await svc.list(user(ctx.user), ctx.query.limit, ctx.query.cursor, ctx.query.conversation_id);
+        return { status: 200, body: { items: page.items.map(documentJson), next_cursor: page.next_cursor } };
+      },
     }),
     route<undefined, z.output<typeof SearchDocumentsQuery>>({
       method: 'get', path: '/api/v1/documents/search', tag: 'documents', auth: true,

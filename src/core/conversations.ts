@@ -1,6 +1,7 @@
 // Conversation use cases. Ownership is enforced here once: every lookup is by
 // (user, id), and "not yours" is reported exactly like "does not exist".
 import { AppError } from '../protocol/errors.js';
+import { keysetPage, type ListCursor, type Page } from './cursor.js';
 
 export interface Conversation {
   id: string;
@@ -26,11 +27,6 @@ export interface Message {
   updated_at: Date;
 }
 
-export interface ListCursor {
-  t: string;
-  id: string;
-}
-
 export interface ConversationStore {
   insert(userId: string, title: string, metadata: Record<string, unknown>): Promise<Conversation>;
   findOwned(userId: string, id: string): Promise<Conversation | undefined>;
@@ -38,34 +34,6 @@ export interface ConversationStore {
   rename(userId: string, id: string, title: string): Promise<Conversation | undefined>;
   remove(userId: string, id: string): Promise<boolean>;
   messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<Message[]>;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function encodeCursor(c: ListCursor): string {
-  return Buffer.from(JSON.stringify([c.t, c.id])).toString('base64url');
-}
-
-export function decodeCursor(s: string): ListCursor {
-  const bad = () => new AppError('invalid_request', 'invalid query: cursor: not a cursor returned by this API', {
-    issues: [{ path: 'query.cursor', message: 'not a cursor returned by this API' }],
-  });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-  } catch {
-    throw bad();
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 2) throw bad();
-  const [t, id] = parsed as unknown[];
-  if (typeof t !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(t)) throw bad();
-  if (typeof id !== 'string' || !UUID.test(id)) throw bad();
-  return { t, id };
-}
-
-export interface Page<T> {
-  items: T[];
-  next_cursor: string | null;
 }
 
 export class ConversationService {
@@ -85,15 +53,8 @@ export class ConversationService {
     return c;
   }
 
-  async list(userId: string, limit: number, cursor: string | undefined): Promise<Page<Conversation>> {
-    const before = cursor === undefined ? undefined : decodeCursor(cursor);
-    const rows = await this.store.list(userId, limit + 1, before);
-    const items = rows.slice(0, limit);
-    const last = items[items.length - 1];
-    return {
-      items,
-      next_cursor: rows.length > limit && last !== undefined ? encodeCursor({ t: last.cursor_ts, id: last.id }) : null,
-    };
+  list(userId: string, limit: number, cursor: string | undefined): Promise<Page<Conversation>> {
+    return keysetPage(limit, cursor, (n, before) => this.store.list(userId, n, before));
   }
 
   async rename(userId: string, id: string, title: string): Promise<Conversation> {

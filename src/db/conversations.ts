@@ -1,6 +1,7 @@
 // Conversation queries. Every read and write is scoped by user_id in SQL, so "not
 // yours" and "does not exist" are the same empty result by construction.
-import type { Conversation, ListCursor } from '../core/conversations.js';
+import type { Conversation } from '../core/conversations.js';
+import type { ListCursor } from '../core/cursor.js';
 import type { Db } from './client.js';
 
 // The row is the core's Conversation (cursor_ts carries the exact timestamp for cursors).

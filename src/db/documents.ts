@@ -1,6 +1,7 @@
 // Queries behind /api/v1/documents: a document and its chunk vectors are written in one
 // transaction, so a document is never visible half-embedded; deleting it takes its embeddings
 // (ON DELETE CASCADE). Every query is scoped by user_id: another user's document is "not found".
+import type { ListCursor } from '../core/cursor.js';
 import type { Db } from './client.js';
 
 export interface DocumentRow {
@@ -13,9 +14,11 @@ export interface DocumentRow {
   chunk_count: number;
   created_at: Date;
   updated_at: Date;
+  cursor_ts: string;
 }
 
-const COLS = 'id, user_id, conversation_id, title, content_type, size_bytes, chunk_count, created_at, updated_at';
+const COLS = `id, user_id, conversation_id, title, content_type, size_bytes, chunk_count, created_at, updated_at,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_ts`;
 
 export interface NewDocument {
   userId: string;
@@ -50,9 +53,20 @@ export async function insertDocument(db: Db, d: NewDocument): Promise<DocumentRo
   }) as Promise<DocumentRow>);
 }
 
-export async function listDocuments(db: Db, userId: string, limit: number): Promise<DocumentRow[]> {
+// Newest first, optionally only those attached to one conversation; keyset pages over
+// documents_user_created_idx.
+export async function listDocuments(
+  db: Db,
+  userId: string,
+  limit: number,
+  before: ListCursor | undefined,
+  conversationId: string | undefined,
+): Promise<DocumentRow[]> {
   return db.timed('documents.list', (sql) => sql<DocumentRow[]>`
-    SELECT ${sql.unsafe(COLS)} FROM documents WHERE user_id = ${userId}
+    SELECT ${sql.unsafe(COLS)} FROM documents
+     WHERE user_id = ${userId}
+       ${conversationId === undefined ? sql`` : sql`AND conversation_id = ${conversationId}`}
+       ${before === undefined ? sql`` : sql`AND (created_at, id) < (${before.t}::timestamptz, ${before.id}::uuid)`}
      ORDER BY created_at DESC, id DESC LIMIT ${limit}`);
 }
 

@@ -1,5 +1,6 @@
 // Documents: validation beyond the schema (size, emptiness, conversation ownership), chunking,
 // embedding and storage, and similarity search returning the best passage per document.
+import { keysetPage, type Page } from '../../core/cursor.js';
 import type { Db } from '../../db/client.js';
 import { conversationOwned, deleteDocument, getDocument, insertDocument, listDocuments, type DocumentRow } from '../../db/documents.js';
 import { searchChunks, type ChunkHit, type VectorMode } from '../../db/embeddings.js';
@@ -67,8 +68,8 @@ export class DocumentService {
     });
   }
 
-  list(userId: string, limit: number): Promise<DocumentRow[]> {
-    return listDocuments(this.o.db, userId, limit);
+  list(userId: string, limit: number, cursor: string | undefined, conversationId?: string): Promise<Page<DocumentRow>> {
+    return keysetPage(limit, cursor, (n, before) => listDocuments(this.o.db, userId, n, before, conversationId));
   }
 
   async get(userId: string, id: string): Promise<DocumentRow & { content: string }> {
