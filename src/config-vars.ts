@@ -112,6 +112,8 @@ export const CONFIG_VARS = {
   },
   EMBEDDINGS_API_KEY: { schema: optionalText, help: 'bearer key for the embeddings API; unset = LLM_API_KEY (never logged)' },
   EMBEDDINGS_MODEL: { schema: z.string().min(1), default: 'text-embedding-3-small', help: 'embedding model name (openai provider)' },
+  EMBEDDINGS_TIMEOUT_MS: { schema: positiveMs, default: '30000', help: 'one /embeddings request (a batch of up to 64 chunks) must answer within this' },
+  EMBEDDINGS_MAX_RETRIES: { schema: z.coerce.number().int().min(0).max(10), default: '2', help: 'retries of an /embeddings batch after 429, 5xx, a timeout or a refused connection (backoff: LLM_RETRY_BASE_MS, Retry-After wins)' },
   AGENT_TOKEN_DELAY_MS: { schema: z.coerce.number().int().min(0).max(5000), default: '15', help: 'pause between streamed answer tokens of the built-in agent' },
   LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', help: 'pino log level' },
 } satisfies Record<string, VarSpec>;

@@ -59,7 +59,7 @@ export interface Config {
   cache: { enabled: boolean; ttlS: number; maxEntries: number; purgeIntervalS: number };
   admin: { claim: string; role: string };
   documentMaxBytes: number;
-  embeddings: { provider: 'builtin' | 'openai'; baseUrl: string; apiKey: string | undefined; model: string };
+  embeddings: { provider: 'builtin' | 'openai'; baseUrl: string; apiKey: string | undefined; model: string; timeoutMs: number; maxRetries: number; retryBaseMs: number };
   healthDbTimeoutMs: number;
   shutdownGraceMs: number;
   logLevel: string;
@@ -145,6 +145,9 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
         baseUrl: r.EMBEDDINGS_BASE_URL ?? r.LLM_BASE_URL,
         apiKey: r.EMBEDDINGS_API_KEY ?? r.LLM_API_KEY,
         model: r.EMBEDDINGS_MODEL,
+        timeoutMs: r.EMBEDDINGS_TIMEOUT_MS,
+        maxRetries: r.EMBEDDINGS_MAX_RETRIES,
+        retryBaseMs: r.LLM_RETRY_BASE_MS,
       },
       healthDbTimeoutMs: r.HEALTH_DB_TIMEOUT_MS,
       shutdownGraceMs: r.SHUTDOWN_GRACE_MS,

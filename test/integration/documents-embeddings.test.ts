@@ -29,6 +29,8 @@ beforeAll(async () => {
   tdb = await createMigratedDatabase('docsemb');
   s = await startServer({
     ...AUTH_ENV, DATABASE_URL: tdb.url, EMBEDDINGS_PROVIDER: 'openai', EMBEDDINGS_BASE_URL: fake.url, EMBEDDINGS_API_KEY: KEY, EMBEDDINGS_MODEL: 'text-embedding-3-small',
+    // a timeout well above a loaded CI machine's stalls, so only the scripted hangs time out
+    EMBEDDINGS_MAX_RETRIES: '2', EMBEDDINGS_TIMEOUT_MS: '1500', LLM_RETRY_BASE_MS: '20',
   }, 'documents-embeddings');
   alice = await token('alice');
 });
@@ -59,16 +61,50 @@ describe('OpenAI-compatible embeddings', () => {
     expect(s.lines.join('\n')).not.toContain(KEY);
   });
 
-  it('a failing endpoint → 503 naming the embeddings server, nothing stored', async () => {
+  it('retries a busy endpoint (5xx, 429 with Retry-After, a hung request) and stores the document once it answers', async () => {
+    const before = fake.received.length;
+    fake.script(
+      { kind: 'status', status: 503, body: '{"error":{"message":"overloaded"}}' },
+      { kind: 'status', status: 429, headers: { 'retry-after': '0' }, body: '{"error":{"message":"slow down"}}' },
+    );
+    const res = await post({ title: 'Patient', content: 'Stored after two refusals.' });
+    expect(res.status).toBe(201);
+    expect(fake.received.length - before).toBe(3);
+    fake.script({ kind: 'hang' });
+    const hung = await post({ title: 'After a hang', content: 'Stored after one timeout.' });
+    expect(hung.status).toBe(201);
+    const titles = (await tdb.db.sql<{ title: string }[]>`SELECT title FROM documents`).map((r) => r.title);
+    expect(titles).toEqual(expect.arrayContaining(['Patient', 'After a hang']));
+  });
+
+  it('a failing endpoint → 503 naming the embeddings server once the retries are spent, nothing stored', async () => {
     const before = (await tdb.db.sql`SELECT id FROM documents`).length;
-    fake.script({ kind: 'status', status: 500, body: '{"error":{"message":"boom"}}' });
+    const sent = fake.received.length;
+    const boom = { kind: 'status', status: 500, body: '{"error":{"message":"boom"}}' } as const;
+    fake.script(boom, boom, boom);
     const res = await post({ title: 'Lost', content: 'Some text.' });
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ error: { code: 'unavailable', message: 'document not stored: the embeddings server answered HTTP 500' } });
+    expect(fake.received.length - sent).toBe(3); // the first try and EMBEDDINGS_MAX_RETRIES=2
+    fake.script({ kind: 'hang' }, { kind: 'hang' }, { kind: 'hang' });
+    const timedOut = await post({ title: 'Lost', content: 'Some text.' });
+    expect(timedOut.status).toBe(503);
+    expect((await timedOut.json() as { error: { message: string } }).error.message).toBe('document not stored: the embeddings server did not answer within 1500 ms');
+    expect((await tdb.db.sql`SELECT id FROM documents`).length).toBe(before);
+  });
+
+  it('does not retry what another attempt cannot fix (a bad key, a malformed answer)', async () => {
+    const sent = fake.received.length;
+    fake.script({ kind: 'status', status: 401, body: '{"error":{"message":"bad key sk-embeddings-secret"}}' });
+    const res = await post({ title: 'Lost', content: 'Some text.' });
+    expect(res.status).toBe(503);
+    expect((await res.json() as { error: { message: string } }).error.message).toBe('document not stored: the embeddings server refused the API key (HTTP 401)');
     fake.script({ kind: 'json', body: { data: [] } });
     const res2 = await post({ title: 'Lost', content: 'Some text.' });
     expect(res2.status).toBe(503);
     expect((await res2.json() as { error: { message: string } }).error.message).toBe('document not stored: the embeddings server sent a response without one vector per input');
-    expect((await tdb.db.sql`SELECT id FROM documents`).length).toBe(before);
+    expect(fake.received.length - sent).toBe(2);
+    expect((await tdb.db.sql`SELECT title FROM documents WHERE title = 'Lost'`).length).toBe(0);
+    expect(s.lines.join('\n')).not.toContain(KEY); // the server's 401 text quoted it
   });
 });

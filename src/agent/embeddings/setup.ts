@@ -1,13 +1,14 @@
 // Start-up choices for documents: which embedder (EMBEDDINGS_PROVIDER) and which vector search
 // path the database supports (pgvector when it offers the extension and we may create it).
+import type { Config } from '../../config.js';
 import type { Db } from '../../db/client.js';
 import { chooseVectorMode, enableVectorIndex, vectorExtensionAvailable, type VectorMode } from '../../db/embeddings.js';
 import { HashingEmbedder } from './hashing.js';
 import { OpenAiEmbedder } from './openai.js';
 import type { Embedder } from './types.js';
 
-export function createEmbedder(c: { provider: 'builtin' | 'openai'; baseUrl: string; apiKey: string | undefined; model: string }): Embedder {
-  return c.provider === 'openai' ? new OpenAiEmbedder({ baseUrl: c.baseUrl, apiKey: c.apiKey, model: c.model }) : new HashingEmbedder();
+export function createEmbedder(c: Config['embeddings']): Embedder {
+  return c.provider === 'openai' ? new OpenAiEmbedder(c) : new HashingEmbedder();
 }
 
 interface SetupLog {

@@ -3,6 +3,7 @@
 // and refused connections — only before the first token, since a retry after that would show
 // the user a second, different beginning.
 import { pause } from '../pacing.js';
+import { retryDelayMs } from '../retry.js';
 import { ChunkDecoder, type ModelEvent } from './chunks.js';
 import { LlmError } from './errors.js';
 import { CancelledError, postStream, type StreamTimeouts } from './http-stream.js';
@@ -48,9 +49,7 @@ export async function* chatCall(request: Record<string, unknown>, o: ChatCallOpt
       if (err instanceof CancelledError || signal.aborted) throw new CancelledError();
       const retry = err instanceof LlmError && err.retryable && !started && attempt < o.maxRetries;
       if (!retry) throw err;
-      const backoff = o.retryBaseMs * 2 ** attempt * (0.75 + Math.random() * 0.5);
-      const wait = Math.min(err.retryAfterMs ?? backoff, o.maxRetryWaitMs ?? 30_000);
-      await pause(wait, signal);
+      await pause(retryDelayMs(attempt, { maxRetries: o.maxRetries, baseMs: o.retryBaseMs, maxWaitMs: o.maxRetryWaitMs }, err.retryAfterMs), signal);
       if (signal.aborted) throw new CancelledError();
     }
   }
