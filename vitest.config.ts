@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'operator/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'operator/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
     // One shared PostgreSQL for the run; each suite gets its own database in it.
     globalSetup: ['test/setup/global-db.ts'],
     testTimeout: 30_000,

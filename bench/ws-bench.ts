@@ -5,6 +5,9 @@
 //      agent runs are measured by chat_agent_* metrics, not here)
 //   3. ping round trip under that load
 //   4. server RSS per idle authenticated socket
+// Beside the client-side figures 1 and 2, the server's own histograms for the same phase:
+// on a small machine the bench client, the server and PostgreSQL share the cores, and the
+// difference between the two is what the client side and the scheduler added.
 // Prints a table; it asserts nothing. Sizes can be overridden with BENCH_* variables.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -14,6 +17,7 @@ import path from 'node:path';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { diffBuckets, histogramQuantile, parseBuckets, type Buckets } from './histogram.js';
 
 const num = (name: string, def: number) => Number(process.env[name] ?? def);
 const CONNECT_N = num('BENCH_CONNECT_N', 1000);
@@ -36,21 +40,32 @@ async function token(sub: string): Promise<string> {
   return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('2h').sign(new TextEncoder().encode(SECRET));
 }
 
-async function startServer(dbUrl: string): Promise<{ url: string; child: ChildProcess }> {
+async function startServer(dbUrl: string): Promise<{ url: string; metricsUrl: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve'], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: dbUrl, JWT_SECRET: SECRET, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', AGENT: 'none', MAX_CONNECTIONS_PER_USER: '100000', MAX_PENDING_PER_IP: '100000', USER_MESSAGE_RATE_PER_SEC: '100000', USER_MESSAGE_BURST: '100000' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const port = await new Promise<number>((resolve, reject) => {
+  const [port, metricsPort] = await new Promise<[number, number]>((resolve, reject) => {
     child.stdout!.on('data', (b: Buffer) => {
       const t = b.toString();
-      const m = /"msg":"listening"/.test(t) ? /"port":(\d+)/.exec(t) : null;
-      if (m) resolve(Number(m[1]));
+      const m = /"msg":"listening"/.test(t) ? /"port":(\d+),"metrics_port":(\d+)/.exec(t) : null;
+      if (m) resolve([Number(m[1]), Number(m[2])]);
     });
     child.on('exit', (c) => reject(new Error(`server exited ${c}`)));
   });
-  return { url: `http://127.0.0.1:${port}`, child };
+  return { url: `http://127.0.0.1:${port}`, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, child };
+}
+
+async function scrape(url: string, name: string): Promise<Buckets> {
+  return parseBuckets(await (await fetch(url)).text(), name);
+}
+
+// p50/p99 of what the server itself measured between two snapshots of one histogram.
+function serverRow(label: string, after: Buckets, before: Buckets): [string, string, string] {
+  const d = diffBuckets(after, before);
+  const ms = (q: number) => (histogramQuantile(q, d) * 1000).toFixed(2);
+  return [label, `p50 ≈ ${ms(0.5)} ms`, `p99 ≈ ${ms(0.99)} ms`];
 }
 
 async function rssKb(pid: number): Promise<number> {
@@ -141,6 +156,8 @@ async function main(): Promise<void> {
         if (t !== undefined) rtt.push(performance.now() - t);
       }
     };
+    const CONNECT = 'chat_ws_connect_duration_seconds';
+    const connectBefore = await scrape(server.metricsUrl, CONNECT);
     const t0 = performance.now();
     const opens: Promise<void>[] = [];
     for (let i = 0; i < CONNECT_N; i++) {
@@ -151,9 +168,12 @@ async function main(): Promise<void> {
     }
     await Promise.all(opens);
     rows.push([`connect → ready (${CONNECT_N} sockets at ${CONNECT_RATE}/s)`, `p50 ${pct(connectMs, 50).toFixed(2)} ms`, `p99 ${pct(connectMs, 99).toFixed(2)} ms`]);
+    rows.push(['  server side: upgrade → ready sent (histogram)', ...serverRow('', await scrape(server.metricsUrl, CONNECT), connectBefore).slice(1)] as [string, string, string]);
 
     // 2 + 3. acks and ping RTT at a fixed message rate, over the sockets just opened
     const total = MSG_RATE * MSG_SECONDS;
+    const ACK = 'chat_ws_message_ack_duration_seconds';
+    const ackBefore = await scrape(server.metricsUrl, ACK);
     const m0 = performance.now();
     for (let i = 0; i < total; i++) {
       const due = m0 + (i * 1000) / MSG_RATE;
@@ -173,6 +193,7 @@ async function main(): Promise<void> {
     while (ackMs.length < total && performance.now() < deadline) await sleep(50);
     const achieved = total / ((performance.now() - m0) / 1000);
     rows.push([`message → ack (${total} msgs at ${MSG_RATE}/s, AGENT=none; got ${ackMs.length})`, `p50 ${pct(ackMs, 50).toFixed(2)} ms`, `p99 ${pct(ackMs, 99).toFixed(2)} ms`]);
+    rows.push(serverRow('  server side: frame received → ack sent, commit included (histogram)', await scrape(server.metricsUrl, ACK), ackBefore));
     rows.push([`ping RTT under that load (${rtt.length} pings)`, `p50 ${pct(rtt, 50).toFixed(2)} ms`, `p99 ${pct(rtt, 99).toFixed(2)} ms`]);
     void achieved;
     for (const c of clients) c.ws.close();
