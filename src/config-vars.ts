@@ -102,7 +102,7 @@ export const CONFIG_VARS = {
   CACHE_TTL_S: { schema: z.coerce.number().int().min(1), default: '86400', help: 'cache entry lifetime for models without a cache_config row' },
   CACHE_MAX_ENTRIES: { schema: z.coerce.number().int().min(1), default: '10000', help: 'cache entries kept per model without a cache_config row (oldest go first)' },
   CACHE_PURGE_INTERVAL_S: { schema: z.coerce.number().int().min(1), default: '300', help: 'how often expired cache entries are deleted' },
-  ADMIN_CLAIM: { schema: z.string().min(1), default: 'roles', help: 'JWT claim that grants admin endpoints (/api/v1/cache/stats)' },
+  ADMIN_CLAIM: { schema: z.string().min(1), default: 'roles', help: 'JWT claim that grants admin endpoints (/api/v1/cache/stats, /api/v1/cache/config)' },
   ADMIN_ROLE: { schema: z.string().min(1), default: 'admin', help: 'value of ADMIN_CLAIM (a string, or one element of an array) that means admin' },
   DOCUMENT_MAX_BYTES: { schema: z.coerce.number().int().min(1), default: String(512 * 1024), help: 'largest document content accepted (413 beyond)' },
   EMBEDDINGS_PROVIDER: { schema: z.enum(['builtin', 'openai']), default: 'builtin', help: 'builtin = offline feature hashing; openai = an OpenAI-compatible /v1/embeddings endpoint' },

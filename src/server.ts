@@ -22,7 +22,7 @@ import { Gateway } from './core/gateway.js';
 import { RunManager } from './core/runs.js';
 import { ConversationService } from './core/conversations.js';
 import { Inflight } from './core/inflight.js';
-import { cacheStats, purgeExpiredCache, responseCacheStore } from './db/cache.js';
+import { cacheStats, deleteCacheSettings, listCacheSettings, purgeExpiredCache, responseCacheStore, upsertCacheSettings } from './db/cache.js';
 import { createDb, type Db } from './db/client.js';
 import { conversationStore } from './db/conversation-store.js';
 import { createPgBus } from './db/pg-bus.js';
@@ -124,7 +124,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       VERSION,
     ),
     ...api,
-    ...cacheRoutes((days, top) => cacheStats(db, days, top), config.admin),
+    ...cacheRoutes({
+      stats: (days, top) => cacheStats(db, days, top),
+      listSettings: () => listCacheSettings(db),
+      putSettings: (model, settings) => upsertCacheSettings(db, model, settings),
+      deleteSettings: (model) => deleteCacheSettings(db, model),
+      defaults: { enabled: config.cache.enabled, ttl_seconds: config.cache.ttlS, max_entries: config.cache.maxEntries },
+    }, config.admin),
     ...documentRoutes(documents),
   ];
   const app = uws.App();

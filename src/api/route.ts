@@ -2,7 +2,7 @@
 // uWS. The transport mounts the table; the OpenAPI document is generated from it.
 import type { z } from 'zod';
 
-export type Method = 'get' | 'post' | 'patch' | 'delete';
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 export interface RequestContext<P, Q, B> {
   user: string | undefined;

@@ -16,11 +16,29 @@ export async function cacheSettings(db: Db, model: string): Promise<CacheSetting
   return rows[0];
 }
 
-export async function upsertCacheSettings(db: Db, model: string, s: CacheSettingsRow): Promise<void> {
-  await db.timed('cache.upsert_settings', (sql) => sql`
+export interface ModelCacheSettingsRow extends CacheSettingsRow {
+  model: string;
+  updated_at: Date;
+}
+
+export async function upsertCacheSettings(db: Db, model: string, s: CacheSettingsRow): Promise<ModelCacheSettingsRow> {
+  const rows = await db.timed('cache.upsert_settings', (sql) => sql<ModelCacheSettingsRow[]>`
     INSERT INTO cache_config (model, enabled, ttl_seconds, max_entries) VALUES (${model}, ${s.enabled}, ${s.ttl_seconds}, ${s.max_entries})
     ON CONFLICT (model) DO UPDATE SET enabled = EXCLUDED.enabled, ttl_seconds = EXCLUDED.ttl_seconds,
-      max_entries = EXCLUDED.max_entries, updated_at = clock_timestamp()`);
+      max_entries = EXCLUDED.max_entries, updated_at = clock_timestamp()
+    RETURNING model, enabled, ttl_seconds, max_entries, updated_at`);
+  return rows[0]!;
+}
+
+export async function listCacheSettings(db: Db): Promise<ModelCacheSettingsRow[]> {
+  return db.timed('cache.list_settings', (sql) => sql<ModelCacheSettingsRow[]>`
+    SELECT model, enabled, ttl_seconds, max_entries, updated_at FROM cache_config ORDER BY model`);
+}
+
+export async function deleteCacheSettings(db: Db, model: string): Promise<boolean> {
+  const rows = await db.timed('cache.delete_settings', (sql) => sql`
+    DELETE FROM cache_config WHERE model = ${model} RETURNING model`);
+  return rows.length > 0;
 }
 
 export interface CachedEntryRow {

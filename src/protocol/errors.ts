@@ -21,6 +21,7 @@ export const ERRORS = {
   run_not_found: { num: 115, status: 404, close: 4400, message: 'no such run in this conversation' },
   message_too_big: { num: 116, status: 413, close: 1009, message: 'frame exceeds 64 KiB' },
   document_not_found: { num: 117, status: 404, close: 4404, message: 'document not found' },
+  cache_config_not_found: { num: 118, status: 404, close: 4400, message: 'no cache settings for this model' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

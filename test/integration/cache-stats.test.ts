@@ -1,6 +1,7 @@
 // The response cache through the running server: a repeated question is answered from the
 // cache (cached: true in response.completed), GET /api/v1/cache/stats shows it to admins only,
-// and the metrics port counts it. The model is the local fake server (fixture: text.sse).
+// /api/v1/cache/config changes a model's settings for the next request, and the metrics port
+// counts it. The model is the local fake server (fixture: text.sse).
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
@@ -81,5 +82,57 @@ describe('response cache in the server', () => {
     expect(text).toMatch(/chat_llm_request_duration_seconds_count\{provider="openai",outcome="ok"\} 1/);
     expect(text).toMatch(/chat_llm_tokens_total\{kind="prompt"\} 19/);
     expect(text).toMatch(/chat_llm_tokens_total\{kind="saved"\} 29/);
+  });
+});
+
+describe('per-model settings through /api/v1/cache/config', () => {
+  const config = (tok: string, init: RequestInit = {}, query = '') => fetch(`${s.url}/api/v1/cache/config${query}`, {
+    ...init, headers: { ...bearer(tok), ...(init.body ? { 'content-type': 'application/json' } : {}) },
+  });
+  const rows = () => tdb.db.sql<{ model: string; enabled: boolean }[]>`SELECT model, enabled FROM cache_config ORDER BY model`;
+
+  it('switches a model off for the next request, lists it, and hands it back to the defaults', async () => {
+    const admin = await token('root', { claims: { chat_roles: 'ops' } });
+    const put = await config(admin, { method: 'PUT', body: JSON.stringify({ model: 'local-model', enabled: false, ttl_seconds: 60, max_entries: 5 }) });
+    expect(put.status).toBe(200);
+    expect(await put.json()).toMatchObject({ model: 'local-model', enabled: false, ttl_seconds: 60, max_entries: 5 });
+
+    const calls = fake.received.length;
+    expect(await ask('What does the cache do?')).toMatchObject({ cached: false }); // was a hit before
+    expect(fake.received.length).toBe(calls + 1);
+
+    const list = await (await config(admin)).json() as { defaults: unknown; models: { model: string }[] };
+    expect(list.defaults).toEqual({ enabled: true, ttl_seconds: 86400, max_entries: 10000 }); // CACHE_* defaults
+    expect(list.models).toEqual([expect.objectContaining({ model: 'local-model', enabled: false, ttl_seconds: 60, max_entries: 5 })]);
+
+    expect((await config(admin, { method: 'DELETE' }, '?model=local-model')).status).toBe(204);
+    expect(await ask('What does the cache do?')).toMatchObject({ cached: true });
+    expect(fake.received.length).toBe(calls + 1);
+    const again = await config(admin, { method: 'DELETE' }, '?model=local-model');
+    expect(again.status).toBe(404);
+    expect(await again.json()).toEqual({ error: { code: 'cache_config_not_found', message: 'model "local-model" has no cache settings of its own' } });
+  });
+
+  it('refuses non-admins (403) and bad settings (400 naming the field), changing nothing', async () => {
+    const admin = await token('root', { claims: { chat_roles: 'ops' } });
+    const before = await rows();
+    const forbidden = await config(alice, { method: 'PUT', body: JSON.stringify({ model: 'm', enabled: false, ttl_seconds: 60, max_entries: 5 }) });
+    expect(forbidden.status).toBe(403);
+    expect(await forbidden.json()).toEqual({ error: { code: 'forbidden', message: 'cache settings need the "ops" role in the "chat_roles" claim' } });
+    expect((await config(alice)).status).toBe(403);
+    expect((await config(alice, { method: 'DELETE' }, '?model=m')).status).toBe(403);
+    for (const [body, field] of [
+      [{ model: 'm', enabled: 'no', ttl_seconds: 60, max_entries: 5 }, 'body.enabled'],
+      [{ model: 'm', enabled: true, ttl_seconds: 0, max_entries: 5 }, 'body.ttl_seconds'],
+      [{ model: ' ', enabled: true, ttl_seconds: 60, max_entries: 5 }, 'body.model'],
+      [{ model: 'm', enabled: true, ttl_seconds: 60 }, 'body.max_entries'],
+      [{ model: 'm', enabled: true, ttl_seconds: 60, max_entries: 5, extra: 1 }, 'extra'],
+    ] as const) {
+      const res = await config(admin, { method: 'PUT', body: JSON.stringify(body) });
+      expect(res.status, field).toBe(400);
+      expect((await res.json() as { error: { message: string } }).error.message).toContain(field);
+    }
+    expect((await config(admin, { method: 'DELETE' })).status).toBe(400); // no ?model=
+    expect(await rows()).toEqual(before);
   });
 });
