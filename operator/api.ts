@@ -181,11 +181,19 @@ export const AutoscalingSpecSchema = z
     minReplicas: z.int().min(1).max(1000).default(2).describe('Fewest replicas the autoscaler keeps.'),
     maxReplicas: z.int().min(1).max(1000).default(10).describe('Most replicas the autoscaler creates.'),
     targetCPUUtilizationPercentage: z.int().min(1).max(100).default(70).describe('Average CPU utilization (percent of requests) the autoscaler aims at.'),
+    targetMemoryUtilizationPercentage: z
+      .int()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe(
+        'Average memory utilization (percent of resources.requests.memory, which must then be set) the autoscaler also aims at; the higher of the CPU and memory proposals wins. Unset: CPU only. A Node.js process rarely returns memory after a peak, so this mostly scales up.',
+      ),
   })
   .strict()
   .meta({
     ...cel({ rule: 'self.minReplicas <= self.maxReplicas', message: 'minReplicas must not exceed maxReplicas', fieldPath: '.minReplicas', reason: 'FieldValueInvalid' }),
-    description: 'Horizontal autoscaling of the server on CPU.',
+    description: 'Horizontal autoscaling of the server on CPU, and optionally memory (autoscaling/v2).',
   });
 
 export const ChatBackendSpecSchema = z
@@ -213,7 +221,17 @@ export const ChatBackendSpecSchema = z
     nodeSelector: z.record(z.string(), z.string()).optional().describe('Node labels the server pods must be scheduled on.'),
   })
   .strict()
-  .describe('Desired state of a chat-backend deployment.');
+  .meta({
+    // Utilization is a percentage of the request: without one the HPA cannot compute it and
+    // only reports FailedGetResourceMetric on its own status, so the API server says so instead.
+    ...cel({
+      rule: '!has(self.autoscaling) || !self.autoscaling.enabled || !has(self.autoscaling.targetMemoryUtilizationPercentage) || (has(self.resources) && has(self.resources.requests) && has(self.resources.requests.memory))',
+      message: 'resources.requests.memory is required when autoscaling.targetMemoryUtilizationPercentage is set',
+      fieldPath: '.resources.requests.memory',
+      reason: 'FieldValueRequired',
+    }),
+    description: 'Desired state of a chat-backend deployment.',
+  });
 
 export const ConditionSchema = z
   .object({
@@ -265,6 +283,9 @@ export const ChatBackendSpecStrictSchema = ChatBackendSpecSchema.superRefine((sp
   const pdb = spec.podDisruptionBudget;
   if (pdb.minAvailable !== undefined && pdb.maxUnavailable !== undefined) ctx.addIssue({ code: 'custom', path: ['podDisruptionBudget'], message: 'set at most one of minAvailable and maxUnavailable' });
   if (spec.autoscaling.minReplicas > spec.autoscaling.maxReplicas) ctx.addIssue({ code: 'custom', path: ['autoscaling', 'minReplicas'], message: 'minReplicas must not exceed maxReplicas' });
+  if (spec.autoscaling.enabled && spec.autoscaling.targetMemoryUtilizationPercentage !== undefined && spec.resources.requests?.memory === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['resources', 'requests', 'memory'], message: 'resources.requests.memory is required when autoscaling.targetMemoryUtilizationPercentage is set' });
+  }
 });
 
 /** A whole ChatBackend object as read from the API server (metadata kept loose on purpose). */

@@ -16,7 +16,7 @@ const OWNED = [
   { apiVersion: 'v1', kind: 'Service', plural: 'services' },
   { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', plural: 'ingresses' },
   { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets' },
-  { apiVersion: 'autoscaling/v1', kind: 'HorizontalPodAutoscaler', plural: 'horizontalpodautoscalers' },
+  { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', plural: 'horizontalpodautoscalers' },
   { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', plural: 'servicemonitors' },
 ];
 

@@ -3,7 +3,7 @@
 // Job pods complete and Deployment pods Ready, as a cluster would.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AppsV1Api, AutoscalingV1Api, BatchV1Api, CoreV1Api, KubernetesObjectApi, loadAllYaml, NetworkingV1Api, PatchStrategy, PolicyV1Api, type KubernetesObject, type V1Job } from '@kubernetes/client-node';
+import { AppsV1Api, AutoscalingV2Api, BatchV1Api, CoreV1Api, KubernetesObjectApi, loadAllYaml, NetworkingV1Api, PatchStrategy, PolicyV1Api, type KubernetesObject, type V1Job } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { runCli } from '../helpers/server.js';
@@ -153,15 +153,19 @@ describe.skipIf(plan.skipReason !== undefined)(`Operator reconcile (${plan.provi
     const exists = (apiVersion: string, kind: string) =>
       objects.read({ apiVersion, kind, metadata: { name: 'chat', namespace: ns } }).then(() => true, (err: unknown) => (statusCode(err) === 404 ? false : Promise.reject(err)));
     expect(await exists('policy/v1', 'PodDisruptionBudget')).toBe(true);
-    await cbs().patch('chat', { spec: { podDisruptionBudget: { enabled: false }, autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 4 }, metrics: { serviceMonitor: { enabled: true } } } });
+    const autoscaling = { enabled: true, minReplicas: 2, maxReplicas: 4, targetMemoryUtilizationPercentage: 80 };
+    await cbs().patch('chat', { spec: { podDisruptionBudget: { enabled: false }, autoscaling, metrics: { serviceMonitor: { enabled: true } } } });
     await waitFor('HPA and ServiceMonitor on, PDB off', 30_000, async () =>
-      (await exists('autoscaling/v1', 'HorizontalPodAutoscaler')) && (await exists('monitoring.coreos.com/v1', 'ServiceMonitor')) && !(await exists('policy/v1', 'PodDisruptionBudget')),
+      (await exists('autoscaling/v2', 'HorizontalPodAutoscaler')) && (await exists('monitoring.coreos.com/v1', 'ServiceMonitor')) && !(await exists('policy/v1', 'PodDisruptionBudget')),
     );
-    const hpa = await kc().makeApiClient(AutoscalingV1Api).readNamespacedHorizontalPodAutoscaler({ name: 'chat', namespace: ns });
+    const hpa = await kc().makeApiClient(AutoscalingV2Api).readNamespacedHorizontalPodAutoscaler({ name: 'chat', namespace: ns });
     expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 4, scaleTargetRef: { kind: 'Deployment', name: 'chat' } });
+    expect(hpa.spec?.metrics?.map((m) => `${m.resource?.name}=${m.resource?.target.averageUtilization}`)).toEqual(['cpu=70', 'memory=80']);
+    expect(hpa.spec?.behavior?.scaleDown?.stabilizationWindowSeconds).toBe(600);
+    expect(hpa.metadata?.managedFields?.find((f) => f.manager === 'chat-backend-operator')?.apiVersion).toBe('autoscaling/v2');
     await cbs().patch('chat', { spec: { podDisruptionBudget: { enabled: true }, autoscaling: { enabled: false }, metrics: { serviceMonitor: { enabled: false } } } });
     await waitFor('HPA and ServiceMonitor off, PDB on', 30_000, async () =>
-      !(await exists('autoscaling/v1', 'HorizontalPodAutoscaler')) && !(await exists('monitoring.coreos.com/v1', 'ServiceMonitor')) && (await exists('policy/v1', 'PodDisruptionBudget')),
+      !(await exists('autoscaling/v2', 'HorizontalPodAutoscaler')) && !(await exists('monitoring.coreos.com/v1', 'ServiceMonitor')) && (await exists('policy/v1', 'PodDisruptionBudget')),
     );
     await ready('chat');
   }, 90_000);
