@@ -1,7 +1,8 @@
-// Event sources and workers: informers on ChatBackends and on every kind the operator owns feed
-// a work queue keyed by ChatBackend. An informer that errors is restarted with backoff, one that
-// has been silent too long is restarted (which relists), and every key is resynced periodically.
-import type { KubernetesObject } from '@kubernetes/client-node';
+// Event sources and workers: informers on ChatBackends, on every kind the operator owns and on
+// Secrets feed a work queue keyed by ChatBackend. An informer that errors is restarted with
+// backoff, one that has been silent too long is restarted (which relists), and every key is
+// resynced periodically.
+import type { Informer, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
 import { errInfo, type Logger } from '../src/log.js';
 import { API_VERSION, KIND, PLURAL } from './api.js';
 import { MANAGED_BY } from './builders/common.js';
@@ -9,6 +10,9 @@ import { errorMessage, statusCode, type Kube } from './kube.js';
 import type { OperatorMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
 import { reconcile } from './reconcile.js';
+import { referencedSecretNames, SecretIndex } from './secret-index.js';
+
+type Event = 'add' | 'update' | 'delete';
 
 const OWNED = [
   { apiVersion: 'batch/v1', kind: 'Job', plural: 'jobs' },
@@ -32,6 +36,7 @@ export class Controller {
   readonly queue: WorkQueue;
   private readonly stops: (() => Promise<void>)[] = [];
   private readonly known = new Set<string>();
+  private readonly secrets = new SecretIndex();
   private timers: NodeJS.Timeout[] = [];
   synced = false;
 
@@ -47,14 +52,20 @@ export class Controller {
     const scopes = this.opts.namespaces.length === 0 ? [undefined] : this.opts.namespaces;
     const monitoring = await this.kube.serves('monitoring.coreos.com/v1', 'ServiceMonitor');
     for (const ns of scopes) {
-      this.watch(API_VERSION, KIND, PLURAL, ns, undefined, (o) => this.enqueue(o.metadata?.namespace, o.metadata?.name));
+      this.watch(KIND, ns, this.kube.informer(API_VERSION, KIND, PLURAL, ns), (o, event) => this.onChatBackend(o as KubernetesObject & { spec?: unknown }, event));
       for (const kind of OWNED) {
         if (kind.kind === 'ServiceMonitor' && !monitoring) continue; // prometheus-operator not installed
-        this.watch(kind.apiVersion, kind.kind, kind.plural, ns, `app.kubernetes.io/managed-by=${MANAGED_BY}`, (o) => {
+        this.watch(kind.kind, ns, this.kube.informer(kind.apiVersion, kind.kind, kind.plural, ns, `app.kubernetes.io/managed-by=${MANAGED_BY}`), (o) => {
           const owner = o.metadata?.ownerReferences?.find((r) => r.kind === KIND && r.apiVersion === API_VERSION);
           if (owner) this.enqueue(o.metadata?.namespace, owner.name);
         });
       }
+      // A changed, created or deleted Secret queues only the ChatBackends that reference it.
+      this.watch('Secret', ns, this.kube.secretInformer(ns), (o) => {
+        const { namespace, name } = o.metadata ?? {};
+        if (namespace === undefined || name === undefined) return;
+        for (const key of this.secrets.referencing(namespace, name)) this.queue.add(key);
+      });
     }
     this.queue.start();
     const resync = setInterval(() => {
@@ -69,6 +80,15 @@ export class Controller {
     for (const t of this.timers) clearInterval(t);
     await Promise.all(this.stops.map((s) => s()));
     await this.queue.stop();
+  }
+
+  private onChatBackend(o: KubernetesObject & { spec?: unknown }, event: Event): void {
+    const { namespace, name } = o.metadata ?? {};
+    if (namespace === undefined || name === undefined) return;
+    const key = `${namespace}/${name}`;
+    if (event === 'delete') this.secrets.delete(key);
+    else this.secrets.set(key, namespace, referencedSecretNames(o.spec));
+    this.enqueue(namespace, name);
   }
 
   private enqueue(namespace: string | undefined, name: string | undefined): void {
@@ -108,19 +128,18 @@ export class Controller {
     }
   }
 
-  private watch(apiVersion: string, kind: string, plural: string, namespace: string | undefined, selector: string | undefined, onObject: (o: KubernetesObject) => void): void {
-    const informer = this.kube.informer(apiVersion, kind, plural, namespace, selector);
+  private watch(kind: string, namespace: string | undefined, informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject>, onObject: (o: KubernetesObject, event: Event) => void): void {
     let lastSeen = Date.now();
     let failures = 0;
     let stopped = false;
-    const seen = (o: KubernetesObject) => {
+    const seen = (event: Event) => (o: KubernetesObject) => {
       lastSeen = Date.now();
       failures = 0;
-      onObject(o);
+      onObject(o, event);
     };
-    informer.on('add', seen);
-    informer.on('update', seen);
-    informer.on('delete', seen);
+    informer.on('add', seen('add'));
+    informer.on('update', seen('update'));
+    informer.on('delete', seen('delete'));
     informer.on('connect', () => {
       lastSeen = Date.now();
     });

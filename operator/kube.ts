@@ -5,7 +5,9 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubernetesObjectApi,
+  ListWatch,
   PatchStrategy,
+  Watch,
   makeInformer,
   setHeaderOptions,
   type Informer,
@@ -46,6 +48,28 @@ export interface Ref {
 }
 
 export type EventType = 'Normal' | 'Warning';
+
+type Cached = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
+
+/** What a Secret watch keeps: enough to key it and see it change (resourceVersion), no values. */
+function secretMetadata(o: KubernetesObject): KubernetesObject {
+  const m = o.metadata ?? {};
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion } };
+}
+
+/** Drops Secret values from watch events before the informer's cache stores them. */
+class SecretMetadataWatch extends Watch {
+  override watch(path: string, queryParams: Record<string, string | number | boolean | undefined>, callback: (phase: string, apiObj: unknown) => void, done: (err: unknown) => void): Promise<AbortController> {
+    // ERROR carries a Status and BOOKMARK only a resourceVersion: nothing to drop.
+    return super.watch(path, queryParams, (phase, obj: KubernetesObject) => callback(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? secretMetadata(obj) : obj), done);
+  }
+}
+
+/**
+ * Helm keeps each release's manifests in a Secret of this type, rewritten on every upgrade and
+ * often large; a ChatBackend never references one, so its watch leaves them out.
+ */
+const SECRET_FIELD_SELECTOR = 'type!=helm.sh/release.v1';
 
 export class Kube {
   readonly objects: KubernetesObjectApi;
@@ -172,10 +196,24 @@ export class Kube {
   }
 
   /** An informer over one kind, all namespaces or one; list and watch share the label selector. */
-  informer(apiVersion: string, kind: string, plural: string, namespace: string | undefined, labelSelector?: string): Informer<KubernetesObject> & ObjectCache<KubernetesObject> {
+  informer(apiVersion: string, kind: string, plural: string, namespace: string | undefined, labelSelector?: string): Cached {
     const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
     const path = namespace === undefined ? `${base}/${plural}` : `${base}/namespaces/${namespace}/${plural}`;
     const list = () => this.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector) as Promise<KubernetesListObject<KubernetesObject>>;
     return makeInformer(this.kc, path, list, labelSelector);
+  }
+
+  /**
+   * Secrets of all namespaces or one, cached as metadata only: each change to a Secret is an
+   * event (its resourceVersion moves), while no value stays in the operator's memory. The
+   * reconciler reads the few Secrets a ChatBackend references when it needs their values.
+   */
+  secretInformer(namespace: string | undefined): Cached {
+    const path = namespace === undefined ? '/api/v1/secrets' : `/api/v1/namespaces/${namespace}/secrets`;
+    const list = async () => {
+      const res = (await this.objects.list('v1', 'Secret', namespace, undefined, undefined, undefined, SECRET_FIELD_SELECTOR)) as KubernetesListObject<KubernetesObject>;
+      return { ...res, items: res.items.map(secretMetadata) };
+    };
+    return new ListWatch(path, new SecretMetadataWatch(this.kc), list, false, undefined, SECRET_FIELD_SELECTOR);
   }
 }

@@ -1,5 +1,5 @@
-// One level-based, idempotent pass over a ChatBackend (DESIGN.md section 7): secrets and config
-// checked, schema Job first, then the Deployment and the other children by server-side apply,
+// One level-based, idempotent pass over a ChatBackend (DESIGN.md section 7): secrets read and
+// config checked, schema Job first, then the Deployment and the other children by server-side apply,
 // then the whole status in one patch and one event per condition transition.
 import { mergePatch } from './merge-patch.js';
 import type { KubernetesObject, V1Deployment, V1Job, V1Secret } from '@kubernetes/client-node';
@@ -10,14 +10,13 @@ import { renderConfig } from './builders/config.js';
 import { buildDeployment } from './builders/deployment.js';
 import { OPTIONAL_KINDS } from './builders/optional.js';
 import { buildSchemaJob, schemaHash, schemaJobName } from './builders/schema-job.js';
+import { secretDigests, secretUses, type SecretDigests, type SecretValue } from './builders/secrets.js';
 import { buildService, serviceUrl } from './builders/service.js';
 import { Conditions, type ConditionUpdate } from './conditions.js';
 import type { Outcome } from './queue.js';
 import type { Kube } from './kube.js';
 
 export const COMPONENT = 'chat-backend-operator';
-/** How soon a resource waiting on something the operator does not watch (a Secret) is looked at again. */
-export const RECHECK_MS = 5_000;
 
 interface Pass {
   kube: Kube;
@@ -73,14 +72,14 @@ async function decide(p: Pass, log: Logger): Promise<Outcome> {
     return {};
   }
 
-  const missing = await missingSecrets(kube, cb);
-  if (missing !== undefined) {
-    notReady(conditions, missing.reason, missing.message);
-    conditions.set({ type: 'Degraded', status: 'True', reason: missing.reason, message: missing.message });
+  const secrets = await readSecrets(kube, cb);
+  if ('reason' in secrets) {
+    notReady(conditions, secrets.reason, secrets.message);
+    conditions.set({ type: 'Degraded', status: 'True', reason: secrets.reason, message: secrets.message });
     await observeDeployment(p);
-    // Secrets are not watched (that would cache every Secret of the cluster): look again soon.
-    return { requeueAfterMs: RECHECK_MS };
+    return {}; // the Secret watch queues this resource again when the Secret appears or changes
   }
+  const digests = secretDigests(cb, secrets);
 
   const config = renderConfig(cb);
   if (!config.ok) {
@@ -91,18 +90,18 @@ async function decide(p: Pass, log: Logger): Promise<Outcome> {
     return {};
   }
 
-  const hash = schemaHash(cb);
+  const hash = schemaHash(cb, digests);
   if (p.status.schema?.appliedHash !== hash) {
-    const done = await schemaStep(p, hash, annotations[ANNOTATION_RETRY_SCHEMA] !== undefined, log);
+    const done = await schemaStep(p, digests, annotations[ANNOTATION_RETRY_SCHEMA] !== undefined, log);
     if (!done.ready) {
       await observeDeployment(p);
       return done.outcome;
     }
   }
-  conditions.set({ type: 'SchemaReady', status: 'True', reason: 'SchemaMigrated', message: `schema migrated by Job ${p.status.schema?.jobName ?? schemaJobName(cb)}` });
+  conditions.set({ type: 'SchemaReady', status: 'True', reason: 'SchemaMigrated', message: `schema migrated by Job ${p.status.schema?.jobName ?? schemaJobName(cb, digests)}` });
 
   await kube.apply(buildService(cb));
-  const deployment = await kube.apply(buildDeployment(cb, config.config));
+  const deployment = await kube.apply(buildDeployment(cb, config.config, digests));
   for (const child of OPTIONAL_KINDS) {
     const desired = (child.build as (c: ChatBackend) => KubernetesObject | undefined)(cb);
     if (desired !== undefined) await kube.apply(desired);
@@ -120,28 +119,27 @@ function notReady(conditions: Conditions, reason: string, message: string): void
   conditions.set({ type: 'Progressing', status: 'False', reason, message });
 }
 
-async function missingSecrets(kube: Kube, cb: ChatBackend): Promise<{ reason: string; message: string } | undefined> {
-  const refs: [string, { name: string; key: string } | undefined][] = [
-    ['spec.database.secretRef', cb.spec.database.secretRef],
-    ['spec.auth.jwtSecretRef', cb.spec.auth.jwtSecretRef],
-    ['spec.llm.apiKeySecretRef', cb.spec.llm.apiKeySecretRef],
-  ];
-  for (const [field, ref] of refs) {
-    if (ref === undefined) continue;
-    const secret = await kube.read<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace: cb.metadata.namespace, name: ref.name });
-    if (secret === undefined) return { reason: 'SecretNotFound', message: `Secret ${ref.name} referenced by ${field} does not exist` };
-    if (secret.data?.[ref.key] === undefined && secret.stringData?.[ref.key] === undefined) return { reason: 'SecretKeyNotFound', message: `Secret ${ref.name} referenced by ${field} has no key ${ref.key}` };
+/** The referenced values (only ever hashed), or why one is missing. */
+async function readSecrets(kube: Kube, cb: ChatBackend): Promise<SecretValue[] | { reason: string; message: string }> {
+  const values: SecretValue[] = [];
+  for (const use of secretUses(cb.spec)) {
+    const secret = await kube.read<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace: cb.metadata.namespace, name: use.name });
+    if (secret === undefined) return { reason: 'SecretNotFound', message: `Secret ${use.name} referenced by ${use.field} does not exist` };
+    const value = secret.data?.[use.key] ?? secret.stringData?.[use.key];
+    if (value === undefined) return { reason: 'SecretKeyNotFound', message: `Secret ${use.name} referenced by ${use.field} has no key ${use.key}` };
+    values.push({ ...use, value });
   }
-  return undefined;
+  return values;
 }
 
 function jobCondition(job: V1Job, type: string) {
   return job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
 }
 
-async function schemaStep(p: Pass, hash: string, retry: boolean, log: Logger): Promise<{ ready: boolean; outcome: Outcome }> {
+async function schemaStep(p: Pass, digests: SecretDigests, retry: boolean, log: Logger): Promise<{ ready: boolean; outcome: Outcome }> {
   const { kube, cb, conditions } = p;
-  const name = schemaJobName(cb);
+  const hash = schemaHash(cb, digests);
+  const name = schemaJobName(cb, digests);
   const ref = { apiVersion: 'batch/v1', kind: 'Job', namespace: cb.metadata.namespace, name };
   let job = await kube.read<V1Job>(ref);
   if (job?.metadata?.deletionTimestamp !== undefined) return { ready: false, outcome: { requeueAfterMs: 1000 } };
@@ -159,7 +157,7 @@ async function schemaStep(p: Pass, hash: string, retry: boolean, log: Logger): P
     return { ready: false, outcome: {} };
   }
   if (job === undefined) {
-    job = await kube.apply(buildSchemaJob(cb));
+    job = await kube.apply(buildSchemaJob(cb, digests));
     log.info({ namespace: cb.metadata.namespace, job: name }, 'schema Job created');
     await kube.event(cb.metadata, 'Normal', 'SchemaJobCreated', `created schema Job ${name} for image ${cb.spec.image}`, COMPONENT);
   }

@@ -1,11 +1,12 @@
 // The desired-state builders are pure: each is checked here from a ChatBackend alone.
 import { describe, expect, it } from 'vitest';
 import { ChatBackendSchema, type ChatBackend } from '../api.js';
-import { ANNOTATION_CONFIG_HASH, ownerReference } from './common.js';
+import { ANNOTATION_CONFIG_HASH, ANNOTATION_SECRET_HASH, LABEL_SCHEMA_HASH, ownerReference } from './common.js';
 import { renderConfig, PRE_STOP_SECONDS, SHUTDOWN_GRACE_SECONDS } from './config.js';
 import { buildDeployment, TERMINATION_GRACE_SECONDS } from './deployment.js';
 import { buildHpa, buildIngress, buildPdb, buildServiceMonitor, SCALE_DOWN_STABILIZATION_SECONDS } from './optional.js';
 import { buildSchemaJob, schemaHash, schemaJobName } from './schema-job.js';
+import { secretDigests, secretUses, type SecretDigests } from './secrets.js';
 import { buildService, serviceUrl } from './service.js';
 
 function cb(spec: Record<string, unknown> = {}): ChatBackend {
@@ -15,6 +16,11 @@ function cb(spec: Record<string, unknown> = {}): ChatBackend {
     metadata: { name: 'chat', namespace: 'team', uid: 'uid-1', generation: 3 },
     spec: { image: 'chat-backend:1', database: { secretRef: { name: 'db' } }, auth: { jwtSecretRef: { name: 'jwt' } }, ...spec },
   });
+}
+
+/** Digests of the referenced Secrets with one value each, `override` replacing some by Secret name. */
+function digests(c: ChatBackend, override: Record<string, string> = {}): SecretDigests {
+  return secretDigests(c, secretUses(c.spec).map((u) => ({ ...u, value: override[u.name] ?? `value-of-${u.name}` })));
 }
 
 function config(c: ChatBackend) {
@@ -51,8 +57,8 @@ describe('config', () => {
 describe('schema Job', () => {
   it('is named by the image and migration spec, runs migrate once, and is owned', () => {
     const c = cb();
-    const job = buildSchemaJob(c);
-    expect(job.metadata?.name).toBe(schemaJobName(c));
+    const job = buildSchemaJob(c, digests(c));
+    expect(job.metadata?.name).toBe(schemaJobName(c, digests(c)));
     expect(job.metadata?.name).toMatch(/^chat-schema-[0-9a-f]{10}$/);
     expect(job.metadata?.ownerReferences).toEqual([ownerReference(c)]);
     expect(job.spec).toMatchObject({ backoffLimit: 3, activeDeadlineSeconds: 600, ttlSecondsAfterFinished: 86400 });
@@ -60,21 +66,28 @@ describe('schema Job', () => {
     expect(pod.restartPolicy).toBe('Never');
     expect(pod.containers[0]!.args).toEqual(['migrate']);
     expect(pod.containers[0]!.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef?.name).toBe('db');
-    expect(schemaHash(cb({ image: 'chat-backend:2' }))).not.toBe(schemaHash(c));
-    expect(schemaHash(cb({ replicas: 5, logLevel: 'debug' }))).toBe(schemaHash(c));
+    const d = digests(c);
+    expect(schemaHash(cb({ image: 'chat-backend:2' }), d)).not.toBe(schemaHash(c, d));
+    expect(schemaHash(cb({ replicas: 5, logLevel: 'debug' }), d)).toBe(schemaHash(c, d));
+  });
+
+  it('runs again for a new database URL value, not for a new JWT or LLM key', () => {
+    const c = cb({ llm: { apiKeySecretRef: { name: 'llm' } } });
+    expect(schemaHash(c, digests(c, { db: 'postgres://other-host/db' }))).not.toBe(schemaHash(c, digests(c)));
+    expect(schemaHash(c, digests(c, { jwt: 'rotated', llm: 'rotated' }))).toBe(schemaHash(c, digests(c)));
   });
 
   it('keeps long names within 63 characters', () => {
     const c = cb();
     c.metadata.name = 'a'.repeat(80);
-    expect(schemaJobName(c).length).toBeLessThanOrEqual(63);
+    expect(schemaJobName(c, digests(c)).length).toBeLessThanOrEqual(63);
   });
 });
 
 describe('Deployment', () => {
   it('wires probes, drain, metrics, config hash, resources and spread', () => {
     const c = cb({ replicas: 3 });
-    const d = buildDeployment(c, config(c));
+    const d = buildDeployment(c, config(c), digests(c));
     expect(d.metadata?.labels).toMatchObject({ 'app.kubernetes.io/instance': 'chat', 'app.kubernetes.io/managed-by': 'chat-backend-operator' });
     expect(d.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'ChatBackend', name: 'chat', uid: 'uid-1', controller: true });
     expect(d.spec?.replicas).toBe(3);
@@ -93,9 +106,25 @@ describe('Deployment', () => {
     expect(d.spec!.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'chat-backend', 'app.kubernetes.io/instance': 'chat' });
   });
 
+  it('carries the Secret digest in the pod template, so a new value of any referenced key rolls the pods', () => {
+    const c = cb({ llm: { apiKeySecretRef: { name: 'llm' } } });
+    const template = (o: Record<string, string> = {}) => buildDeployment(c, config(c), digests(c, o)).spec!.template;
+    const before = template();
+    expect(before.metadata?.annotations?.[ANNOTATION_SECRET_HASH]).toBe(digests(c).all);
+    for (const name of ['db', 'jwt', 'llm']) {
+      const after = template({ [name]: 'rotated' });
+      expect(after.metadata?.annotations?.[ANNOTATION_SECRET_HASH], name).not.toBe(before.metadata?.annotations?.[ANNOTATION_SECRET_HASH]);
+      expect({ ...after, metadata: undefined }, `only the annotations change for ${name}`).toEqual({ ...before, metadata: undefined });
+    }
+    // The database value is also part of the schema hash; the JWT key is not.
+    expect(template({ jwt: 'rotated' }).metadata?.annotations?.[LABEL_SCHEMA_HASH]).toBe(before.metadata?.annotations?.[LABEL_SCHEMA_HASH]);
+    expect(template({ db: 'rotated' }).metadata?.annotations?.[LABEL_SCHEMA_HASH]).not.toBe(before.metadata?.annotations?.[LABEL_SCHEMA_HASH]);
+    expect(JSON.stringify(template({ jwt: 'the-real-jwt-secret' }))).not.toContain('the-real-jwt-secret');
+  });
+
   it('leaves replicas to the autoscaler when it is on', () => {
     const c = cb({ autoscaling: { enabled: true } });
-    expect(buildDeployment(c, config(c)).spec?.replicas).toBeUndefined();
+    expect(buildDeployment(c, config(c), digests(c)).spec?.replicas).toBeUndefined();
   });
 });
 

@@ -12,6 +12,7 @@ export const METRICS_PORT = 9464;
 export const ANNOTATION_PAUSED = 'chatbackend.dev/paused';
 export const ANNOTATION_RETRY_SCHEMA = 'chatbackend.dev/retry-schema';
 export const ANNOTATION_CONFIG_HASH = 'chatbackend.dev/config-hash';
+export const ANNOTATION_SECRET_HASH = 'chatbackend.dev/secret-hash';
 export const LABEL_SCHEMA_HASH = 'chatbackend.dev/schema-hash';
 
 export function hash(value: unknown, length = 10): string {

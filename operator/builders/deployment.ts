@@ -1,16 +1,18 @@
 // The server Deployment: readiness on /health/full (database included), liveness on /health,
-// a preStop pause and a grace period that covers the server's drain, the config hash in the
-// pod template so any config change rolls the pods, and zone/host spread.
+// a preStop pause and a grace period that covers the server's drain, the config hash and a
+// digest of the referenced Secret values in the pod template so a change to either rolls the
+// pods (the env only names the Secrets, so the kubelet would not notice), and zone/host spread.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { ChatBackend } from '../api.js';
-import { ANNOTATION_CONFIG_HASH, LABEL_SCHEMA_HASH, metadata, METRICS_PORT, selectorLabels, SERVER_PORT, serverName, labels } from './common.js';
+import { ANNOTATION_CONFIG_HASH, ANNOTATION_SECRET_HASH, LABEL_SCHEMA_HASH, metadata, METRICS_PORT, selectorLabels, SERVER_PORT, serverName, labels } from './common.js';
 import { PRE_STOP_SECONDS, SHUTDOWN_GRACE_SECONDS, type RenderedConfig } from './config.js';
 import { containerSecurityContext, podSecurityContext, schemaHash } from './schema-job.js';
+import type { SecretDigests } from './secrets.js';
 
 /** preStop, then the server's drain, then a few seconds for the process to exit. */
 export const TERMINATION_GRACE_SECONDS = PRE_STOP_SECONDS + SHUTDOWN_GRACE_SECONDS + 5;
 
-export function buildDeployment(cb: ChatBackend, config: RenderedConfig): V1Deployment {
+export function buildDeployment(cb: ChatBackend, config: RenderedConfig, secrets: SecretDigests): V1Deployment {
   const s = cb.spec;
   const podLabels = labels(cb, 'server');
   return {
@@ -28,7 +30,8 @@ export function buildDeployment(cb: ChatBackend, config: RenderedConfig): V1Depl
           annotations: {
             ...s.podAnnotations,
             [ANNOTATION_CONFIG_HASH]: config.hash,
-            [LABEL_SCHEMA_HASH]: schemaHash(cb),
+            [ANNOTATION_SECRET_HASH]: secrets.all,
+            [LABEL_SCHEMA_HASH]: schemaHash(cb, secrets),
             'prometheus.io/scrape': 'true',
             'prometheus.io/port': String(METRICS_PORT),
             'prometheus.io/path': '/metrics',

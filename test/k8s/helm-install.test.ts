@@ -93,6 +93,9 @@ describe.skipIf(plan.skipReason !== undefined)(`Helm install of the operator cha
     expect(await can(kc, 'create', 'horizontalpodautoscalers', { group: 'autoscaling', namespace: elsewhere })).toBe(true);
     expect(await can(kc, 'create', 'events', { namespace: elsewhere })).toBe(true);
     expect(await can(kc, 'get', 'secrets', { namespace: elsewhere })).toBe(true);
+    // The Secret watch: a changed value rolls the pods of the ChatBackends that reference it.
+    expect(await can(kc, 'list', 'secrets', { namespace: elsewhere })).toBe(true);
+    expect(await can(kc, 'watch', 'secrets', { namespace: elsewhere })).toBe(true);
     // Secrets are read-only; nothing outside its workloads; Leases only in its own namespace.
     expect(await can(kc, 'create', 'secrets', { namespace: elsewhere })).toBe(false);
     expect(await can(kc, 'delete', 'secrets', { namespace: elsewhere })).toBe(false);
