@@ -86,11 +86,11 @@ describe('upload, read, delete', () => {
 
 describe('listing', () => {
   it('pages newest first with a cursor, never skipping or repeating one, and filters by conversation', async () => {
-    const carol = await token('carol');
-    const conv = await createConversation(s.url, carol);
+    const dave = await token('dave'); // a user of their own, so other tests' documents are not in the pages
+    const conv = await createConversation(s.url, dave);
     const made: string[] = [];
     for (let i = 0; i < 7; i++) {
-      const res = await post(carol, { title: `Note ${i}`, content: `Note number ${i}.`, ...(i % 3 === 0 ? { conversation_id: conv } : {}) });
+      const res = await post(dave, { title: `Note ${i}`, content: `Note number ${i}.`, ...(i % 3 === 0 ? { conversation_id: conv } : {}) });
       made.push((await res.json() as { id: string }).id);
     }
     type Listing = { items: { id: string; title: string }[]; next_cursor: string | null };
@@ -98,19 +98,19 @@ describe('listing', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res = await api(carol, `?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      const res = await api(dave, `?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
       expect(res.status).toBe(200);
       const page = await res.json() as Listing;
       seen.push(...page.items.map((d) => d.id));
       cursor = page.next_cursor;
       pages++;
       // a document added between pages is newer than the cursor, so it shows on no later page
-      if (pages === 1) await post(carol, { title: 'Late', content: 'Added while paging.' });
+      if (pages === 1) await post(dave, { title: 'Late', content: 'Added while paging.' });
     } while (cursor !== null && pages < 10);
     expect(pages).toBe(3);
     expect(seen).toEqual([...made].reverse());
 
-    const attached = await (await api(carol, `?conversation_id=${conv}`)).json() as Listing;
+    const attached = await (await api(dave, `?conversation_id=${conv}`)).json() as Listing;
     expect(attached.items.map((d) => d.title)).toEqual(['Note 6', 'Note 3', 'Note 0']);
     expect(attached.next_cursor).toBeNull();
     // someone else's conversation filters to nothing rather than telling whether it exists
