@@ -25,13 +25,7 @@ export function createDb(url: string, opts: DbOptions = {}): Db {
     connect_timeout: opts.connectTimeoutS ?? 10,
     idle_timeout: 60,
     onnotice: () => undefined, // NOTICEs (e.g. "relation exists, skipping") are not errors
-    connection: {
-      application_name: opts.appName ?? 'chat-backend',
-      // pgvector 0.8+: an HNSW scan whose rows are filtered afterwards (by user, model,
-      // conversation) keeps scanning until the LIMIT is met, in distance order, instead of
-      // returning fewer hits than exist. A placeholder, and harmless, where pgvector is absent.
-      'hnsw.iterative_scan': 'strict_order',
-    },
+    connection: { application_name: opts.appName ?? 'chat-backend' },
   }) as unknown as Sql;
   const hist = opts.metrics?.dbDuration;
   return {

@@ -24,8 +24,7 @@ export async function vectorExtensionAvailable(db: Db): Promise<boolean> {
   return rows.length > 0;
 }
 
-// Iterative index scans (hnsw.iterative_scan, set on every connection by client.ts) arrived in
-// 0.8.0; without them a search filtered to one user returns fewer hits than it should
+// Iterative index scans (hnsw.iterative_scan, set by every pgvector search) arrived in 0.8.0; without them a search filtered to one user returns fewer hits than it should
 // whenever other users' chunks are nearer, so older versions are not used.
 export const MIN_PGVECTOR = [0, 8, 0] as const;
 
@@ -74,12 +73,19 @@ export async function searchChunks(db: Db, mode: VectorMode, query: number[], s:
       // dims as a literal, not a parameter: a generic plan (from the sixth execution of the
       // prepared statement) can then still prove the partial index's WHERE dims = N.
       const sameDims = sql.unsafe(`e.dims = ${Number(dims)}`);
-      return sql<ChunkHit[]>`
-        SELECT e.document_id, d.title, e.chunk_index, e.content,
-               1 - ((e.embedding${cast}) <=> (${vec}::real[]${cast})) AS score
-          FROM embeddings e JOIN documents d ON d.id = e.document_id
-         WHERE e.user_id = ${s.userId} AND e.model = ${s.model} AND ${sameDims} ${scope}
-         ORDER BY (e.embedding${cast}) <=> (${vec}::real[]${cast}) LIMIT ${s.limit}`;
+      // An HNSW scan whose rows are filtered afterwards (user, model, conversation) would stop
+      // after ef_search candidates and return fewer hits than exist; strict_order keeps it
+      // scanning, in distance order, until the LIMIT is met. SET LOCAL rather than a
+      // connection parameter: poolers such as PgBouncer refuse unknown startup parameters.
+      return sql.begin(async (tx) => {
+        await tx`SET LOCAL hnsw.iterative_scan = strict_order`;
+        return tx<ChunkHit[]>`
+          SELECT e.document_id, d.title, e.chunk_index, e.content,
+                 1 - ((e.embedding${cast}) <=> (${vec}::real[]${cast})) AS score
+            FROM embeddings e JOIN documents d ON d.id = e.document_id
+           WHERE e.user_id = ${s.userId} AND e.model = ${s.model} AND ${sameDims} ${scope}
+           ORDER BY (e.embedding${cast}) <=> (${vec}::real[]${cast}) LIMIT ${s.limit}`;
+      }) as Promise<ChunkHit[]>;
     }
     return sql<ChunkHit[]>`
       SELECT e.document_id, d.title, e.chunk_index, e.content, cosine_similarity(e.embedding, ${vec}::real[]) AS score
