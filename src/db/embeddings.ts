@@ -24,8 +24,9 @@ export async function vectorExtensionAvailable(db: Db): Promise<boolean> {
   return rows.length > 0;
 }
 
-// Iterative index scans (hnsw.iterative_scan, set by every pgvector search) arrived in 0.8.0; without them a search filtered to one user returns fewer hits than it should
-// whenever other users' chunks are nearer, so older versions are not used.
+// Iterative index scans (hnsw.iterative_scan, set by every pgvector search) arrived in 0.8.0;
+// without them a search filtered to one user returns fewer hits than it should whenever
+// other users' chunks are nearer, so older versions are not used.
 export const MIN_PGVECTOR = [0, 8, 0] as const;
 
 export function pgvectorUsable(version: string): boolean {
