@@ -99,7 +99,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // sweep repeats this.
   await lease.sweep().then(interrupted, (err: unknown) => log.warn({ err_message: (err as Error).message }, 'start-up sweep of interrupted answers failed'));
   const embedder = createEmbedder(config.embeddings);
-  const documents = new DocumentService({ db, embedder, maxBytes: config.documentMaxBytes, mode: await resolveVectorMode(db, embedder, log) });
+  const documents = new DocumentService({ db, embedder, maxBytes: config.documentMaxBytes, mode: await resolveVectorMode(db, embedder, log), log });
   const cache = new ResponseCache({
     store: responseCacheStore(db), metrics,
     defaults: { enabled: config.cache.enabled, ttlSeconds: config.cache.ttlS, maxEntries: config.cache.maxEntries },

@@ -37,23 +37,24 @@ export function pgvectorUsable(version: string): boolean {
   return true;
 }
 
-// Creates the extension, and the index when the dimension is known up front (the built-in
-// embedder's); throws when this role may not or the version is too old, and the array path
-// then serves every search.
-export async function enableVectorIndex(db: Db, dims: number | undefined): Promise<true> {
-  if (dims !== undefined && (!Number.isInteger(dims) || dims < 1 || dims > 2000)) throw new Error(`no HNSW index for dimension ${dims}`);
+// Creates the extension; throws when this role may not or the version is too old, and the
+// array path then serves every search.
+export async function enableVector(db: Db): Promise<true> {
   await db.timed('embeddings.enable_vector', async (sql) => {
     await sql`CREATE EXTENSION IF NOT EXISTS vector`;
     const [ext] = await sql<{ extversion: string }[]>`SELECT extversion FROM pg_extension WHERE extname = 'vector'`;
     if (!ext || !pgvectorUsable(ext.extversion)) {
       throw new Error(`pgvector ${ext?.extversion ?? '(none)'} has no iterative index scans (needs ${MIN_PGVECTOR.join('.')}+; ALTER EXTENSION vector UPDATE)`);
     }
-    if (dims !== undefined) {
-      await sql.unsafe(`CREATE INDEX IF NOT EXISTS embeddings_vector_${dims}_idx ON embeddings
-        USING hnsw ((embedding::vector(${dims})) vector_cosine_ops) WHERE dims = ${dims}`);
-    }
   });
   return true;
+}
+
+// One HNSW expression index per vector size: a column of mixed sizes cannot be one vector(N).
+export async function ensureVectorIndex(db: Db, dims: number): Promise<void> {
+  if (!Number.isInteger(dims) || dims < 1 || dims > 2000) throw new Error(`no HNSW index for dimension ${dims} (pgvector indexes up to 2000)`);
+  await db.timed('embeddings.ensure_vector_index', (sql) => sql.unsafe(`CREATE INDEX IF NOT EXISTS embeddings_vector_${dims}_idx ON embeddings
+    USING hnsw ((embedding::vector(${dims})) vector_cosine_ops) WHERE dims = ${dims}`));
 }
 
 export interface SearchScope {

@@ -15,6 +15,7 @@ import { createDb, type Db } from '../../src/db/client.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded.js';
 import { searchChunks } from '../../src/db/embeddings.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
+import { startFakeOpenAi, type FakeOpenAi, type Received, type Reply } from '../fixtures/openai/fake-server.js';
 import { AUTH_ENV, bearer, token } from '../helpers/tokens.js';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
@@ -138,6 +139,48 @@ describe.skipIf(skip !== undefined)(`document search on pgvector${skip ? ` (skip
         if (without.length < exact.length) truncatedWithout++;
       }
       expect(truncatedWithout).toBeGreaterThan(0);
+    });
+  });
+
+  describe('a remote embedder, whose vector size is learnt from its answers', () => {
+    let fake: FakeOpenAi;
+    let remote: ServerProcess;
+    let dims = 256;
+
+    beforeAll(async () => {
+      fake = await startFakeOpenAi();
+      fake.fallback = (req: Received): Reply => ({
+        kind: 'json',
+        body: { object: 'list', data: (req.body.input as string[]).map((t, index) => ({ object: 'embedding', index, embedding: hashEmbed(t, dims) })) },
+      });
+      remote = await startServer({ ...AUTH_ENV, DATABASE_URL: pg.url, EMBEDDINGS_PROVIDER: 'openai', EMBEDDINGS_BASE_URL: fake.url, EMBEDDINGS_MODEL: 'remote-embedder' }, 'pgvector-remote');
+    });
+
+    afterAll(async () => {
+      await remote?.stop();
+      await fake?.close();
+    });
+
+    const indexOf = async (n: number) => (await db.sql`SELECT 1 FROM pg_indexes WHERE indexname = ${`embeddings_vector_${n}_idx`}`).length === 1;
+    const post = (title: string, content: string) => fetch(`${remote.url}/api/v1/documents`, {
+      method: 'POST', headers: { ...bearer(carol), 'content-type': 'application/json' }, body: JSON.stringify({ title, content }),
+    });
+    const search = async (q: string) => (await (await fetch(`${remote.url}/api/v1/documents/search?q=${encodeURIComponent(q)}`, { headers: bearer(carol) })).json() as { hits: { title: string }[] }).hits;
+
+    it('creates the HNSW index for that size with the first document, and searches with it', async () => {
+      expect(JSON.parse(remote.lines.find((l) => l.includes('"msg":"document search ready"'))!)).toMatchObject({ vector_mode: 'pgvector', embedding_model: 'remote-embedder' });
+      expect(await indexOf(256)).toBe(false);
+      expect((await post('Kettle', 'Descale the kettle with vinegar every month.')).status).toBe(201);
+      expect(await indexOf(256)).toBe(true);
+      expect((await search('descale kettle'))[0]?.title).toBe('Kettle');
+    });
+
+    it('stores a document whose vectors are too large for an HNSW index, says why, and still finds it', async () => {
+      dims = 3072; // text-embedding-3-large; pgvector indexes vectors of up to 2000 dimensions
+      expect((await post('Bicycle', 'Oil the bicycle chain after riding in the rain.')).status).toBe(201);
+      expect(await indexOf(3072)).toBe(false);
+      expect(remote.lines.some((l) => l.includes('could not create the HNSW index') && l.includes('"dims":3072'))).toBe(true);
+      expect((await search('bicycle chain rain'))[0]?.title).toBe('Bicycle');
     });
   });
 });

@@ -3,7 +3,7 @@
 import { keysetPage, type Page } from '../../core/cursor.js';
 import type { Db } from '../../db/client.js';
 import { conversationOwned, deleteDocument, getDocument, insertDocument, listDocuments, type DocumentRow } from '../../db/documents.js';
-import { searchChunks, type ChunkHit, type VectorMode } from '../../db/embeddings.js';
+import { ensureVectorIndex, searchChunks, type ChunkHit, type VectorMode } from '../../db/embeddings.js';
 import { AppError } from '../../protocol/errors.js';
 import { chunkText, DEFAULT_CHUNKING, type ChunkOptions } from './chunker.js';
 import { EmbeddingError } from './openai.js';
@@ -15,6 +15,7 @@ export interface DocumentServiceOptions {
   maxBytes: number;
   mode: VectorMode;
   chunking?: ChunkOptions;
+  log?: { warn(o: object, msg: string): void };
 }
 
 export interface NewDocumentInput {
@@ -36,6 +37,9 @@ export interface DocumentHit {
 const CANDIDATES_PER_HIT = 4;
 
 export class DocumentService {
+  // vector sizes whose HNSW index this process has made sure of (pgvector mode)
+  private readonly indexed = new Map<number, Promise<void>>();
+
   constructor(private readonly o: DocumentServiceOptions) {}
 
   get mode(): VectorMode {
@@ -62,10 +66,26 @@ export class DocumentService {
       if (err instanceof EmbeddingError) throw new AppError('unavailable', `document not stored: ${err.message}`, { cause: err });
       throw err;
     }
-    return insertDocument(this.o.db, {
+    const doc = await insertDocument(this.o.db, {
       userId, conversationId: conv, title: input.title, contentType: input.content_type, content: input.content, model: this.o.embedder.model,
       chunks: chunks.map((c, i) => ({ ...c, embedding: vectors[i]! })),
     });
+    if (this.o.mode === 'pgvector') for (const dims of new Set(vectors.map((v) => v.length))) await this.indexFor(dims);
+    return doc;
+  }
+
+  // The first document of a vector size creates its index (the table holds little of that
+  // size then, so the build is quick). A failure leaves searches exact but slower: logged,
+  // the document stays stored, and the next process tries again.
+  private indexFor(dims: number): Promise<void> {
+    let done = this.indexed.get(dims);
+    if (done === undefined) {
+      done = ensureVectorIndex(this.o.db, dims).catch((err: unknown) => {
+        this.o.log?.warn({ dims, err_message: (err as Error).message }, 'could not create the HNSW index for this vector size; searches stay exact');
+      });
+      this.indexed.set(dims, done);
+    }
+    return done;
   }
 
   list(userId: string, limit: number, cursor: string | undefined, conversationId?: string): Promise<Page<DocumentRow>> {

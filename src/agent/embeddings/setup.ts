@@ -2,7 +2,7 @@
 // path the database supports (pgvector when it offers the extension and we may create it).
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/client.js';
-import { chooseVectorMode, enableVectorIndex, vectorExtensionAvailable, type VectorMode } from '../../db/embeddings.js';
+import { chooseVectorMode, enableVector, ensureVectorIndex, vectorExtensionAvailable, type VectorMode } from '../../db/embeddings.js';
 import { HashingEmbedder } from './hashing.js';
 import { OpenAiEmbedder } from './openai.js';
 import type { Embedder } from './types.js';
@@ -21,7 +21,12 @@ export async function resolveVectorMode(db: Db, embedder: Embedder, log: SetupLo
   let created = false;
   try {
     available = await vectorExtensionAvailable(db);
-    if (available) created = await enableVectorIndex(db, embedder instanceof HashingEmbedder ? embedder.dims : undefined);
+    if (available) {
+      created = await enableVector(db);
+      // A remote embedder's vector size is learnt from its first answer: DocumentService
+      // creates that index when the first document is stored.
+      if (embedder instanceof HashingEmbedder) await ensureVectorIndex(db, embedder.dims);
+    }
   } catch (err) {
     log.warn({ err_message: (err as Error).message }, 'pgvector is available but could not be enabled; searching plain arrays');
   }
