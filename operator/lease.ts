@@ -25,56 +25,89 @@ export interface LeaseOptions {
   renewS: number;
 }
 
+export interface LeaderEvents {
+  onStarted: () => void;
+  onLost: () => void;
+}
+
 export class LeaderElector {
   private timer: NodeJS.Timeout | undefined;
+  /** The attempt in flight: release() waits for it, because its write decides who holds the Lease. */
+  private attempt: Promise<void> | undefined;
   private leading = false;
+  /** Whether the last write left the Lease to this replica, including one that landed after stop(). */
+  private holds = false;
   private lastRenew = 0;
-  private stopped = false;
+  private stopping = false;
+  private released = false;
+  private events: LeaderEvents | undefined;
 
-  constructor(private readonly kube: Kube, private readonly opts: LeaseOptions, private readonly log: Logger, private readonly events: { onStarted: () => void; onLost: () => void }) {}
+  constructor(private readonly kube: Kube, private readonly opts: LeaseOptions, private readonly log: Logger) {}
 
   get isLeader(): boolean {
     return this.leading;
   }
 
-  start(): void {
-    const tick = async () => {
-      if (this.stopped) return;
-      try {
-        const held = await this.tryAcquireOrRenew();
-        if (held) {
-          this.lastRenew = Date.now();
-          if (!this.leading) {
-            this.leading = true;
-            this.log.info({ identity: this.opts.identity, lease: this.opts.name }, 'became leader');
-            this.events.onStarted();
-          }
-        } else if (this.leading) this.lose('another replica holds the Lease');
-      } catch (err) {
-        this.log.warn({ ...errInfo(err) }, 'lease renewal failed');
-        if (this.leading && Date.now() - this.lastRenew > (this.opts.durationS * 1000 * 2) / 3) this.lose('could not renew the Lease in time');
-      }
-      if (!this.stopped) this.timer = setTimeout(() => void tick(), this.opts.renewS * 1000);
-    };
-    void tick();
+  start(events: LeaderEvents): void {
+    this.events = events;
+    this.attempt = this.tick();
   }
 
-  /** Gives the Lease up at once so another replica need not wait for it to expire. */
-  async stop(): Promise<void> {
-    this.stopped = true;
+  /**
+   * Shutdown has begun: from now on this replica never claims leadership, not even when an
+   * acquisition already in flight succeeds. A leader keeps renewing until release(), so the
+   * work it is still finishing stays covered by the Lease.
+   */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /** Gives the Lease up, once the work has stopped, so another replica need not wait for it to expire. */
+  async release(): Promise<void> {
+    this.stopping = true;
+    this.released = true;
     if (this.timer) clearTimeout(this.timer);
-    if (!this.leading) return;
+    await this.attempt;
+    const mine = this.leading || this.holds;
     this.leading = false;
+    this.holds = false;
+    if (!mine) return;
     const lease = await this.kube.readLease(this.opts.namespace, this.opts.name);
     if (lease?.spec?.holderIdentity !== this.opts.identity) return;
     lease.spec = { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: micro(lease.spec.renewTime), acquireTime: micro(lease.spec.acquireTime) };
     await this.kube.replaceLease(lease);
   }
 
+  private async tick(): Promise<void> {
+    // A standby that is stopping has nothing to renew and must not take the Lease.
+    if (this.released || (this.stopping && !this.leading)) return;
+    try {
+      const held = await this.tryAcquireOrRenew();
+      this.holds = held;
+      if (held) {
+        this.lastRenew = Date.now();
+        // Checked after the write: SIGTERM may have arrived while it was in flight. Such a
+        // Lease is given back by release(), never acted on.
+        if (!this.leading && !this.stopping) {
+          this.leading = true;
+          this.log.info({ identity: this.opts.identity, lease: this.opts.name }, 'became leader');
+          this.events?.onStarted();
+        }
+      } else if (this.leading) this.lose('another replica holds the Lease');
+    } catch (err) {
+      this.log.warn({ ...errInfo(err) }, 'lease renewal failed');
+      if (this.leading && Date.now() - this.lastRenew > (this.opts.durationS * 1000 * 2) / 3) this.lose('could not renew the Lease in time');
+    }
+    if (this.released || (this.stopping && !this.leading)) return;
+    this.timer = setTimeout(() => {
+      this.attempt = this.tick();
+    }, this.opts.renewS * 1000);
+  }
+
   private lose(why: string): void {
     this.leading = false;
     this.log.warn({ identity: this.opts.identity, why }, 'lost leadership');
-    this.events.onLost();
+    this.events?.onLost();
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {

@@ -8,6 +8,7 @@ import { createLogger, errInfo } from '../src/log.js';
 import { Controller } from './controller.js';
 import { Kube } from './kube.js';
 import { LeaderElector } from './lease.js';
+import { OperatorLifecycle } from './lifecycle.js';
 import { createOperatorMetrics } from './metrics.js';
 
 export const LEASE_NAME = 'chat-backend-operator';
@@ -27,13 +28,15 @@ export async function runOperator(cfg: OperatorConfig): Promise<void> {
   const kube = new Kube(kc);
   const metrics = createOperatorMetrics();
   const controller = new Controller(kube, log, metrics, { namespaces: cfg.watchNamespaces, silenceMs: cfg.informerSilenceS * 1000 });
-  let started = false;
-  let stopping = false;
+  const elector = cfg.leaderElect
+    ? new LeaderElector(kube, { namespace: cfg.leaseNamespace, name: LEASE_NAME, identity: cfg.podName, durationS: cfg.leaseDurationS, renewS: cfg.leaseRenewS }, log)
+    : undefined;
+  const lifecycle = new OperatorLifecycle(controller, elector, metrics.leader, log, (code) => log.flush(() => process.exit(code)));
 
   const health = await listen(cfg.healthPort, (req, res) => {
     // Ready means able to act: the leader once its informers run, a standby always (it is
     // healthy and waiting), so a rollout of the operator is not blocked by the election.
-    const ok = req.url === '/healthz' ? !stopping : req.url === '/readyz' ? !stopping && (started ? controller.synced : true) : undefined;
+    const ok = req.url === '/healthz' ? !lifecycle.stopping : req.url === '/readyz' ? !lifecycle.stopping && (lifecycle.started ? controller.synced : true) : undefined;
     if (ok === undefined) res.writeHead(404).end('not found\n');
     else res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
   });
@@ -46,37 +49,16 @@ export async function runOperator(cfg: OperatorConfig): Promise<void> {
   });
   log.info({ health_port: (health.address() as { port: number }).port, metrics_port: (metricsServer.address() as { port: number }).port }, 'operator listening');
 
-  const lead = () => {
-    if (started) return;
-    started = true;
-    metrics.leader.set(1);
-    controller.start().catch((err: unknown) => {
-      log.error(errInfo(err), 'controller failed to start');
-      process.exit(1);
-    });
-  };
-  const elector = cfg.leaderElect
-    ? new LeaderElector(kube, { namespace: cfg.leaseNamespace, name: LEASE_NAME, identity: cfg.podName, durationS: cfg.leaseDurationS, renewS: cfg.leaseRenewS }, log, {
-        onStarted: lead,
-        onLost: () => {
-          metrics.leader.set(0);
-          log.flush(() => process.exit(1));
-        },
-      })
-    : undefined;
-  metrics.leader.set(0);
-  if (elector) elector.start();
-  else lead();
+  lifecycle.run();
 
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (lifecycle.stopping) return;
+    const done = lifecycle.stop(); // first, so that nothing claims leadership from here on
     log.info({ signal }, 'operator stopping');
     const hard = setTimeout(() => process.exit(1), 20_000);
     hard.unref();
     (async () => {
-      await controller.stop();
-      await elector?.stop();
+      await done;
       health.close();
       metricsServer.close();
     })().then(
