@@ -38,6 +38,7 @@ export class Controller {
   private readonly known = new Set<string>();
   private readonly secrets = new SecretIndex();
   private timers: NodeJS.Timeout[] = [];
+  private stopped = false;
   synced = false;
 
   constructor(private readonly kube: Kube, private readonly log: Logger, private readonly metrics: OperatorMetrics, private readonly opts: ControllerOptions) {
@@ -51,6 +52,8 @@ export class Controller {
   async start(): Promise<void> {
     const scopes = this.opts.namespaces.length === 0 ? [undefined] : this.opts.namespaces;
     const monitoring = await this.kube.serves('monitoring.coreos.com/v1', 'ServiceMonitor');
+    // A SIGTERM during that call has already run stop(), which found nothing to stop yet.
+    if (this.stopped) return;
     for (const ns of scopes) {
       this.watch(KIND, ns, this.kube.informer(API_VERSION, KIND, PLURAL, ns), (o, event) => this.onChatBackend(o as KubernetesObject & { spec?: unknown }, event));
       for (const kind of OWNED) {
@@ -77,6 +80,7 @@ export class Controller {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     await Promise.all(this.stops.map((s) => s()));
     await this.queue.stop();
