@@ -5,7 +5,7 @@
 // its Lease would expire stops acting (onLost) so that two leaders never overlap.
 import type { V1Lease } from '@kubernetes/client-node';
 import { errInfo, type Logger } from '../src/log.js';
-import type { Kube } from './kube.js';
+import { statusCode, type Kube } from './kube.js';
 
 /**
  * MicroTime as the API server parses it (RFC 3339 with exactly six fractional digits); client-node
@@ -119,10 +119,7 @@ export class LeaderElector {
         metadata: { name, namespace },
         spec: { holderIdentity: identity, leaseDurationSeconds: durationS, acquireTime: micro(now), renewTime: micro(now), leaseTransitions: 0 },
       };
-      return this.kube.createLease(body).then(() => true, (err: unknown) => {
-        this.log.debug({ ...errInfo(err) }, 'lease create lost a race');
-        return false;
-      });
+      return this.kube.createLease(body).then(() => true, this.lostRace('lease create lost a race'));
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity;
@@ -138,9 +135,19 @@ export class LeaderElector {
       acquireTime: mine ? micro(spec.acquireTime) : micro(now),
       ...(mine ? {} : { leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }),
     };
-    return this.kube.replaceLease(lease).then(() => true, (err: unknown) => {
-      this.log.debug({ ...errInfo(err) }, 'lease write lost a race');
+    return this.kube.replaceLease(lease).then(() => true, this.lostRace('lease write lost a race'));
+  }
+
+  /**
+   * Only a conflict means another candidate wrote the Lease first. Any other failure (a dropped
+   * connection, a timeout, a 5xx) says nothing about who holds it, so it is rethrown: a leader
+   * then keeps leading and retries until its renew deadline, as client-go does.
+   */
+  private lostRace(what: string): (err: unknown) => false {
+    return (err: unknown) => {
+      if (statusCode(err) !== 409) throw err;
+      this.log.debug({ ...errInfo(err) }, what);
       return false;
-    });
+    };
   }
 }

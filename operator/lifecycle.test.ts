@@ -12,6 +12,9 @@ import { OperatorLifecycle } from './lifecycle.js';
 class FakeLeases {
   lease: V1Lease | undefined;
   hold = false;
+  /** The next write fails with this, without reaching the Lease. */
+  failNext: Error | undefined;
+  writes = 0;
   private held: (() => void)[] = [];
 
   get pending(): number {
@@ -28,6 +31,10 @@ class FakeLeases {
   replaceLease = (lease: V1Lease): Promise<V1Lease> => this.write(lease);
 
   private write(lease: V1Lease): Promise<V1Lease> {
+    this.writes++;
+    const fail = this.failNext;
+    this.failNext = undefined;
+    if (fail) return Promise.reject(fail);
     const commit = () => {
       this.lease = structuredClone(lease);
       return lease;
@@ -119,5 +126,22 @@ describe('OperatorLifecycle with a LeaderElector', () => {
     expect(t.leases.lease?.spec?.holderIdentity).toBeUndefined();
     expect(t.gauge.at(-1)).toBe(0);
     expect(t.exit).not.toHaveBeenCalled();
+  });
+
+  it('a leader whose renewal write is cut off by a dropped connection stays leader and renews again', async () => {
+    const t = setup();
+    t.lifecycle.run();
+    await vi.waitFor(() => expect(t.controller.start).toHaveBeenCalledTimes(1));
+    const reset = Object.assign(new Error('request to https://127.0.0.1/ failed, reason: read ECONNRESET'), { code: 'ECONNRESET' });
+    t.leases.failNext = reset;
+    await vi.waitFor(() => expect(t.leases.failNext).toBeUndefined());
+    const after = t.leases.writes;
+    await vi.waitFor(() => expect(t.leases.writes).toBeGreaterThan(after + 1)); // renewing again
+    // Nothing says another replica holds the Lease: only the renew deadline may end leadership.
+    expect(t.messages()).not.toContain('lost leadership');
+    expect(t.exit).not.toHaveBeenCalled();
+    expect(t.leases.lease?.spec?.holderIdentity).toBe('me');
+    t.controllerStopped.resolve();
+    await t.lifecycle.stop();
   });
 });
