@@ -162,7 +162,7 @@ export class Controller {
       if (stopped) return; // stopping aborts the watch; nothing to restart
       failures++;
       const delay = Math.min(500 * 2 ** failures, 30_000);
-      this.log.warn({ kind, namespace, delay_ms: delay, detail: errorMessage(err) }, 'informer error; restarting');
+      this.log.warn({ kind, namespace, delay_ms: delay, status: statusCode(err), detail: errorMessage(err) }, 'informer error; restarting');
       setTimeout(() => restart('error'), delay).unref();
     });
     const silence = this.opts.silenceMs ?? 10 * 60_000;

@@ -20,8 +20,11 @@ import {
 import { GROUP, KIND, PLURAL, VERSION, API_VERSION, type ChatBackendStatus } from './api.js';
 import { FIELD_MANAGER } from './builders/common.js';
 
+/** The HTTP status of a failed request: ApiException has `code`, a refused watch `statusCode`. */
 export function statusCode(err: unknown): number | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'number' ? err.code : undefined;
+  if (typeof err !== 'object' || err === null) return undefined;
+  if ('code' in err && typeof err.code === 'number') return err.code;
+  return 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : undefined;
 }
 
 /** The API server's message of a failed request, else the error's own. */
