@@ -2,8 +2,10 @@
 // killing it, restarting it and running two of them are what they would be in a cluster.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import path from 'node:path';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type ChatBackendStatus } from '../../operator/api.js';
 import { repoRoot } from './harness/binaries.js';
 import { freePort } from './harness/ports.js';
@@ -92,4 +94,31 @@ export function chatBackends(kc: KubeConfig, namespace: string) {
 export async function events(kc: KubeConfig, namespace: string, name: string): Promise<{ type?: string; reason?: string; message?: string }[]> {
   const list = await kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name},involvedObject.kind=ChatBackend` });
   return list.items.map((e) => ({ type: e.type, reason: e.reason, message: e.message }));
+}
+
+/**
+ * Writes a kubeconfig for a ServiceAccount (a token from the TokenRequest API), so the operator
+ * runs under the chart's RBAC rather than as cluster admin. `server` (host:port) reaches the
+ * API server another way, e.g. through a proxy; the certificate is still checked against the
+ * API server's own name.
+ */
+export async function writeServiceAccountKubeconfig(admin: KubeConfig, opts: { namespace: string; serviceAccount: string; file: string; server?: string }): Promise<void> {
+  const res = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+    name: opts.serviceAccount,
+    namespace: opts.namespace,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const cluster = admin.getCurrentCluster();
+  if (!cluster || !res.status?.token) throw new Error('no current cluster or no token');
+  const original = new URL(cluster.server);
+  const hostname = original.hostname.replace(/^\[|\]$/g, '');
+  const proxied = opts.server === undefined ? {} : { server: `${original.protocol}//${opts.server}`, tlsServerName: cluster.tlsServerName ?? (isIP(hostname) ? undefined : hostname) };
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ ...cluster, name: 'cluster', ...proxied }],
+    users: [{ name: opts.serviceAccount, token: res.status.token }],
+    contexts: [{ name: 'sa', cluster: 'cluster', user: opts.serviceAccount }],
+    currentContext: 'sa',
+  });
+  await writeFile(opts.file, kc.exportConfig(), { mode: 0o600 });
 }
