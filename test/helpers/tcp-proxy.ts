@@ -1,12 +1,13 @@
 // A loopback TCP proxy a test can freeze or cut, to make "the database stops
-// answering" real without stopping the shared PostgreSQL.
+// answering" (or "the API server dropped every watch") real without stopping the server.
+// TLS passes through untouched, so a client still verifies the server's own certificate.
 import net from 'node:net';
 
 export interface TcpProxy {
   port: number;
   stall(): void; // hold every byte in both directions, accept new connections silently
   resume(): void;
-  cut(): void; // reset every connection and refuse new ones
+  cut(): number; // reset every connection (returns how many) and refuse new ones until resume()
   retarget(port: number): void; // new connections go to this port (a restarted server)
   close(): Promise<void>;
 }
@@ -53,10 +54,13 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     },
     cut() {
       mode = 'cut';
+      const open = pairs.size;
       for (const [a, b] of pairs) {
         a.resetAndDestroy();
         b.destroy();
       }
+      pairs.clear(); // so a resume() links only connections made after the cut
+      return open;
     },
     close: () => new Promise((r) => {
       for (const [a, b] of pairs) {

@@ -13,7 +13,7 @@ import { chartDir, helm, helmBinary } from './harness/helm.js';
 import { createNamespace, statusCode, waitFor } from './harness/kube.js';
 import { planControlPlane } from './harness/provider.js';
 import { CONTROL_PLANE_START_TIMEOUT_MS, useControlPlane } from './harness/suite.js';
-import { startTcpProxy, type TcpProxy } from './harness/tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { chatBackends, startOperator, writeServiceAccountKubeconfig, type OperatorProcess } from './operator-helpers.js';
 
 const plan = await planControlPlane();
@@ -115,10 +115,10 @@ describe.skipIf(plan.skipReason !== undefined)(`Operator informer recovery (${pl
     await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'db' }, stringData: { url: 'postgres://u:p@db:5432/chat' } } });
     await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'jwt' }, stringData: { secret: 's'.repeat(40) } } });
     const api = new URL(kc().getCurrentCluster()!.server);
-    proxy = await startTcpProxy({ host: api.hostname.replace(/^\[|\]$/g, ''), port: Number(api.port || 443) });
+    proxy = await startTcpProxy(api.hostname.replace(/^\[|\]$/g, ''), Number(api.port || 443));
     dir = await mkdtemp(path.join(tmpdir(), 'chat-operator-sa-'));
     const file = path.join(dir, 'kubeconfig');
-    await writeServiceAccountKubeconfig(kc(), { namespace: OPERATOR_NS, serviceAccount: FULLNAME, file, server: proxy.address });
+    await writeServiceAccountKubeconfig(kc(), { namespace: OPERATOR_NS, serviceAccount: FULLNAME, file, server: `127.0.0.1:${proxy.port}` });
     // The default silence limit (10 min) keeps the silence restart out of this test: only the
     // restart on error can bring the Deployment informer back.
     op = await startOperator(file, { name: 'op-sa', namespace: OPERATOR_NS, watch: ns, leaseDurationS: 15 });
@@ -159,6 +159,7 @@ describe.skipIf(plan.skipReason !== undefined)(`Operator informer recovery (${pl
 
     // Every watch drops; each informer reconnects, and the Deployment one is refused.
     expect(proxy!.cut()).toBeGreaterThan(0);
+    proxy!.resume(); // in the same tick: reconnects reach the API server (and its RBAC) at once
     await waitFor('a forbidden Deployment watch logged as an informer error', RECOVERY_MS, async () => forbiddenDeploymentWatches(op!) > 0);
     await waitFor('chatbackend_informer_restarts_total{kind="Deployment",reason="error"}', RECOVERY_MS, async () => (await errorRestarts('Deployment')) > 0);
 
