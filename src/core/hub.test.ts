@@ -59,3 +59,29 @@ describe('Hub', () => {
     expect(hub.connectionsOf('u')).toBe(1);
   });
 });
+
+describe('Hub watches', () => {
+  it('watches a conversation on the bus from its first socket to its last', () => {
+    const bus = new LocalBus('r1');
+    const hub = new Hub(bus);
+    const a = ep('a');
+    const b = ep('b');
+    expect(bus.watched('c1')).toBe(false);
+    hub.join(a);
+    hub.join(b);
+    expect(bus.watched('c1')).toBe(true);
+    hub.leave(a);
+    expect(bus.watched('c1')).toBe(true);
+    hub.leave(b);
+    expect(bus.watched('c1')).toBe(false);
+  });
+
+  it('never delivers a frame meant for other replicas to its own sockets', () => {
+    const bus = new LocalBus('r1');
+    const hub = new Hub(bus);
+    const a = ep('a');
+    hub.join(a);
+    bus.publish({ kind: 'frame', conv: 'c1', frame: { type: 'pong', id: 1 }, remote: true });
+    expect(a.got.filter((f) => f.type !== 'presence')).toEqual([]);
+  });
+});

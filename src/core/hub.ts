@@ -14,6 +14,8 @@ export class Hub {
   private readonly convs = new Map<string, Map<string, Endpoint>>();
   private readonly remote = new Map<string, Map<string, SessionInfo[]>>();
   private readonly perUser = new Map<string, number>();
+  // the bus watch held while this replica has sockets in a conversation
+  private readonly watching = new Map<string, () => void>();
   private readonly lastSeq = new Map<string, number>();
   // answers seen streaming and not yet finished, by conversation: message id → seq
   private readonly open = new Map<string, Map<string, number>>();
@@ -26,7 +28,10 @@ export class Hub {
 
   join(ep: Endpoint): void {
     let m = this.convs.get(ep.conv);
-    if (!m) this.convs.set(ep.conv, (m = new Map()));
+    if (!m) {
+      this.convs.set(ep.conv, (m = new Map()));
+      this.watching.set(ep.conv, this.bus.watch(ep.conv));
+    }
     m.set(ep.sessionId, ep);
     this.perUser.set(ep.userId, (this.perUser.get(ep.userId) ?? 0) + 1);
     this.announce(ep.conv, true);
@@ -39,6 +44,8 @@ export class Hub {
       this.convs.delete(ep.conv);
       this.lastSeq.delete(ep.conv);
       this.open.delete(ep.conv);
+      this.watching.get(ep.conv)?.();
+      this.watching.delete(ep.conv);
     }
     const n = (this.perUser.get(ep.userId) ?? 1) - 1;
     if (n <= 0) this.perUser.delete(ep.userId);

@@ -47,6 +47,11 @@ export class RunManager {
       if (run) this.publish(run.conv, this.snapshot(run), ev.session === '*' ? undefined : ev.session);
     });
     d.hub.onCancel((ev) => this.runs.get(ev.run_id)?.controller.abort('cancelled'));
+    // A replica that starts watching mid-run gets the text so far, then the live deltas.
+    d.bus.onWatched((conv) => {
+      const run = this.localRun(conv);
+      if (run) d.bus.publish({ kind: 'frame', conv, frame: this.snapshot(run), remote: true });
+    });
   }
 
   localRun(conv: string): LocalRun | undefined {
@@ -104,6 +109,8 @@ export class RunManager {
     if (answer === undefined) return; // the conversation was deleted meanwhile
     const run: LocalRun = { runId, conv, messageId: answer.id, seq: answer.seq, content: '', controller: new AbortController() };
     this.runs.set(runId, run);
+    // Cancels and snapshot requests for this run arrive on the conversation's events.
+    const unwatch = this.d.bus.watch(conv);
     this.publish(conv, { type: 'message', message: answer });
     this.publish(conv, { type: 'run.started', run_id: runId, message_id: answer.id, seq: answer.seq, agent: this.d.agent.name });
 
@@ -184,6 +191,7 @@ export class RunManager {
     } finally {
       clearInterval(timer);
       this.runs.delete(runId);
+      unwatch();
     }
     await saving;
     await this.finalize(run, outcome, { usage, cached, failure }, checkpoint);

@@ -4,7 +4,7 @@
 // by reference through bus_events. After the listening connection is lost and comes
 // back, postgres.js re-LISTENs and we tell subscribers to re-read what they may have missed.
 import postgres from 'postgres';
-import type { Bus, BusEvent } from '../core/bus.js';
+import { WatchCounts, type Bus, type BusEvent } from '../core/bus.js';
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
 import type { Db } from './client.js';
@@ -22,6 +22,7 @@ interface Envelope {
 export async function createPgBus(url: string, db: Db, log: Logger, replicaId: string): Promise<Bus> {
   const handlers: ((ev: BusEvent, local: boolean) => void)[] = [];
   const resyncHandlers: (() => void)[] = [];
+  const watches = new WatchCounts(() => undefined);
   const sender = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: 'chat-backend-notify' } });
   const listener = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: 'chat-backend-listener' } });
 
@@ -86,12 +87,18 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
   return {
     replicaId,
     publish(ev) {
-      emit(ev, true);
+      if (!(ev.kind === 'frame' && ev.remote)) emit(ev, true);
       queue.push(ev);
       void pump();
     },
     subscribe(h) {
       handlers.push(h);
+    },
+    watch(conv) {
+      return watches.watch(conv);
+    },
+    onWatched() {
+      // every replica hears every event on this bus, so no watcher ever needs catching up
     },
     onResync(h) {
       resyncHandlers.push(h);
