@@ -1,20 +1,22 @@
 // Agent runs belong to the conversation, not the socket: a run started by a message goes
 // on when its sender disconnects. Each step is checkpointed, each tool call stored, and
-// the answer row grows as the text streams (saved at least every 250 ms), ending as
-// complete, cancelled, interrupted (shutdown) or failed.
+// the answer's text is appended as it streams (all runs of the process flushed together
+// every FLUSH_MS by the AnswerWriter), and the answer ends as complete, cancelled,
+// interrupted (shutdown) or failed, its full text written once.
 import { createHash, randomUUID } from 'node:crypto';
 import { AgentFailure, type Agent, type AgentEvent, type ChatTurn, type SearchHit } from '../agent/types.js';
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ServerFrame, WireMessage } from '../protocol/frames.js';
+import { AnswerWriter, type ChunkStore } from './answer-writer.js';
 import type { Bus } from './bus.js';
 import type { Hub } from './hub.js';
 
-export interface RunStore {
+export interface RunStore extends ChunkStore {
   insertAnswer(conv: string, runId: string): Promise<WireMessage | undefined>;
-  saveContent(messageId: string, content: string): Promise<void>;
-  finish(messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>): Promise<void>;
+  // false: the answer was no longer streaming (another process ended it first)
+  finish(messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>): Promise<boolean>;
   checkpoint(c: { runId: string; conversationId: string; messageId: string; step: number; kind: string; state: Record<string, unknown> }): Promise<void>;
   toolCall(t: { id: string; runId: string; conversationId: string; messageId: string; name: string; arguments: Record<string, unknown> }): Promise<void>;
   toolResult(t: { id: string; status: 'succeeded' | 'failed'; result: unknown; error: string | null; durationMs: number }): Promise<void>;
@@ -33,15 +35,18 @@ export interface LocalRun {
   controller: AbortController;
 }
 
-const FLUSH_MS = 250;
+// At most this much of a streaming answer is lost when its server dies.
+export const FLUSH_MS = 250;
 
 export class RunManager {
   private readonly runs = new Map<string, LocalRun>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly pending = new Set<Promise<void>>();
   private stopping = false;
+  private readonly writer: AnswerWriter;
 
-  constructor(private readonly d: { store: RunStore; agent: Agent; bus: Bus; hub: Hub; log: Logger; metrics: Metrics }) {
+  constructor(private readonly d: { store: RunStore; agent: Agent; bus: Bus; hub: Hub; log: Logger; metrics: Metrics; flushMs?: number }) {
+    this.writer = new AnswerWriter(d.store, d.flushMs ?? FLUSH_MS, d.log);
     d.hub.onSnapshotRequest((ev) => {
       const run = this.runs.get(ev.run_id);
       if (run) this.publish(run.conv, this.snapshot(run), ev.session === '*' ? undefined : ev.session);
@@ -117,15 +122,7 @@ export class RunManager {
     let step = 0;
     const checkpoint = (kind: string, state: Record<string, unknown>) =>
       store.checkpoint({ runId, conversationId: conv, messageId: answer.id, step: step++, kind, state });
-    let saved = '';
-    let saving: Promise<void> = Promise.resolve();
-    const flush = () => {
-      if (run.content === saved) return saving;
-      const text = run.content;
-      saving = saving.then(() => store.saveContent(answer.id, text)).then(() => { saved = text; }, (err: unknown) => log.warn({ run: runId, ...errInfo(err) }, 'saving partial answer failed'));
-      return saving;
-    };
-    const timer = setInterval(() => void flush(), FLUSH_MS);
+    this.writer.track(run);
     let usage = { prompt_tokens: 0, completion_tokens: 0 };
     let cached = false;
     let failure: { code: string; message: string } | undefined;
@@ -189,11 +186,10 @@ export class RunManager {
         log.warn({ run: runId, code: err.code, err_message: err.message }, 'agent run failed');
       } else if (outcome === 'failed') log.error({ run: runId, ...errInfo(err) }, 'agent run failed');
     } finally {
-      clearInterval(timer);
       this.runs.delete(runId);
       unwatch();
     }
-    await saving;
+    await this.writer.release(run);
     await this.finalize(run, outcome, { usage, cached, failure }, checkpoint);
     metrics.agentRunDuration.observe({ outcome: outcome === 'shutdown' ? 'interrupted' : outcome }, (performance.now() - started) / 1000);
   }
@@ -207,8 +203,14 @@ export class RunManager {
     const { usage, cached, failure } = end;
     const status = outcome === 'shutdown' ? 'interrupted' : outcome;
     const failed = status === 'failed' && failure ? { error: failure.code } : {};
-    await store.finish(run.messageId, run.content, status, { agent: this.d.agent.name, usage, cached, ...failed });
+    const ended = await store.finish(run.messageId, run.content, status, { agent: this.d.agent.name, usage, cached, ...failed });
     await checkpoint(status, { length: run.content.length, usage, cached, ...failed });
+    if (!ended) {
+      // Another process already ended this answer (it judged this runner gone): what is
+      // stored is its verdict, so clients must not be told the answer completed.
+      this.publish(run.conv, { type: 'run.failed', run_id: run.runId, message_id: run.messageId, code: 'interrupted', message: 'another server ended this answer; reload it to see what was kept' });
+      return;
+    }
     if (status === 'complete') {
       this.publish(run.conv, { type: 'response.completed', run_id: run.runId, message_id: run.messageId, seq: run.seq, content: run.content, cached, usage });
       return;

@@ -22,8 +22,15 @@ export interface MessageRow {
   updated_at: Date;
 }
 
-const COLS = `id, conversation_id, seq::int8 AS seq, role, status, content, client_msg_id, run_id,
-  user_id, metadata, created_at, updated_at`;
+// The columns of a message as every reader sees them. A streaming answer's text since its
+// last flush lives in answer_chunks (see 0004_answer_chunks.sql) until the answer ends, so
+// it is assembled here; for any other row the CASE never runs the subquery.
+export const MESSAGE_COLS = `id, conversation_id, seq::int8 AS seq, role, status,
+  CASE WHEN status = 'streaming' THEN content || COALESCE((
+    SELECT string_agg(c.text, '' ORDER BY c.off) FROM answer_chunks c WHERE c.message_id = messages.id), '')
+  ELSE content END AS content,
+  client_msg_id, run_id, user_id, metadata, created_at, updated_at`;
+const COLS = MESSAGE_COLS;
 
 function normalise(row: MessageRow): MessageRow {
   return { ...row, seq: Number(row.seq) };

@@ -15,7 +15,7 @@ const LOCK_KEY = 7_316_244_901;
 
 export const EXPECTED_RELATIONS = [
   'conversations', 'messages', 'tool_calls', 'documents', 'embeddings', 'agent_checkpoints',
-  'llm_response_cache', 'cache_config', 'cache_analytics', 'cache_by_model', 'top_cached_queries',
+  'llm_response_cache', 'cache_config', 'cache_analytics', 'cache_by_model', 'top_cached_queries', 'answer_chunks',
 ] as const;
 
 export interface Migration {

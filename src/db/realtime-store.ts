@@ -6,7 +6,7 @@ import type { Db } from './client.js';
 import { insertMessage, listMessagesAfter, type MessageRow } from './messages.js';
 import {
   finishAnswer, finishToolCall, findOwnedForJoin, findStreamingAnswer, insertCheckpoint, insertToolCall, recentTurns,
-  saveAnswerContent, searchConversationMessages,
+  appendAnswerChunks, searchConversationMessages,
 } from './runs.js';
 
 export function wireMessage(m: MessageRow): WireMessage {
@@ -40,7 +40,7 @@ export function runStore(db: Db, runnerId: bigint): RunStore {
       const out = await insertMessage(db, { conversationId: conv, role: 'assistant', content: '', status: 'streaming', runId, runnerId });
       return out.kind === 'no_conversation' ? undefined : wireMessage(out.message);
     },
-    saveContent: (id, content) => saveAnswerContent(db, id, content),
+    appendChunks: (chunks) => appendAnswerChunks(db, chunks),
     finish: (id, content, status, metadata) => finishAnswer(db, id, content, status, metadata),
     checkpoint: (c) => insertCheckpoint(db, c),
     toolCall: (t) => insertToolCall(db, t),

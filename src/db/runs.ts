@@ -1,22 +1,34 @@
 // Queries behind agent runs: the streaming answer row, its checkpoints and tool calls,
 // recovery of answers whose runner died, and the conversation search tool.
 import type { Db } from './client.js';
-import type { MessageRow } from './messages.js';
+import type { AnswerChunk } from '../core/answer-writer.js';
+import { MESSAGE_COLS as MSG_COLS, type MessageRow } from './messages.js';
 
-const MSG_COLS = `id, conversation_id, seq::int8 AS seq, role, status, content, client_msg_id, run_id,
-  user_id, metadata, created_at, updated_at`;
-
-export async function saveAnswerContent(db: Db, messageId: string, content: string): Promise<void> {
-  await db.timed('runs.save_content', (sql) => sql`
-    UPDATE messages SET content = ${content}, updated_at = clock_timestamp()
-     WHERE id = ${messageId} AND status = 'streaming'`);
+// One statement for the text every streaming answer of this process produced since its
+// last flush. A retry after an unclear failure (the commit may have happened) starts at
+// the same offset with more text, so it replaces the chunk instead of colliding with it.
+export async function appendAnswerChunks(db: Db, chunks: AnswerChunk[]): Promise<void> {
+  if (chunks.length === 0) return;
+  await db.timed('runs.append_chunks', (sql) => sql`
+    INSERT INTO answer_chunks (message_id, off, text)
+    SELECT x.m, x.o, x.t FROM jsonb_to_recordset(${sql.json(chunks.map((c) => ({ m: c.messageId, o: c.offset, t: c.text })) as never)}) AS x(m uuid, o int4, t text)
+    ON CONFLICT (message_id, off) DO UPDATE SET text = EXCLUDED.text`);
 }
 
-export async function finishAnswer(db: Db, messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>): Promise<void> {
-  await db.timed('runs.finish', (sql) => sql`
-    UPDATE messages SET content = ${content}, status = ${status}, updated_at = clock_timestamp(),
-           metadata = metadata || ${sql.json(metadata as never)}
-     WHERE id = ${messageId} AND status = 'streaming'`);
+// Ends an answer with its full text, written once, and drops its chunks. Returns false
+// when the row was no longer streaming (another process ended it).
+export async function finishAnswer(db: Db, messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>): Promise<boolean> {
+  const rows = await db.timed('runs.finish', (sql) => sql<{ n: number }[]>`
+    WITH done AS (
+      UPDATE messages SET content = ${content}, status = ${status}, updated_at = clock_timestamp(),
+             metadata = metadata || ${sql.json(metadata as never)}
+       WHERE id = ${messageId} AND status = 'streaming'
+      RETURNING id
+    ), gone AS (
+      DELETE FROM answer_chunks WHERE message_id = ${messageId}
+    )
+    SELECT count(*)::int AS n FROM done`);
+  return (rows[0]?.n ?? 0) > 0;
 }
 
 export async function insertCheckpoint(db: Db, c: { runId: string; conversationId: string; messageId: string; step: number; kind: string; state: Record<string, unknown> }): Promise<void> {
@@ -75,12 +87,19 @@ export async function streamingRunners(db: Db, exceptRunner: bigint): Promise<bi
   return rows.map((r) => BigInt(r.runner_id));
 }
 
-// Answers left 'streaming' by a runner that no longer exists; returns what changed.
+// Answers left 'streaming' by a runner that no longer exists, with the text it had
+// flushed assembled into content; returns what changed.
 export async function interruptRunner(db: Db, runner: bigint): Promise<{ id: string; conversation_id: string; run_id: string; seq: number }[]> {
   const rows = await db.timed('runs.interrupt_runner', (sql) => sql<{ id: string; conversation_id: string; run_id: string; seq: string }[]>`
-    UPDATE messages SET status = 'interrupted', updated_at = clock_timestamp()
-     WHERE status = 'streaming' AND runner_id = ${runner.toString()}
-    RETURNING id, conversation_id, run_id, seq`);
+    WITH gone AS (
+      UPDATE messages m SET status = 'interrupted', updated_at = clock_timestamp(),
+             content = m.content || COALESCE((SELECT string_agg(c.text, '' ORDER BY c.off) FROM answer_chunks c WHERE c.message_id = m.id), '')
+       WHERE status = 'streaming' AND runner_id = ${runner.toString()}
+      RETURNING id, conversation_id, run_id, seq
+    ), chunks AS (
+      DELETE FROM answer_chunks WHERE message_id IN (SELECT id FROM gone)
+    )
+    SELECT * FROM gone`);
   return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
 }
 

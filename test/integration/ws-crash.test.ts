@@ -24,17 +24,25 @@ describe('kill -9 mid-run', () => {
     const { sock } = await connectReady(s1.url, conv, alice);
     const ids = Array.from({ length: 5 }, () => randomUUID());
     for (const id of ids) sock.send({ type: 'message', client_msg_id: id, content: `note ${id.slice(0, 4)}: tell me a long story about ships` });
-    await sock.waitFor((f) => f.type === 'response.delta' && f.offset > 10, 15_000);
+    // Far enough into the answer that at least one flush (every 250 ms) has stored text.
+    await sock.waitFor((f) => f.type === 'response.delta' && f.offset > 80, 15_000);
     const acked = sock.ofType('ack').map((f) => f.client_msg_id as string);
     expect(acked.length).toBe(5);
     await s1.stop('SIGKILL');
+    const seen = sock.ofType('response.delta').map((f) => f.delta as string).join('');
     expect((await tdb.db.sql`SELECT count(*)::int AS n FROM messages WHERE status = 'streaming' AND conversation_id = ${conv}`)[0]!.n).toBe(1);
 
     const s2 = await startServer(env(), 'crash-2');
     try {
-      const rows = await tdb.db.sql<{ client_msg_id: string | null; status: string; role: string }[]>`SELECT client_msg_id, status, role FROM messages WHERE conversation_id = ${conv} ORDER BY seq`;
+      const rows = await tdb.db.sql<{ client_msg_id: string | null; status: string; role: string; content: string }[]>`SELECT client_msg_id, status, role, content FROM messages WHERE conversation_id = ${conv} ORDER BY seq`;
       expect(rows.filter((r) => r.role === 'user').map((r) => r.client_msg_id).sort()).toEqual([...acked].sort());
-      expect(rows.find((r) => r.role === 'assistant')!.status).toBe('interrupted');
+      const stored = rows.find((r) => r.role === 'assistant')!;
+      expect(stored.status).toBe('interrupted');
+      // What the crashed server had flushed is kept, in order, with nothing the client
+      // was not told; its chunks were assembled into the row and are gone.
+      expect(stored.content.length).toBeGreaterThan(0);
+      expect(seen.startsWith(stored.content)).toBe(true);
+      expect((await tdb.db.sql`SELECT count(*)::int AS n FROM answer_chunks`)[0]!.n).toBe(0);
       expect(rows.some((r) => r.status === 'streaming')).toBe(false);
       const cps = await tdb.db.sql`SELECT kind FROM agent_checkpoints WHERE conversation_id = ${conv}`;
       expect(cps.length).toBeGreaterThan(0);

@@ -1,0 +1,179 @@
+// `npm run bench:stream`: streamed answers, the product's hot path, measured beside a
+// plain Node `ws` relay in the same run. A fake OpenAI-compatible server streams tokens at
+// 30/s per answer (each token carries its emit time); M conversations each send one
+// message and receive the answer. Per M: token latency p50/p99 (model server emit →
+// client receipt), delivered share, CPU-seconds per 100 000 delivered tokens for the
+// server and for PostgreSQL (from /proc), WAL bytes per token, and ratios to the relay.
+// Scenarios: relay; one replica; two replicas with runs on one and clients on the other;
+// and answer length (300 vs 4000 tokens) at equal rate. Asserts nothing.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { SignJWT } from 'jose';
+import postgres from 'postgres';
+import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { percentile, streamLoad, type Endpoints, type StreamResult } from './stream/load.js';
+import { cpuSeconds, rssMb, treeCpuSeconds } from './stream/proc.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+const EPOCH = Date.now();
+process.env.BENCH_EPOCH = String(EPOCH);
+const list = (name: string, def: string) => (process.env[name] ?? def).split(',').filter(Boolean).map(Number);
+const SWEEP = list('BENCH_STREAMS', '200,500,1000,2000');
+const SWEEP2 = list('BENCH_STREAMS_2R', process.env.BENCH_STREAMS ?? '200,500,1000,2000');
+const TOKENS = Number(process.env.BENCH_TOKENS ?? 300);
+const LONG_M = Number(process.env.BENCH_LONG_STREAMS ?? 100);
+const LONG_TOKENS = Number(process.env.BENCH_LONG_TOKENS ?? 4000);
+const LONG_RATE = Number(process.env.BENCH_LONG_RATE ?? 100);
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'relay,one,two,length').split(',');
+
+interface Proc { child: ChildProcess; port: number }
+
+async function spawnPrinting(args: string[], env: NodeJS.ProcessEnv, match: RegExp): Promise<Proc> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = match.exec(out);
+      if (m) resolve(Number(m[1]));
+      if (out.length > 1e6) out = out.slice(-1e5);
+    });
+    child.on('exit', (c) => reject(new Error(`${args[0]} exited ${c}`)));
+  });
+  return { child, port };
+}
+
+const stop = async (p: Proc | undefined) => {
+  if (!p || p.child.exitCode !== null) return;
+  p.child.kill('SIGTERM');
+  await new Promise((r) => p.child.once('exit', r));
+};
+
+function serverEnv(dbUrl: string, modelUrl: string): NodeJS.ProcessEnv {
+  return {
+    DATABASE_URL: dbUrl, JWT_SECRET: SECRET, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn',
+    AGENT: 'openai', LLM_BASE_URL: modelUrl, LLM_MODEL: 'bench', CACHE_ENABLED: 'false', LLM_IDLE_TIMEOUT_MS: '60000',
+    MAX_CONNECTIONS_PER_USER: '100000', MAX_PENDING_PER_IP: '100000', USER_MESSAGE_RATE_PER_SEC: '100000', USER_MESSAGE_BURST: '100000',
+  };
+}
+
+interface Row {
+  scenario: string; m: number; tokens: number; p50: number; p99: number; deliveredPct: number;
+  serverCpu: number; pgCpu: number; walPerToken: number; rss: number; failed: number;
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'chat-stream-bench-pg-'));
+  await chmod(dir, 0o755);
+  const pg = await startEmbeddedPostgres({ dir });
+  const admin = postgres(pg.adminUrl, { max: 1, onnotice: () => undefined });
+  const [dataDir] = await admin<{ data_directory: string }[]>`SHOW data_directory`;
+  const postmaster = Number((await readFile(path.join(dataDir!.data_directory, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').setExpirationTime('4h').sign(new TextEncoder().encode(SECRET));
+  const model = await spawnPrinting([path.join(ROOT, 'bench/stream/fake-model.ts')], {}, /"port":(\d+)/);
+  const modelUrl = `http://127.0.0.1:${model.port}/v1`;
+  const rows: Row[] = [];
+  let relay: Proc | undefined;
+  const servers: Proc[] = [];
+  try {
+    const measure = async (scenario: string, m: number, tokens: number, pids: number[], ends: Endpoints, convs: string[], question: string, withPg: boolean) => {
+      const cpu0 = await Promise.all(pids.map(cpuSeconds));
+      const pg0 = withPg ? await treeCpuSeconds(postmaster) : 0;
+      const [w0] = withPg ? await admin<{ l: string }[]>`SELECT pg_current_wal_lsn()::text AS l` : [{ l: '0/0' }];
+      const { result, sockets } = await streamLoad({ convs, token, ends, tokensPerAnswer: tokens, question, spreadMs: 2000, timeoutMs: (tokens / Number(/rate=(\d+)/.exec(question)?.[1] ?? 30)) * 1000 + 60_000 });
+      const cpu1 = await Promise.all(pids.map(cpuSeconds));
+      const pg1 = withPg ? await treeCpuSeconds(postmaster) : 0;
+      const [wal] = withPg ? await admin<{ b: string }[]>`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), ${w0!.l}::pg_lsn)::text AS b` : [{ b: '0' }];
+      const rss = Math.max(...(await Promise.all(pids.map(rssMb))));
+      for (const s of sockets) s.terminate();
+      const per100k = (s: number) => (s / Math.max(1, result.delivered)) * 100_000;
+      const row: Row = {
+        scenario, m, tokens, p50: percentile(result.latencies, 50), p99: percentile(result.latencies, 99), deliveredPct: (100 * result.delivered) / result.expected,
+        serverCpu: per100k(cpu1.reduce((a, b) => a + b, 0) - cpu0.reduce((a, b) => a + b, 0)), pgCpu: per100k(pg1 - pg0),
+        walPerToken: Number(wal!.b) / Math.max(1, result.delivered), rss, failed: result.failed + result.closed,
+      };
+      rows.push(row);
+      print([row], false);
+      await new Promise((r) => setTimeout(r, 1500)); // let closes and finishing writes settle
+      return result as StreamResult;
+    };
+    const newConvs = async (base: string, m: number) => {
+      const out: string[] = [];
+      for (let i = 0; i < m; i += 100) {
+        out.push(...(await Promise.all(Array.from({ length: Math.min(100, m - i) }, async () => {
+          const res = await fetch(`${base}/api/v1/conversations`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+          return ((await res.json()) as { id: string }).id;
+        }))));
+      }
+      return out;
+    };
+    const q = (tokens: number, rate = 30) => `stream tokens=${tokens} rate=${rate}`;
+
+    if (SCENARIOS.includes('relay')) {
+      relay = await spawnPrinting([path.join(ROOT, 'bench/stream/relay.ts')], { JWT_SECRET: SECRET, LLM_BASE_URL: modelUrl }, /"port":(\d+)/);
+      const ends = { receive: () => `ws://127.0.0.1:${relay!.port}/` };
+      for (const m of SWEEP) await measure('ws relay (baseline)', m, TOKENS, [relay.child.pid!], ends, Array.from({ length: m }, () => randomUUID()), q(TOKENS), false);
+      if (SCENARIOS.includes('length')) {
+        for (const t of [TOKENS, LONG_TOKENS]) await measure('ws relay, length', LONG_M, t, [relay.child.pid!], ends, Array.from({ length: LONG_M }, () => randomUUID()), q(t, LONG_RATE), false);
+      }
+      await stop(relay);
+    }
+    const start = () => spawnPrinting([path.join(ROOT, 'src/main.ts'), 'serve'], serverEnv(pg.url, modelUrl), /"msg":"listening".*?"port":(\d+)/);
+    if (SCENARIOS.includes('one') || SCENARIOS.includes('length')) {
+      const a = await start();
+      servers.push(a);
+      const base = `http://127.0.0.1:${a.port}`;
+      const ends = { receive: (c: string) => `ws://127.0.0.1:${a.port}/ws/conversations/${c}` };
+      await measure('warm-up (not counted)', 50, 30, [a.child.pid!], ends, await newConvs(base, 50), q(30, 60), true);
+      rows.pop();
+      if (SCENARIOS.includes('one')) for (const m of SWEEP) await measure('one replica', m, TOKENS, [a.child.pid!], ends, await newConvs(base, m), q(TOKENS), true);
+      if (SCENARIOS.includes('length')) for (const t of [TOKENS, LONG_TOKENS]) await measure('one replica, length', LONG_M, t, [a.child.pid!], ends, await newConvs(base, LONG_M), q(t, LONG_RATE), true);
+      await stop(servers.pop());
+    }
+    if (SCENARIOS.includes('two')) {
+      const a = await start();
+      const b = await start();
+      servers.push(a, b);
+      const base = `http://127.0.0.1:${a.port}`;
+      const ends = {
+        receive: (c: string) => `ws://127.0.0.1:${b.port}/ws/conversations/${c}`,
+        send: (c: string) => `ws://127.0.0.1:${a.port}/ws/conversations/${c}`,
+      };
+      await measure('warm-up (not counted)', 50, 30, [a.child.pid!, b.child.pid!], ends, await newConvs(base, 50), q(30, 60), true);
+      rows.pop();
+      for (const m of SWEEP2) await measure('two replicas (runs on A, clients on B)', m, TOKENS, [a.child.pid!, b.child.pid!], ends, await newConvs(base, m), q(TOKENS), true);
+    }
+  } finally {
+    await stop(relay);
+    for (const s of servers) await stop(s);
+    await stop(model);
+    await admin.end();
+    await pg.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  console.log(`\nstreamed answers: ${os.cpus().length} cores, Node ${process.version}; ${TOKENS}-token answers at 30 tokens/s, messages spread over 2 s; length rows: ${LONG_M} streams at ${LONG_RATE} tokens/s\n`);
+  print(rows, true);
+}
+
+const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+
+function print(rows: Row[], header: boolean): void {
+  const base = (r: Row) => rows.find((b) => b.scenario.startsWith('ws relay') && b.m === r.m && b.tokens === r.tokens && b.scenario.includes('length') === r.scenario.includes('length'));
+  if (header) console.log('scenario                                  streams tokens  p50 ms  p99 ms  delivered  server CPU-s/100k  PG CPU-s/100k  WAL B/token  RSS MB  not completed  CPU ×relay  p99 ×relay');
+  for (const r of rows) {
+    const b = base(r);
+    const total = r.serverCpu + r.pgCpu;
+    const ratio = b && b !== r ? `${f(total / b.serverCpu, 2)}×` : '';
+    const p99r = b && b !== r ? `${f(r.p99 / b.p99, 2)}×` : '';
+    console.log(`${r.scenario.padEnd(42)}${String(r.m).padStart(7)}${String(r.tokens).padStart(7)}${f(r.p50).padStart(8)}${f(r.p99).padStart(8)}${(f(r.deliveredPct, 2) + '%').padStart(11)}${f(r.serverCpu, 2).padStart(19)}${f(r.pgCpu, 2).padStart(15)}${f(r.walPerToken, 0).padStart(13)}${f(r.rss, 0).padStart(8)}${String(r.failed).padStart(15)}${ratio.padStart(12)}${p99r.padStart(12)}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
