@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import postgres from 'postgres';
-import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { freePort, startEmbeddedPostgres } from '../src/db/embedded.js';
 import { percentile, streamLoad, type Endpoints, type StreamResult } from './stream/load.js';
 import { cpuSeconds, rssMb, treeCpuSeconds } from './stream/proc.js';
 
@@ -32,8 +32,8 @@ const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'relay,one,two,length').split(
 
 interface Proc { child: ChildProcess; port: number }
 
-async function spawnPrinting(args: string[], env: NodeJS.ProcessEnv, match: RegExp): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+async function spawnPrinting(args: string[], env: NodeJS.ProcessEnv, match: RegExp, nodeArgs: string[] = []): Promise<Proc> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (b: Buffer) => {
@@ -122,7 +122,22 @@ async function main(): Promise<void> {
       }
       await stop(relay);
     }
-    const start = () => spawnPrinting([path.join(ROOT, 'src/main.ts'), 'serve'], serverEnv(pg.url, modelUrl), /"msg":"listening".*?"port":(\d+)/);
+    // BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the servers.
+    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    // The server logs at warn (its info lines would cost CPU here), so it is given its
+    // port and polled until healthy.
+    const start = async (): Promise<Proc> => {
+      const port = await freePort();
+      const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve'], {
+        cwd: ROOT, env: { ...process.env, ...serverEnv(pg.url, modelUrl), PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      for (let i = 0; ; i++) {
+        if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}`);
+        if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) return { child, port };
+        if (i > 600) throw new Error('server did not become healthy within 60 s');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
     if (SCENARIOS.includes('one') || SCENARIOS.includes('length')) {
       const a = await start();
       servers.push(a);

@@ -104,7 +104,9 @@ export async function streamLoad(o: {
     }
   }
   await Promise.all(sends);
+  const progress = setInterval(() => console.error(`  … ${M} streams: ${delivered} tokens, ${completed} completed, ${failed} failed, ${closed} closed`), 10_000);
   await Promise.race([allDone, sleep(o.timeoutMs)]);
+  clearInterval(progress);
   return { result: { latencies: latencies.subarray(0, Math.min(delivered, latencies.length)), delivered, expected: M * o.tokensPerAnswer, completed, failed, closed }, sockets: receivers };
 }
 

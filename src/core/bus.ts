@@ -9,9 +9,8 @@
 import type { ServerFrame, SessionInfo } from '../protocol/frames.js';
 
 export type BusEvent =
-  // a frame for the sockets of a conversation; `only`/`except` address one session;
-  // `remote` frames are for other replicas' sockets only (a catch-up for a new watcher)
-  | { kind: 'frame'; conv: string; frame: ServerFrame; only?: string; except?: string; remote?: true }
+  // a frame for the sockets of a conversation; `only`/`except` address one session
+  | { kind: 'frame'; conv: string; frame: ServerFrame; only?: string; except?: string }
   // a session joined a run in flight on another replica: its owner answers with a snapshot
   | { kind: 'snapshot_request'; conv: string; run_id: string; session: string }
   | { kind: 'cancel'; conv: string; run_id: string }
@@ -19,8 +18,10 @@ export type BusEvent =
   | { kind: 'presence'; conv: string; replica: string; sessions: SessionInfo[]; hello: boolean };
 
 // Frames sent once per token. A bus may route these more sparingly than the rest (e.g.
-// only to replicas known to watch the conversation): a replica that misses some is made
-// whole by a snapshot or by the terminal frame, which carries the full text.
+// only to replicas known to watch the conversation). A replica that starts watching
+// mid-run asks the run's owner for a snapshot when it joins (the ownership query names the
+// run); one that joined in the instant before the run's answer row existed may miss the
+// first deltas, and gets the full text with the terminal frame.
 export function isPerToken(ev: BusEvent): boolean {
   return ev.kind === 'frame' && (ev.frame.type === 'response.delta' || ev.frame.type === 'agent.thinking');
 }
@@ -34,9 +35,6 @@ export interface Bus {
   // (sockets) and the run manager (runs) can watch the same conversation independently.
   // Returns the release; releasing twice is harmless.
   watch(conv: string): () => void;
-  // Another replica started watching a conversation. A replica running an answer there
-  // sends it a snapshot, so a watcher that appeared mid-run misses nothing in between.
-  onWatched(handler: (conv: string) => void): void;
   // Called after the remote link was lost and re-established: events may have been missed.
   onResync(handler: () => void): void;
   close(): Promise<void>;
@@ -82,7 +80,6 @@ export class LocalBus implements Bus {
   private readonly watches = new WatchCounts(() => undefined);
   constructor(readonly replicaId: string) {}
   publish(ev: BusEvent): void {
-    if (ev.kind === 'frame' && ev.remote) return; // there is no other replica
     for (const h of this.handlers) h(ev, true);
   }
   subscribe(handler: (ev: BusEvent, local: boolean) => void): void {
@@ -93,9 +90,6 @@ export class LocalBus implements Bus {
   }
   watched(conv: string): boolean {
     return this.watches.has(conv);
-  }
-  onWatched(): void {
-    // no other replica ever watches
   }
   onResync(): void {
     // nothing is ever missed within one process

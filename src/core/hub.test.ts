@@ -75,13 +75,4 @@ describe('Hub watches', () => {
     hub.leave(b);
     expect(bus.watched('c1')).toBe(false);
   });
-
-  it('never delivers a frame meant for other replicas to its own sockets', () => {
-    const bus = new LocalBus('r1');
-    const hub = new Hub(bus);
-    const a = ep('a');
-    hub.join(a);
-    bus.publish({ kind: 'frame', conv: 'c1', frame: { type: 'pong', id: 1 }, remote: true });
-    expect(a.got.filter((f) => f.type !== 'presence')).toEqual([]);
-  });
 });

@@ -7,7 +7,8 @@ export interface Endpoint {
   readonly sessionId: string;
   readonly userId: string;
   readonly conv: string;
-  deliver(frame: ServerFrame): void;
+  // `text` is the frame's JSON, encoded once for all the sockets it goes to
+  deliver(frame: ServerFrame, text: string): void;
 }
 
 export class Hub {
@@ -118,10 +119,11 @@ export class Hub {
         const m = this.convs.get(ev.conv);
         if (!m) return;
         if (ev.only !== undefined) {
-          m.get(ev.only)?.deliver(ev.frame);
+          m.get(ev.only)?.deliver(ev.frame, JSON.stringify(ev.frame));
           return;
         }
-        for (const ep of m.values()) if (ep.sessionId !== ev.except) ep.deliver(ev.frame);
+        let text: string | undefined;
+        for (const ep of m.values()) if (ep.sessionId !== ev.except) ep.deliver(ev.frame, (text ??= JSON.stringify(ev.frame)));
         return;
       }
       case 'presence': {
@@ -137,7 +139,8 @@ export class Hub {
         const m = this.convs.get(ev.conv);
         if (!m) return;
         const frame: ServerFrame = { type: 'presence', sessions: this.presence(ev.conv) };
-        for (const ep of m.values()) ep.deliver(frame);
+        const text = JSON.stringify(frame);
+        for (const ep of m.values()) ep.deliver(frame, text);
         return;
       }
       case 'snapshot_request':

@@ -52,11 +52,6 @@ export class RunManager {
       if (run) this.publish(run.conv, this.snapshot(run), ev.session === '*' ? undefined : ev.session);
     });
     d.hub.onCancel((ev) => this.runs.get(ev.run_id)?.controller.abort('cancelled'));
-    // A replica that starts watching mid-run gets the text so far, then the live deltas.
-    d.bus.onWatched((conv) => {
-      const run = this.localRun(conv);
-      if (run) d.bus.publish({ kind: 'frame', conv, frame: this.snapshot(run), remote: true });
-    });
   }
 
   localRun(conv: string): LocalRun | undefined {

@@ -8,8 +8,9 @@ import type { Endpoint } from './hub.js';
 import { TokenBucket } from './rate-limit.js';
 
 export interface SocketPort {
-  // false when the frame could not be buffered (the reader is too slow)
-  send(frame: ServerFrame): boolean;
+  // false when the frame could not be buffered (the reader is too slow); `text` is the
+  // frame's JSON
+  send(text: string): boolean;
   close(code: number, reason: string): void;
   // bytes queued for this socket, and a promise for when the queue drains
   buffered(): number;
@@ -42,19 +43,19 @@ export class Session implements Endpoint {
     this.nextPingAt = now + g.cfg.heartbeatMs;
   }
 
-  deliver(frame: ServerFrame): void {
+  deliver(frame: ServerFrame, text?: string): void {
     if (this.buffered) {
       this.buffered.push(frame);
       return;
     }
-    this.send(frame);
+    this.send(frame, text);
     if (frame.type === 'resync' && frame.reason === 'conversation_deleted') this.fail(new AppError('conversation_not_found'));
   }
 
-  send(frame: ServerFrame): void {
+  send(frame: ServerFrame, text?: string): void {
     if (this.state === 'closed') return;
-    this.g.metrics.wsFrames.inc({ direction: 'out', type: frame.type });
-    if (!this.port.send(frame)) this.fail(new AppError('slow_consumer'));
+    this.g.metrics.wsFramesOut(frame.type).inc();
+    if (!this.port.send(text ?? JSON.stringify(frame))) this.fail(new AppError('slow_consumer'));
   }
 
   fail(err: AppError): void {

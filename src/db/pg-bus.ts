@@ -1,28 +1,47 @@
-// Cross-replica bus on PostgreSQL LISTEN/NOTIFY. Sends go through one dedicated
-// connection in order (NOTIFY order is per sending session); consecutive deltas of a run
-// queued meanwhile are merged into one. Payloads over the 8000-byte NOTIFY limit travel
-// by reference through bus_events. After the listening connection is lost and comes
-// back, postgres.js re-LISTENs and we tell subscribers to re-read what they may have missed.
+// Cross-replica bus on PostgreSQL LISTEN/NOTIFY.
+//
+// Sending: events wait in an Outbox (per-token frames of a run merged, bounded) and leave
+// in batches: everything queued while the previous batch was in flight goes in one round
+// trip, one transaction, as few NOTIFY payloads as fit in 8000 bytes each. NOTIFY order is
+// per sending session and one connection sends, so each conversation's order holds.
+// Items too big for a payload travel by reference through bus_events.
+//
+// Routing: each replica announces the conversations it watches (_watch/_unwatch), and on
+// every (re)connect of its listener says _hello, so the others forget what they knew of it
+// and announce theirs. Per-token frames are sent only for conversations another replica
+// watches: a lone replica sends none. Everything else is sent always (it is rare, and a
+// replica that started watching a moment ago must not miss the start or end of a run).
+//
+// After the listening connection is lost and comes back, postgres.js re-LISTENs and we
+// tell subscribers to re-read what they may have missed.
 import postgres from 'postgres';
-import { WatchCounts, type Bus, type BusEvent } from '../core/bus.js';
+import { isPerToken, WatchCounts, type Bus, type BusEvent } from '../core/bus.js';
+import { isControl, Outbox, pack, type Control, type Item } from '../core/bus-outbox.js';
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
 import type { Db } from './client.js';
 import { loadBusEvent, pruneBusEvents, storeBusEvent } from './runs.js';
 
 const CHANNEL = 'chat_backend_events';
-const MAX_INLINE = 7900;
+const MAX_PAYLOAD = 7900;
 
 interface Envelope {
   o: string; // origin replica
-  e?: BusEvent;
-  r?: string; // bus_events id when the event was too big to inline
+  n?: number; // per-origin payload number: identical payloads in one transaction would be merged by NOTIFY
+  i?: Item[];
+  r?: string; // bus_events id of an item too big to inline
 }
 
-export async function createPgBus(url: string, db: Db, log: Logger, replicaId: string): Promise<Bus> {
+export interface PgBusOptions {
+  maxQueued?: number;
+}
+
+export async function createPgBus(url: string, db: Db, log: Logger, replicaId: string, opts: PgBusOptions = {}): Promise<Bus> {
   const handlers: ((ev: BusEvent, local: boolean) => void)[] = [];
   const resyncHandlers: (() => void)[] = [];
-  const watches = new WatchCounts(() => undefined);
+  const outbox = new Outbox(opts.maxQueued);
+  // conversations other replicas watch: conv → replicas
+  const remote = new Map<string, Set<string>>();
   const sender = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: 'chat-backend-notify' } });
   const listener = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: 'chat-backend-listener' } });
 
@@ -36,48 +55,111 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
     }
   };
 
-  // Remote events are applied strictly in arrival order, even when one must be loaded.
-  let inbound: Promise<void> = Promise.resolve();
-  // Every replica hears its own NOTIFYs too; the envelope starts with its origin, so our
-  // own echoes are dropped before any parsing or queueing (this runs for every delta).
-  const ownPrefix = JSON.stringify({ o: replicaId }).slice(0, -1);
-  const receive = (payload: string) => {
-    if (payload.startsWith(ownPrefix + ',')) return;
-    inbound = inbound.then(async () => {
-      const env = JSON.parse(payload) as Envelope;
-      const ev = env.e ?? ((await loadBusEvent(db, env.r!)) as BusEvent | undefined);
-      if (ev) emit(ev, false);
-    }).catch((err: unknown) => log.warn(errInfo(err), 'bus event dropped'));
-  };
-
-  let listens = 0;
-  const sub = await listener.listen(CHANNEL, receive, () => {
-    if (listens++ > 0) {
-      log.warn('bus listener reconnected; re-reading what may have been missed');
-      for (const h of resyncHandlers) h();
-    }
-  });
-
-  const queue: BusEvent[] = [];
   let sending = false;
+  let scheduled = false;
+  let closing = false;
+  let n = 0;
+  const head = JSON.stringify({ o: replicaId }).slice(0, -1) + ',"n":';
+  const enqueue = (item: Item) => {
+    outbox.push(item);
+    if (!sending && !scheduled) {
+      // Everything published in this turn of the event loop leaves together.
+      scheduled = true;
+      setImmediate(() => { scheduled = false; void pump(); });
+    }
+  };
   const pump = async () => {
     if (sending) return;
     sending = true;
     try {
-      while (queue.length > 0) {
-        const ev = coalesce(queue);
-        let text = JSON.stringify({ o: replicaId, e: ev } satisfies Envelope);
-        if (Buffer.byteLength(text) > MAX_INLINE) text = JSON.stringify({ o: replicaId, r: await storeBusEvent(db, ev) } satisfies Envelope);
+      while (outbox.length > 0) {
+        const packed = pack(outbox.take(), head, n, MAX_PAYLOAD);
+        n = packed.next;
+        const payloads: string[] = [];
         try {
-          await sender`SELECT pg_notify(${CHANNEL}, ${text})`;
+          for (const p of packed.payloads) payloads.push(typeof p === 'string' ? p : JSON.stringify({ o: replicaId, n: n++, r: await storeBusEvent(db, p) } satisfies Envelope));
+          await sender`SELECT pg_notify(${CHANNEL}, p) FROM unnest(${payloads}::text[]) WITH ORDINALITY AS t(p, k) ORDER BY k`;
         } catch (err) {
-          log.warn({ kind: ev.kind, ...errInfo(err) }, 'bus publish failed; other replicas resync when their listener reconnects');
+          log.warn({ payloads: packed.payloads.length, ...errInfo(err) }, 'bus publish failed; other replicas will be told to resync');
+          outbox.push({ kind: '_resync' });
+          if (!closing) await new Promise((r) => setTimeout(r, 200));
+          if (closing) return;
         }
       }
     } finally {
       sending = false;
     }
   };
+
+  const control = (origin: string, c: Control) => {
+    switch (c.kind) {
+      case '_watch': {
+        let s = remote.get(c.conv);
+        if (!s) remote.set(c.conv, (s = new Set()));
+        s.add(origin);
+        return;
+      }
+      case '_unwatch':
+        forget(origin, c.conv);
+        return;
+      case '_hello':
+      case '_bye':
+        for (const conv of [...remote.keys()]) forget(origin, conv);
+        if (c.kind === '_hello') for (const conv of watches.conversations()) enqueue({ kind: '_watch', conv });
+        return;
+      case '_resync':
+        log.warn({ origin }, 'another replica dropped bus events; re-reading what may have been missed');
+        for (const h of resyncHandlers) h();
+        return;
+    }
+  };
+  const forget = (origin: string, conv: string) => {
+    const s = remote.get(conv);
+    if (s?.delete(origin) && s.size === 0) remote.delete(conv);
+  };
+  const apply = (env: Envelope, items: Item[]) => {
+    for (const it of items) {
+      if (isControl(it)) control(env.o, it);
+      else emit(it, false);
+    }
+  };
+
+  // Remote payloads are applied strictly in arrival order; one that must be loaded holds
+  // back those behind it. Our own echoes are dropped before any parsing.
+  let loading: Promise<void> | undefined;
+  const ownPrefix = JSON.stringify({ o: replicaId }).slice(0, -1) + ',';
+  const receive = (payload: string) => {
+    if (payload.startsWith(ownPrefix)) return;
+    let env: Envelope;
+    try {
+      env = JSON.parse(payload) as Envelope;
+    } catch (err) {
+      log.warn(errInfo(err), 'bus payload is not JSON; dropped');
+      return;
+    }
+    const run = async () => {
+      const items = env.i ?? [(await loadBusEvent(db, env.r!)) as Item];
+      apply(env, items.filter((x) => x !== undefined));
+    };
+    if (loading === undefined && env.r === undefined) return void run().catch((err: unknown) => log.warn(errInfo(err), 'bus event dropped'));
+    const next = (loading ?? Promise.resolve()).then(run).catch((err: unknown) => log.warn(errInfo(err), 'bus event dropped'));
+    loading = next;
+    void next.finally(() => { if (loading === next) loading = undefined; });
+  };
+
+  const watches = new WatchCounts((conv, on) => enqueue(on ? { kind: '_watch', conv } : { kind: '_unwatch', conv }));
+
+  let listens = 0;
+  const sub = await listener.listen(CHANNEL, receive, () => {
+    // (Re)connected: what others believed about us may be stale, and we may have missed
+    // their announcements; say hello and list our watches again.
+    enqueue({ kind: '_hello' });
+    for (const conv of watches.conversations()) enqueue({ kind: '_watch', conv });
+    if (listens++ > 0) {
+      log.warn('bus listener reconnected; re-reading what may have been missed');
+      for (const h of resyncHandlers) h();
+    }
+  });
 
   const pruner = setInterval(() => {
     pruneBusEvents(db, 300).catch((err: unknown) => log.warn(errInfo(err), 'pruning bus_events failed'));
@@ -87,9 +169,9 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
   return {
     replicaId,
     publish(ev) {
-      if (!(ev.kind === 'frame' && ev.remote)) emit(ev, true);
-      queue.push(ev);
-      void pump();
+      emit(ev, true);
+      if (isPerToken(ev) && !remote.has((ev as { conv: string }).conv)) return;
+      enqueue(ev);
     },
     subscribe(h) {
       handlers.push(h);
@@ -97,35 +179,17 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
     watch(conv) {
       return watches.watch(conv);
     },
-    onWatched() {
-      // every replica hears every event on this bus, so no watcher ever needs catching up
-    },
     onResync(h) {
       resyncHandlers.push(h);
     },
     async close() {
       clearInterval(pruner);
-      for (let i = 0; i < 100 && (sending || queue.length > 0); i++) await new Promise((r) => setTimeout(r, 20));
+      enqueue({ kind: '_bye' });
+      for (let i = 0; i < 100 && (sending || scheduled || outbox.length > 0); i++) await new Promise((r) => setTimeout(r, 20));
+      closing = true;
       // The listening connection may already be gone at shutdown; nothing to undo then.
       await sub.unlisten().catch((err: unknown) => log.debug(errInfo(err), 'unlisten on close failed'));
       await Promise.all([sender.end({ timeout: 2 }), listener.end({ timeout: 2 })]);
     },
   };
-}
-
-// Takes the head of the queue, merging the response.delta frames of the same run that
-// directly follow it, so a slow NOTIFY link carries fewer, larger deltas.
-export function coalesce(queue: BusEvent[]): BusEvent {
-  const head = queue.shift()!;
-  if (head.kind !== 'frame' || head.frame.type !== 'response.delta' || head.only || head.except) return head;
-  const first = head.frame;
-  let delta = first.delta;
-  while (queue.length > 0) {
-    const next = queue[0]!;
-    if (next.kind !== 'frame' || next.frame.type !== 'response.delta' || next.only || next.except) break;
-    if (next.frame.run_id !== first.run_id || next.frame.offset !== first.offset + delta.length) break;
-    delta += next.frame.delta;
-    queue.shift();
-  }
-  return { ...head, frame: { ...first, delta } };
 }

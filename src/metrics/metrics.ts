@@ -6,11 +6,22 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 const FAST = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const SLOW = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
+// prom-client resolves a label set by hashing it on every inc(); on per-token paths the
+// child for each label value is resolved once.
+function childCache<T>(make: (v: string) => T): (v: string) => T {
+  const m = new Map<string, T>();
+  return (v) => {
+    let c = m.get(v);
+    if (c === undefined) m.set(v, (c = make(v)));
+    return c;
+  };
+}
+
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const r = [registry];
-  return {
+  const m = {
     registry,
     httpDuration: new Histogram({
       name: 'chat_http_request_duration_seconds',
@@ -107,6 +118,7 @@ export function createMetrics() {
       registers: r,
     }),
   };
+  return { ...m, wsFramesOut: childCache((type) => m.wsFrames.labels('out', type)) };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -7,7 +7,7 @@ import type { Gateway } from '../core/gateway.js';
 import type { Session, SocketPort } from '../core/session.js';
 import type { Logger } from '../log.js';
 import { httpError, AppError } from '../protocol/errors.js';
-import { MAX_FRAME_BYTES, type ServerFrame } from '../protocol/frames.js';
+import { MAX_FRAME_BYTES } from '../protocol/frames.js';
 import type { HttpResponse, TemplatedApp, WebSocket } from './uws.js';
 import { loadUws } from './uws.js';
 
@@ -40,9 +40,9 @@ export function originAllowed(origin: string, host: string, allowed: string[] | 
 class UwsPort implements SocketPort {
   constructor(private readonly ws: WebSocket<UserData>) {}
 
-  send(frame: ServerFrame): boolean {
+  send(text: string): boolean {
     if (this.ws.getUserData().closed) return true;
-    return this.ws.send(JSON.stringify(frame), false) !== 2; // 2: dropped at the backpressure limit
+    return this.ws.send(text, false) !== 2; // 2: dropped at the backpressure limit
   }
 
   close(code: number, reason: string): void {

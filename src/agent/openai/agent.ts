@@ -36,14 +36,19 @@ const MAX_TOOL_RESULT_CHARS = 16_000;
 
 export class OpenAiAgent implements Agent {
   readonly name = 'openai';
+  // The tool list as the model server wants it: the same for every call, and converting
+  // the zod schemas to JSON Schema is not cheap, so it is done once.
+  private readonly tools: { type: 'function'; function: ReturnType<typeof toolSpecs>[number] }[];
 
-  constructor(private readonly o: OpenAiAgentOptions) {}
+  constructor(private readonly o: OpenAiAgentOptions) {
+    this.tools = toolSpecs(o.tools).map((t) => ({ type: 'function' as const, function: t }));
+  }
 
   async *run(history: ChatTurn[], ctx: AgentContext): AsyncGenerator<AgentEvent> {
     const messages: WireMessage[] = [{ role: 'system', content: this.o.systemPrompt ?? DEFAULT_SYSTEM_PROMPT }];
     for (const t of history) if (t.role === 'user' || t.role === 'assistant') messages.push({ role: t.role, content: t.content });
     const question = [...history].reverse().find((t) => t.role === 'user')?.content ?? '';
-    const tools = toolSpecs(this.o.tools).map((t) => ({ type: 'function' as const, function: t }));
+    const tools = this.tools;
     const usage = { prompt_tokens: 0, completion_tokens: 0 };
     let allCached = true;
 

@@ -1,0 +1,124 @@
+// The outgoing side of a bus that batches: events wait here until the link is free, then
+// leave together. Per-token frames of a run merge with the previous one of the same run
+// when nothing else of that conversation came between, so the queue holds about one
+// entry per active run however far the link falls behind, and the order of events within
+// a conversation is exactly the order of publication.
+//
+// Bound: past `max` entries, per-token frames are dropped; past twice that, everything
+// is. Either way the next batch ends with a `_resync` control, which makes the other
+// replicas re-read what they missed from the database and ask for fresh snapshots: a
+// dropped token is one the resume path gives back.
+import type { BusEvent } from './bus.js';
+import { isPerToken } from './bus.js';
+
+// Bus-internal controls that travel in the same ordered stream as events.
+export type Control =
+  | { kind: '_watch'; conv: string }
+  | { kind: '_unwatch'; conv: string }
+  // the sender (re)connected: forget its interests (it re-announces them) and announce yours
+  | { kind: '_hello' }
+  // the sender dropped events: re-read and ask for snapshots
+  | { kind: '_resync' }
+  | { kind: '_bye' };
+
+export type Item = BusEvent | Control;
+
+export function isControl(i: Item): i is Control {
+  return i.kind.startsWith('_');
+}
+
+export class Outbox {
+  private items: Item[] = [];
+  // index in `items` of the last entry of each conversation, for merging
+  private readonly lastByConv = new Map<string, number>();
+  private dropped = 0;
+  droppedTotal = 0;
+
+  constructor(readonly max = 20_000) {}
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  push(item: Item): void {
+    const conv = 'conv' in item && !isControl(item) ? item.conv : undefined;
+    if (conv !== undefined && isPerToken(item as BusEvent)) {
+      const j = this.lastByConv.get(conv);
+      if (j !== undefined) {
+        const merged = merge(this.items[j]!, item as BusEvent);
+        if (merged) {
+          this.items[j] = merged;
+          return;
+        }
+      }
+      if (this.items.length >= this.max) return this.drop();
+    } else if (this.items.length >= 2 * this.max) return this.drop();
+    this.items.push(item);
+    if (conv !== undefined) this.lastByConv.set(conv, this.items.length - 1);
+  }
+
+  // Everything queued, in order; the queue starts empty again.
+  take(): Item[] {
+    const out = this.items;
+    this.items = [];
+    this.lastByConv.clear();
+    if (this.dropped > 0) {
+      out.push({ kind: '_resync' });
+      this.dropped = 0;
+    }
+    return out;
+  }
+
+  private drop(): void {
+    this.dropped++;
+    this.droppedTotal++;
+  }
+}
+
+// The later of two frames of one run appended to the earlier, or undefined when they do
+// not join: another run, a gap in offsets, another thinking step, or an addressed frame.
+function merge(a: Item, b: BusEvent): BusEvent | undefined {
+  if (a.kind !== 'frame' || b.kind !== 'frame' || a.only || a.except || b.only || b.except) return undefined;
+  const fa = a.frame;
+  const fb = b.frame;
+  if (fa.type === 'response.delta' && fb.type === 'response.delta') {
+    if (fa.run_id !== fb.run_id || fa.offset + fa.delta.length !== fb.offset) return undefined;
+    return { ...a, frame: { ...fa, delta: fa.delta + fb.delta } };
+  }
+  if (fa.type === 'agent.thinking' && fb.type === 'agent.thinking') {
+    if (fa.run_id !== fb.run_id || fa.step !== fb.step) return undefined;
+    return { ...a, frame: { ...fa, text: fa.text + fb.text } };
+  }
+  return undefined;
+}
+
+// Packs items into payloads of at most maxBytes (UTF-8) each, in order: a string is a
+// ready payload; an item too big for any payload is returned as itself, to be sent by
+// reference. `head` is the envelope's opening ('{"o":"…","n":', the number is added here).
+export function pack(items: Item[], head: string, firstN: number, maxBytes: number): { payloads: (string | Item)[]; next: number } {
+  const payloads: (string | Item)[] = [];
+  let n = firstN;
+  let parts: string[] = [];
+  let bytes = 0;
+  const overhead = () => Buffer.byteLength(head) + 16 + 7; // n, ',"i":[', ']}'
+  const close = () => {
+    if (parts.length === 0) return;
+    payloads.push(`${head}${n++},"i":[${parts.join(',')}]}`);
+    parts = [];
+    bytes = 0;
+  };
+  for (const it of items) {
+    const s = JSON.stringify(it);
+    const b = Buffer.byteLength(s);
+    if (b + overhead() > maxBytes) {
+      close();
+      payloads.push(it);
+      continue;
+    }
+    if (bytes + b + 1 + overhead() > maxBytes) close();
+    parts.push(s);
+    bytes += b + 1;
+  }
+  close();
+  return { payloads, next: n };
+}
