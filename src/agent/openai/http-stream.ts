@@ -67,15 +67,15 @@ export async function* postStream(o: PostStreamOptions): AsyncGenerator<Buffer> 
       req.once('error', (err) => reject(failure ?? classifyNetworkError(err)));
       req.end(o.body);
     });
-    res.on('error', () => undefined); // surfaced through the iterator below
     const status = res.statusCode ?? 0;
     if (status < 200 || status >= 300) {
       const body = await readSome(res, 4096);
       const retryAfter = res.headers['retry-after'];
       throw errorForStatus(status, body, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
     }
+    const pieces = new Pieces(res);
     try {
-      for await (const piece of res as AsyncIterable<Buffer>) {
+      for (let piece = await pieces.next(); piece !== undefined; piece = await pieces.next()) {
         arm(o.timeouts.idleMs, () => new LlmError('llm_timeout', `the model server stopped sending for ${o.timeouts.idleMs} ms`));
         yield piece;
       }
@@ -109,4 +109,60 @@ async function readSome(res: IncomingMessage, max: number): Promise<string> {
     void err;
   }
   return text.slice(0, max);
+}
+
+// The body's pieces, pulled one at a time. A Readable's own async iterator allocates
+// several promises and listeners per piece; a streamed answer is one small piece per
+// token, so this takes the pieces from 'data' events into a queue instead. The queue is
+// bounded by pausing the response while it holds more than a few pieces.
+class Pieces {
+  private readonly queue: Buffer[] = [];
+  private head = 0;
+  private waiting: { resolve: (b: Buffer | undefined) => void; reject: (e: unknown) => void } | undefined;
+  private ended = false;
+  private error: unknown;
+
+  constructor(private readonly res: IncomingMessage) {
+    res.on('data', (b: Buffer) => {
+      if (this.waiting) {
+        const w = this.waiting;
+        this.waiting = undefined;
+        w.resolve(b);
+        return;
+      }
+      this.queue.push(b);
+      if (this.queue.length - this.head >= 16) res.pause();
+    });
+    res.on('end', () => this.finish(undefined));
+    res.on('error', (err) => this.finish(err));
+    res.on('close', () => this.finish(res.complete ? undefined : new Error('response closed before its end')));
+  }
+
+  next(): Promise<Buffer | undefined> {
+    if (this.head < this.queue.length) {
+      const b = this.queue[this.head]!;
+      this.queue[this.head++] = undefined as unknown as Buffer;
+      if (this.head === this.queue.length) {
+        this.queue.length = 0;
+        this.head = 0;
+        if (this.res.isPaused()) this.res.resume();
+      }
+      return Promise.resolve(b);
+    }
+    if (this.error !== undefined) return Promise.reject(this.error);
+    if (this.ended) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => { this.waiting = { resolve, reject }; });
+  }
+
+  private finish(err: unknown): void {
+    if (this.ended || this.error !== undefined) return;
+    if (err === undefined) this.ended = true;
+    else this.error = err;
+    const w = this.waiting;
+    this.waiting = undefined;
+    if (w) {
+      if (err === undefined) w.resolve(undefined);
+      else w.reject(err);
+    }
+  }
 }
