@@ -86,7 +86,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   let draining = false;
   const inflight = new Inflight();
-  const bus = await createPgBus(url, db, log, randomUUID());
+  const bus = await createPgBus(url, db, log, randomUUID(), { metrics });
   const hub = new Hub(bus);
   const interrupted = (rows: Interrupted[]) => {
     for (const r of rows) {

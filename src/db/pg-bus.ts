@@ -19,6 +19,7 @@ import { isPerToken, WatchCounts, type Bus, type BusEvent } from '../core/bus.js
 import { isControl, Outbox, pack, type Control, type Item } from '../core/bus-outbox.js';
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
+import { childCache, type Metrics } from '../metrics/metrics.js';
 import type { Db } from './client.js';
 import { loadBusEvent, pruneBusEvents, storeBusEvent } from './runs.js';
 
@@ -34,12 +35,20 @@ interface Envelope {
 
 export interface PgBusOptions {
   maxQueued?: number;
+  metrics?: Pick<Metrics, 'busEvents' | 'busPayloads' | 'busDropped'>;
 }
+
+const kindOf = (it: Item) => (it.kind === 'frame' ? it.frame.type : it.kind);
 
 export async function createPgBus(url: string, db: Db, log: Logger, replicaId: string, opts: PgBusOptions = {}): Promise<Bus> {
   const handlers: ((ev: BusEvent, local: boolean) => void)[] = [];
   const resyncHandlers: (() => void)[] = [];
   const outbox = new Outbox(opts.maxQueued);
+  const m = opts.metrics;
+  let droppedSeen = 0;
+  const counted = (direction: 'in' | 'out') => childCache((kind) => m?.busEvents.labels('postgres', direction, kind));
+  const countIn = counted('in');
+  const countOut = counted('out');
   // conversations other replicas watch: conv → replicas
   const remote = new Map<string, Set<string>>();
   const sender = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: 'chat-backend-notify' } });
@@ -73,12 +82,19 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
     sending = true;
     try {
       while (outbox.length > 0) {
-        const packed = pack(outbox.take(), head, n, MAX_PAYLOAD);
+        const items = outbox.take();
+        if (m) {
+          for (const it of items) countOut(kindOf(it))?.inc();
+          if (outbox.droppedTotal > droppedSeen) m.busDropped.inc({ bus: 'postgres' }, outbox.droppedTotal - droppedSeen);
+          droppedSeen = outbox.droppedTotal;
+        }
+        const packed = pack(items, head, n, MAX_PAYLOAD);
         n = packed.next;
         const payloads: string[] = [];
         try {
           for (const p of packed.payloads) payloads.push(typeof p === 'string' ? p : JSON.stringify({ o: replicaId, n: n++, r: await storeBusEvent(db, p) } satisfies Envelope));
           await sender`SELECT pg_notify(${CHANNEL}, p) FROM unnest(${payloads}::text[]) WITH ORDINALITY AS t(p, k) ORDER BY k`;
+          m?.busPayloads.inc({ bus: 'postgres', direction: 'out' }, payloads.length);
         } catch (err) {
           log.warn({ payloads: packed.payloads.length, ...errInfo(err) }, 'bus publish failed; other replicas will be told to resync');
           outbox.push({ kind: '_resync' });
@@ -118,7 +134,9 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
     if (s?.delete(origin) && s.size === 0) remote.delete(conv);
   };
   const apply = (env: Envelope, items: Item[]) => {
+    m?.busPayloads.inc({ bus: 'postgres', direction: 'in' });
     for (const it of items) {
+      countIn(kindOf(it))?.inc();
       if (isControl(it)) control(env.o, it);
       else emit(it, false);
     }

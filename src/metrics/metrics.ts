@@ -8,7 +8,7 @@ const SLOW = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 // prom-client resolves a label set by hashing it on every inc(); on per-token paths the
 // child for each label value is resolved once.
-function childCache<T>(make: (v: string) => T): (v: string) => T {
+export function childCache<T>(make: (v: string) => T): (v: string) => T {
   const m = new Map<string, T>();
   return (v) => {
     let c = m.get(v);
@@ -110,6 +110,24 @@ export function createMetrics() {
       name: 'chat_llm_cache_requests_total',
       help: 'Response cache lookups by result (hit, miss, bypass when caching is off for the model)',
       labelNames: ['result'] as const,
+      registers: r,
+    }),
+    busEvents: new Counter({
+      name: 'chat_bus_events_total',
+      help: 'Events crossing replicas through the bus, by direction (out = sent to other replicas, in = received from them) and kind (frame type, or presence, snapshot_request, cancel); merged deltas count once',
+      labelNames: ['bus', 'direction', 'kind'] as const,
+      registers: r,
+    }),
+    busPayloads: new Counter({
+      name: 'chat_bus_payloads_total',
+      help: 'Bus messages (NOTIFY payloads) sent and received; each carries one or more events',
+      labelNames: ['bus', 'direction'] as const,
+      registers: r,
+    }),
+    busDropped: new Counter({
+      name: 'chat_bus_dropped_total',
+      help: 'Events dropped because the bus queue was full; the other replicas were told to resync',
+      labelNames: ['bus'] as const,
       registers: r,
     }),
     draining: new Gauge({

@@ -100,3 +100,18 @@ export function runCli(args: string[], env: Record<string, string>): Promise<Cli
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+// The value of one sample of the server's Prometheus metrics (0 when absent), e.g.
+// metricValue(s, 'chat_bus_events_total', { direction: 'in', kind: 'response.delta' }).
+export async function metricValue(s: Pick<ServerProcess, 'metricsPort'>, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${s.metricsPort}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(m[3]);
+  }
+  return total;
+}

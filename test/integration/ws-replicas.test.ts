@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
 import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
+import { metricValue, startServer, type ServerProcess } from '../helpers/server.js';
 import { AUTH_ENV, token } from '../helpers/tokens.js';
 import { assembleAnswer, connectReady, createConversation } from '../helpers/ws-client.js';
 
@@ -45,6 +45,30 @@ describe('two replicas', () => {
     onB.sock.close();
     await onA.sock.waitFor((f) => f.type === 'presence' && f.sessions.length === 1);
     onA.sock.close();
+  });
+
+  it('send per-token frames only to a replica with sockets in the conversation', async () => {
+    const deltasIn = (s: ServerProcess) => metricValue(s, 'chat_bus_events_total', { bus: 'postgres', direction: 'in', kind: 'response.delta' });
+    const deltasOut = (s: ServerProcess) => metricValue(s, 'chat_bus_events_total', { bus: 'postgres', direction: 'out', kind: 'response.delta' });
+    const conv = await createConversation(a.url, alice);
+    const onA = await connectReady(a.url, conv, alice);
+    const [bIn0, aOut0] = [await deltasIn(b), await deltasOut(a)];
+    onA.sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'Tell me about the sea in a few sentences' });
+    const first = await onA.sock.type('response.completed', 0, 20_000);
+    expect(assembleAnswer(onA.sock.frames, first.run_id)).toBe(first.content);
+    // A alone watches the conversation: not one delta crossed to B.
+    expect(await deltasOut(a)).toBe(aOut0);
+    expect(await deltasIn(b)).toBe(bIn0);
+
+    const onB = await connectReady(b.url, conv, alice);
+    await onA.sock.waitFor((f) => f.type === 'presence' && f.sessions.length === 2);
+    onA.sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'And about rivers, please' });
+    const second = await onB.sock.type('response.completed', 0, 20_000);
+    expect(assembleAnswer(onB.sock.frames, second.run_id)).toBe(second.content);
+    expect(onB.sock.ofType('response.delta').length).toBeGreaterThan(0);
+    expect(await deltasIn(b)).toBeGreaterThan(bIn0);
+    onA.sock.close();
+    onB.sock.close();
   });
 
   it('give a socket joining on A mid-run (run on B) an exact snapshot, then live deltas', async () => {
