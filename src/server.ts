@@ -28,6 +28,7 @@ import { conversationStore } from './db/conversation-store.js';
 import { createPgBus } from './db/pg-bus.js';
 import { gatewayStore, runStore } from './db/realtime-store.js';
 import { startRunnerLease, type Interrupted } from './db/runner-lease.js';
+import { answersNotStreaming } from './db/runs.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { appliedVersion, latestVersion, loadMigrations, migrate } from './db/migrate.js';
 import { errInfo, type Logger } from './log.js';
@@ -59,7 +60,7 @@ export async function openDatabase(config: Config, log: Logger, metrics?: Metric
     embedded = await startEmbeddedPostgres({ dir, onLog: (l) => log.debug({ pg: l.trim().slice(0, 500) }, 'postgres') });
     url = embedded.url;
   }
-  const db = createDb(url, { max: config.dbPoolMax, metrics });
+  const db = createDb(url, { max: config.dbPoolMax, metrics, maxLifetimeS: config.dbMaxLifetimeS });
   return { db, url, embedded };
 }
 
@@ -90,10 +91,20 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const hub = new Hub(bus);
   const interrupted = (rows: Interrupted[]) => {
     for (const r of rows) {
-      bus.publish({ kind: 'frame', conv: r.conversation_id, frame: { type: 'run.failed', run_id: r.run_id, message_id: r.id, code: 'interrupted', message: 'the server running this answer stopped; the partial answer was kept' } });
+      bus.publish({ kind: 'frame', conv: r.conversation_id, frame: { type: 'run.failed', run_id: r.run_id, message_id: r.id, code: 'interrupted', message: 'the server running this answer stopped; the partial answer was kept', content: r.content } });
     }
   };
-  const lease = await startRunnerLease(db, log, interrupted);
+  let runs: RunManager | undefined;
+  const lease = await startRunnerLease(url, db, log, {
+    onInterrupted: interrupted,
+    // Our lock was lost with its connection: answers another replica swept meanwhile stop here.
+    onRetaken: async () => {
+      if (!runs) return;
+      const gone = await answersNotStreaming(db, runs.localAnswers());
+      if (gone.length > 0) log.warn({ answers: gone.length }, 'answers of this server were marked interrupted by another replica; stopping them');
+      runs.abandon(gone.map((g) => g.id));
+    },
+  }, { sweepMs: config.runnerSweepMs });
   // Answers left streaming by a crash of a previous run. Best effort: with the schema not
   // migrated yet the server must still start and report it on /health/full; the periodic
   // sweep repeats this.
@@ -110,7 +121,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const agent = config.agent.name === 'openai'
     ? createAgent('openai', { ...config.llm, tools, cache, metrics })
     : createAgent('builtin', { tokenDelayMs: config.agent.tokenDelayMs, tools });
-  const runs = new RunManager({ store: runStore(db, lease.runnerId), agent, bus, hub, log, metrics });
+  runs = new RunManager({ store: runStore(db, lease), agent, bus, hub, log, metrics });
   const gateway = new Gateway({ cfg: config.ws, verifier, hub, bus, runs, store: gatewayStore(db), metrics, log, inflight, autoRun: config.agent.name !== 'none' });
   const svc = new ConversationService(conversationStore(db), (id) => {
     bus.publish({ kind: 'frame', conv: id, frame: { type: 'resync', reason: 'conversation_deleted' } });

@@ -139,7 +139,7 @@ export class Session implements Endpoint {
       case 'typing': return this.typing(f);
       case 'ping': return this.send({ type: 'pong', id: f.id });
       case 'pong': return this.pong(f);
-      case 'cancel': return void this.cancel(f);
+      case 'cancel': return void this.cancel(f).catch((err: unknown) => this.error(err instanceof AppError ? err.code : 'internal', `cancel not delivered: ${err instanceof AppError ? err.message : 'internal error'}; retry`));
       case 'reauth': return void this.reauth(f);
     }
   }
@@ -239,7 +239,7 @@ export class Session implements Endpoint {
       if (g.autoRun) g.runs.submit(this.conv, this.userId, out.message.seq);
     } catch (err) {
       g.log.error({ err_message: (err as Error).message }, 'storing a message failed');
-      this.error('internal', 'the message was not stored; retry with the same client_msg_id');
+      this.error(err instanceof AppError ? err.code : 'internal', `${err instanceof AppError ? `${err.message}: ` : ''}the message was not stored; retry with the same client_msg_id`);
     } finally {
       g.inflight.end();
     }

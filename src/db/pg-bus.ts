@@ -65,9 +65,9 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
     try {
       while (queue.length > 0) {
         const ev = coalesce(queue);
-        let text = JSON.stringify({ o: replicaId, e: ev } satisfies Envelope);
-        if (Buffer.byteLength(text) > MAX_INLINE) text = JSON.stringify({ o: replicaId, r: await storeBusEvent(db, ev) } satisfies Envelope);
         try {
+          let text = JSON.stringify({ o: replicaId, e: ev } satisfies Envelope);
+          if (Buffer.byteLength(text) > MAX_INLINE) text = JSON.stringify({ o: replicaId, r: await storeBusEvent(db, ev) } satisfies Envelope);
           await sender`SELECT pg_notify(${CHANNEL}, ${text})`;
         } catch (err) {
           log.warn({ kind: ev.kind, ...errInfo(err) }, 'bus publish failed; other replicas resync when their listener reconnects');

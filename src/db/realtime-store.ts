@@ -2,7 +2,9 @@
 import type { GatewayStore } from '../core/gateway.js';
 import type { RunStore } from '../core/runs.js';
 import type { WireMessage } from '../protocol/frames.js';
-import type { Db } from './client.js';
+import { AppError } from '../protocol/errors.js';
+import { isConnectionError, type Db } from './client.js';
+import type { RunnerLease } from './runner-lease.js';
 import { insertMessage, listMessagesAfter, type MessageRow } from './messages.js';
 import {
   finishAnswer, finishToolCall, findOwnedForJoin, findStreamingAnswer, insertCheckpoint, insertToolCall, recentTurns,
@@ -16,7 +18,28 @@ export function wireMessage(m: MessageRow): WireMessage {
   };
 }
 
+// Sessions tell a client "try again" (a recoverable error frame, or a close it may
+// resume after) when the database is away, rather than "internal server error".
+async function unavailableOnLoss<T>(run: Promise<T>): Promise<T> {
+  try {
+    return await run;
+  } catch (err) {
+    if (isConnectionError(err)) throw new AppError('unavailable', 'database unavailable; retry shortly', { cause: err });
+    throw err;
+  }
+}
+
 export function gatewayStore(db: Db): GatewayStore {
+  const s = gatewayQueries(db);
+  return {
+    findOwned: (u, c) => unavailableOnLoss(s.findOwned(u, c)),
+    messagesAfter: (c, a, l) => unavailableOnLoss(s.messagesAfter(c, a, l)),
+    insertUserMessage: (c, u, id, content) => unavailableOnLoss(s.insertUserMessage(c, u, id, content)),
+    streamingAnswer: (c) => unavailableOnLoss(s.streamingAnswer(c)),
+  };
+}
+
+function gatewayQueries(db: Db): GatewayStore {
   return {
     findOwned: async (userId, conv) => {
       const r = await findOwnedForJoin(db, userId, conv);
@@ -34,10 +57,12 @@ export function gatewayStore(db: Db): GatewayStore {
   };
 }
 
-export function runStore(db: Db, runnerId: bigint): RunStore {
+export function runStore(db: Db, lease: Pick<RunnerLease, 'runnerId' | 'held'>): RunStore {
   return {
     insertAnswer: async (conv, runId) => {
-      const out = await insertMessage(db, { conversationId: conv, role: 'assistant', content: '', status: 'streaming', runId, runnerId });
+      // An answer is claimed under our runner id only while we hold its lock.
+      await lease.held();
+      const out = await insertMessage(db, { conversationId: conv, role: 'assistant', content: '', status: 'streaming', runId, runnerId: lease.runnerId });
       return out.kind === 'no_conversation' ? undefined : wireMessage(out.message);
     },
     saveContent: (id, content) => saveAnswerContent(db, id, content),
