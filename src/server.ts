@@ -122,7 +122,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     ? createAgent('openai', { ...config.llm, tools, cache, metrics })
     : createAgent('builtin', { tokenDelayMs: config.agent.tokenDelayMs, tools });
   runs = new RunManager({ store: runStore(db, lease), agent, bus, hub, log, metrics });
-  const gateway = new Gateway({ cfg: config.ws, verifier, hub, bus, runs, store: gatewayStore(db), metrics, log, inflight, autoRun: config.agent.name !== 'none' });
+  const gateway = new Gateway({ cfg: config.ws, verifier, hub, bus, runs, store: gatewayStore(db, Math.max(500, config.ws.authTimeoutMs / 2)), metrics, log, inflight, autoRun: config.agent.name !== 'none' });
   const svc = new ConversationService(conversationStore(db), (id) => {
     bus.publish({ kind: 'frame', conv: id, frame: { type: 'resync', reason: 'conversation_deleted' } });
   });

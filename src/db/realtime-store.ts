@@ -19,23 +19,36 @@ export function wireMessage(m: MessageRow): WireMessage {
 }
 
 // Sessions tell a client "try again" (a recoverable error frame, or a close it may
-// resume after) when the database is away, rather than "internal server error".
-async function unavailableOnLoss<T>(run: Promise<T>): Promise<T> {
+// resume after) when the database is away, rather than "internal server error". Reads
+// also give up after deadlineMs: while PostgreSQL is unreachable the driver keeps
+// reconnecting up to its connect timeout, longer than a socket may take to authenticate.
+async function unavailableOnLoss<T>(run: Promise<T>, deadlineMs?: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
   try {
-    return await run;
+    if (deadlineMs === undefined) return await run;
+    return await Promise.race([run, new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`no answer from the database within ${deadlineMs} ms`), { code: 'CONNECT_TIMEOUT' })), deadlineMs);
+    })]);
   } catch (err) {
     if (isConnectionError(err)) throw new AppError('unavailable', 'database unavailable; retry shortly', { cause: err });
     throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
-export function gatewayStore(db: Db): GatewayStore {
+export function gatewayStore(db: Db, readDeadlineMs?: number): GatewayStore {
   const s = gatewayQueries(db);
+  // A read that outlives its deadline still settles later; nothing waits for it.
+  const read = <T>(p: Promise<T>) => {
+    p.catch(() => undefined);
+    return unavailableOnLoss(p, readDeadlineMs);
+  };
   return {
-    findOwned: (u, c) => unavailableOnLoss(s.findOwned(u, c)),
-    messagesAfter: (c, a, l) => unavailableOnLoss(s.messagesAfter(c, a, l)),
+    findOwned: (u, c) => read(s.findOwned(u, c)),
+    messagesAfter: (c, a, l) => read(s.messagesAfter(c, a, l)),
     insertUserMessage: (c, u, id, content) => unavailableOnLoss(s.insertUserMessage(c, u, id, content)),
-    streamingAnswer: (c) => unavailableOnLoss(s.streamingAnswer(c)),
+    streamingAnswer: (c) => read(s.streamingAnswer(c)),
   };
 }
 
