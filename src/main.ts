@@ -68,7 +68,7 @@ async function serve(): Promise<void> {
 
 async function runMigrate(log: Logger): Promise<number> {
   const cfg = config();
-  const { db, embedded } = await openDatabase(cfg, log);
+  const { db, embedded } = await openDatabase(cfg, log, undefined, { joinRunning: true });
   try {
     const result = await migrate(db, await loadMigrations());
     log.info({ applied: result.applied, already_applied: result.alreadyApplied }, 'migrations done');

@@ -30,6 +30,7 @@ import { gatewayStore, runStore } from './db/realtime-store.js';
 import { startRunnerLease, type Interrupted } from './db/runner-lease.js';
 import { answersNotStreaming } from './db/runs.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
+import { DataDirInUse } from './db/data-dir-lock.js';
 import { appliedVersion, latestVersion, loadMigrations, migrate } from './db/migrate.js';
 import { errInfo, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -51,14 +52,22 @@ export interface RunningServer {
 }
 
 // The database the server uses: DATABASE_URL, else a private PostgreSQL under DATA_DIR.
-export async function openDatabase(config: Config, log: Logger, metrics?: Metrics): Promise<{ db: Db; url: string; embedded?: EmbeddedPostgres }> {
+// joinRunning (migrate): when a server already runs the embedded PostgreSQL of DATA_DIR,
+// use that one instead of refusing.
+export async function openDatabase(config: Config, log: Logger, metrics?: Metrics, opts: { joinRunning?: boolean } = {}): Promise<{ db: Db; url: string; embedded?: EmbeddedPostgres }> {
   let url = config.databaseUrl;
   let embedded: EmbeddedPostgres | undefined;
   if (url === undefined) {
     const dir = path.join(config.dataDir, 'postgres');
     log.info({ dir }, 'DATABASE_URL not set: starting embedded PostgreSQL');
-    embedded = await startEmbeddedPostgres({ dir, onLog: (l) => log.debug({ pg: l.trim().slice(0, 500) }, 'postgres') });
-    url = embedded.url;
+    try {
+      embedded = await startEmbeddedPostgres({ dir, onLog: (l) => log.debug({ pg: l.trim().slice(0, 500) }, 'postgres') });
+      url = embedded.url;
+    } catch (err) {
+      if (!(opts.joinRunning && err instanceof DataDirInUse && err.owner.url !== '')) throw err;
+      log.info({ pid: err.owner.pid }, 'DATA_DIR is served by a running server: using its PostgreSQL');
+      url = err.owner.url;
+    }
   }
   const db = createDb(url, { max: config.dbPoolMax, metrics, maxLifetimeS: config.dbMaxLifetimeS });
   return { db, url, embedded };

@@ -41,6 +41,9 @@ export interface LeaseHooks {
   onRetaken(): Promise<void>;
 }
 
+const CONNECT_TIMEOUT_S = 5;
+const RENEW_AFTER_FAILURES = 3;
+
 // How long a run waits for the lock to be taken again before it gives up (not started).
 const HELD_WAIT_MS = 60_000;
 
@@ -55,12 +58,14 @@ export async function startRunnerLease(url: string, db: Db, log: Logger, hooks: 
   // 62 random bits: positive in int8, and collisions are out of the question.
   const runnerId = BigInt.asUintN(62, BigInt('0x' + randomBytes(8).toString('hex')));
   const key = runnerId.toString();
-  const conn = postgres(url, {
-    max: 1, idle_timeout: 0, max_lifetime: 0, connect_timeout: 5,
+  const client = () => postgres(url, {
+    max: 1, idle_timeout: 0, max_lifetime: 0, connect_timeout: CONNECT_TIMEOUT_S,
     backoff: () => 0.5, // come back quickly once the database does: others sweep a lock left free
     onnotice: () => undefined,
     connection: { application_name: 'chat-backend-lease' },
   }) as unknown as Sql;
+  let conn = client();
+  let failures = 0;
 
   let pid: number | undefined; // the backend holding our lock, while we know it does
   let waiters: (() => void)[] = [];
@@ -124,9 +129,17 @@ export async function startRunnerLease(url: string, db: Db, log: Logger, hooks: 
   const checker = setInterval(() => {
     if (checking) return;
     checking = true;
-    check().catch((err: unknown) => {
+    check().then(() => { failures = 0; }, (err: unknown) => {
       if (pid !== undefined) log.warn(errInfo(err), 'runner lock check failed; the database may be away');
       pid = undefined; // not known to be held: nothing new is claimed until it is taken again
+      // postgres.js 3.4.9 can wedge a connection for good when its socket closes with a
+      // write still queued (a stale nextWriteTimer stops every later write): start over
+      // with a new client rather than wait on one that may never connect again.
+      if (++failures % RENEW_AFTER_FAILURES === 0) {
+        const old = conn;
+        conn = client();
+        void old.end({ timeout: 0 }).catch((e: unknown) => log.debug(errInfo(e), 'ending the old lease client failed'));
+      }
     }).finally(() => { checking = false; });
   }, checkMs);
   checker.unref();

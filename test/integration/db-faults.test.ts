@@ -88,6 +88,12 @@ describe.skipIf(skip !== undefined)('database faults with two replicas streaming
     }, { timeout: 20_000, interval: 250 }).toBe('503 fail');
   }
 
+  // The lease says so when it finds its lock gone with its connection and takes it again.
+  const retaken = (srv: ServerProcess, from: number) => expect.poll(
+    () => srv.lines.slice(from).some((l) => l.includes('"msg":"runner lock taken again"')), { timeout: 30_000, interval: 200 },
+  ).toBe(true);
+  const mark = () => [a.lines.length, b.lines.length] as const;
+
   const streamingRows = async () => (await admin`SELECT count(*)::int AS n FROM messages WHERE status = 'streaming'`)[0]!.n as number;
 
   // Sent until acknowledged: while the database is away the server answers with a
@@ -143,7 +149,9 @@ describe.skipIf(skip !== undefined)('database faults with two replicas streaming
 
   it('an immediate restart (pg_ctl restart -m immediate)', async () => {
     const w = await streaming();
+    const [ma, mb] = mark();
     await pg.restartImmediate();
+    await Promise.all([retaken(a, ma), retaken(b, mb)]);
     await verify(w, []);
   }, 150_000);
 
@@ -153,14 +161,17 @@ describe.skipIf(skip !== undefined)('database faults with two replicas streaming
       WHERE application_name = 'chat-backend-lease' AND datname = current_database() ORDER BY pid LIMIT 1`;
     expect(killed).toHaveLength(1);
     // Its owner takes the lock again within a check; the other replica never sweeps it.
+    await expect.poll(() => [a, b].some((s) => s.lines.some((l) => l.includes('"msg":"runner lock taken again"'))), { timeout: 30_000 }).toBe(true);
     await verify(w, ['A', 'B']);
   }, 150_000);
 
   it('pg_terminate_backend of every connection of both replicas', async () => {
     const w = await streaming();
+    const [ma, mb] = mark();
     const killed = await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
       WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE 'chat-backend%'`;
     expect(killed.length).toBeGreaterThanOrEqual(6);
+    await Promise.all([retaken(a, ma), retaken(b, mb)]);
     await verify(w, []);
   }, 150_000);
 
@@ -168,8 +179,11 @@ describe.skipIf(skip !== undefined)('database faults with two replicas streaming
     const pids = async () => new Set((await admin<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE application_name = 'chat-backend' AND datname = current_database()`).map((r) => r.pid));
     const before = await pids();
     const w = await streaming();
+    const [ma, mb] = mark();
     await expect.poll(async () => [...(await pids())].filter((p) => before.has(p)).length, { timeout: 20_000 }).toBe(0);
     await verify(w, ['A', 'B']);
+    // The runner lock's own connection is never recycled.
+    expect([...a.lines.slice(ma), ...b.lines.slice(mb)].filter((l) => l.includes('runner lock lost'))).toEqual([]);
   }, 150_000);
 
   it('the network between replica A and the database cut, then restored: B takes over A\'s lock, A stops and reports the stored answer', async () => {
@@ -182,7 +196,9 @@ describe.skipIf(skip !== undefined)('database faults with two replicas streaming
     const from = w.sentA.sock.frames.length;
     w.sentA.sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'not now' });
     expect((await w.sentA.sock.waitFor((f) => f.type === 'error', 15_000, from)).code).toBe('unavailable');
+    const [ma] = mark();
     proxyA.resume();
+    await retaken(a, ma);
     const runA = w.sentA.sock.ofType('run.started')[0]!.run_id as string;
     const ended = await w.sentA.sock.waitFor((f) => (f.type === 'run.failed' || f.type === 'response.completed') && f.run_id === runA, 30_000);
     const row = (await admin<{ content: string }[]>`SELECT content FROM messages WHERE conversation_id = ${w.convA} AND role = 'assistant'`)[0]!;
@@ -203,7 +219,9 @@ describe.skipIf(skip !== undefined)('database faults with two replicas streaming
     late.send({ type: 'auth', token: alice });
     expect((await late.closed).code).toBe(1001);
     await new Promise((r) => setTimeout(r, Math.max(0, DOWN_MS - (Date.now() - down))));
+    const [ma, mb] = mark();
     await pg.start();
+    await Promise.all([retaken(a, ma), retaken(b, mb)]);
     await verify(w, []);
   }, 150_000);
 });
