@@ -31,6 +31,7 @@ import { startRunnerLease, type Interrupted } from './db/runner-lease.js';
 import { answersNotStreaming } from './db/runs.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { DataDirInUse } from './db/data-dir-lock.js';
+import { assertSessionPooling } from './db/pooler-check.js';
 import { appliedVersion, latestVersion, loadMigrations, migrate } from './db/migrate.js';
 import { errInfo, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -76,6 +77,8 @@ export async function openDatabase(config: Config, log: Logger, metrics?: Metric
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const uws = loadUws(); // fail before touching the database if the native binary is missing
   const metrics = createMetrics();
+  // Before anything takes a session lock: behind transaction pooling it would be nobody's.
+  if (config.databaseUrl !== undefined) await assertSessionPooling(config.databaseUrl);
   const { db, url, embedded } = await openDatabase(config, log, metrics);
   const migrations = await loadMigrations();
   if (config.migrateOnStart) {

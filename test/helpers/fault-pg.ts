@@ -19,7 +19,8 @@ export interface FaultPostgres {
   destroy(): Promise<void>;
 }
 
-function owner(): { uid: number; gid: number } | undefined {
+// The unprivileged user PostgreSQL (and PgBouncer) run as when the tests run as root.
+export function pgOwner(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
   return { uid: id('-u'), gid: id('-g') };
@@ -42,7 +43,7 @@ export function faultPostgresAvailable(): string | undefined {
 }
 
 export async function startFaultPostgres(): Promise<FaultPostgres> {
-  const as = owner();
+  const as = pgOwner();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'chat-backend-fault-pg-'));
   await chmod(dir, 0o755);
   const pgdata = path.join(dir, 'pgdata');
