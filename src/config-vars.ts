@@ -41,6 +41,8 @@ export const CONFIG_VARS = {
     help: 'PostgreSQL URL; unset = embedded PostgreSQL under DATA_DIR',
   },
   DB_POOL_MAX: { schema: z.coerce.number().int().min(1).max(200), default: '10', help: 'PostgreSQL pool size' },
+  DB_MAX_LIFETIME_S: { schema: z.coerce.number().int().min(1).max(86_400), default: '1800', help: 'seconds before a pooled PostgreSQL connection is closed and replaced (the runner lease connection is never recycled)' },
+  RUNNER_SWEEP_MS: { schema: z.coerce.number().int().min(200).max(600_000), default: '15000', help: 'how often a replica looks for answers of vanished replicas; a replica\'s answers are marked interrupted once its lock was free at two sweeps' },
   DATA_DIR: { schema: z.string().min(1), default: '.data', help: 'embedded PostgreSQL data and the development JWT secret' },
   MIGRATE_ON_START: { schema: bool, default: 'true', help: 'apply migrations when serve starts (the operator sets false and runs a migrate Job)' },
   JWT_SECRET: {

@@ -22,6 +22,8 @@ export interface Config {
   metricsPort: number;
   databaseUrl: string | undefined;
   dbPoolMax: number;
+  dbMaxLifetimeS: number;
+  runnerSweepMs: number;
   dataDir: string;
   migrateOnStart: boolean;
   jwt: {
@@ -103,6 +105,8 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
       metricsPort: r.METRICS_PORT,
       databaseUrl: r.DATABASE_URL,
       dbPoolMax: r.DB_POOL_MAX,
+      dbMaxLifetimeS: r.DB_MAX_LIFETIME_S,
+      runnerSweepMs: r.RUNNER_SWEEP_MS,
       dataDir: r.DATA_DIR,
       migrateOnStart: r.MIGRATE_ON_START,
       jwt: {

@@ -68,7 +68,7 @@ async function serve(): Promise<void> {
 
 async function runMigrate(log: Logger): Promise<number> {
   const cfg = config();
-  const { db, embedded } = await openDatabase(cfg, log);
+  const { db, embedded } = await openDatabase(cfg, log, undefined, { joinRunning: true });
   try {
     const result = await migrate(db, await loadMigrations());
     log.info({ applied: result.applied, already_applied: result.alreadyApplied }, 'migrations done');
@@ -152,9 +152,16 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-process.on('unhandledRejection', (err) => {
-  process.stderr.write(`chat-backend: unhandled rejection: ${errInfo(err).err_message}\n`);
-});
+// Last resort: a failure nothing handled leaves the process in an unknown state, so it is
+// logged with its stack and where it came from, and the process exits for its supervisor
+// to restart it. Dependency failures (the database going away) must never get here.
+const fatal = (kind: string) => (err: unknown) => {
+  const e = err instanceof Error ? err : new Error(String(err));
+  process.stderr.write(`chat-backend: ${kind}: ${e.message}\n${e.stack ?? ''}\n`);
+  process.exit(1);
+};
+process.on('uncaughtException', fatal('uncaught exception'));
+process.on('unhandledRejection', fatal('unhandled rejection'));
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   process.stderr.write(`chat-backend: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -28,7 +28,10 @@ import { conversationStore } from './db/conversation-store.js';
 import { createPgBus } from './db/pg-bus.js';
 import { gatewayStore, runStore } from './db/realtime-store.js';
 import { startRunnerLease, type Interrupted } from './db/runner-lease.js';
+import { answersNotStreaming } from './db/runs.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
+import { DataDirInUse } from './db/data-dir-lock.js';
+import { assertSessionPooling } from './db/pooler-check.js';
 import { appliedVersion, latestVersion, loadMigrations, migrate } from './db/migrate.js';
 import { errInfo, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -50,22 +53,32 @@ export interface RunningServer {
 }
 
 // The database the server uses: DATABASE_URL, else a private PostgreSQL under DATA_DIR.
-export async function openDatabase(config: Config, log: Logger, metrics?: Metrics): Promise<{ db: Db; url: string; embedded?: EmbeddedPostgres }> {
+// joinRunning (migrate): when a server already runs the embedded PostgreSQL of DATA_DIR,
+// use that one instead of refusing.
+export async function openDatabase(config: Config, log: Logger, metrics?: Metrics, opts: { joinRunning?: boolean } = {}): Promise<{ db: Db; url: string; embedded?: EmbeddedPostgres }> {
   let url = config.databaseUrl;
   let embedded: EmbeddedPostgres | undefined;
   if (url === undefined) {
     const dir = path.join(config.dataDir, 'postgres');
     log.info({ dir }, 'DATABASE_URL not set: starting embedded PostgreSQL');
-    embedded = await startEmbeddedPostgres({ dir, onLog: (l) => log.debug({ pg: l.trim().slice(0, 500) }, 'postgres') });
-    url = embedded.url;
+    try {
+      embedded = await startEmbeddedPostgres({ dir, onLog: (l) => log.debug({ pg: l.trim().slice(0, 500) }, 'postgres') });
+      url = embedded.url;
+    } catch (err) {
+      if (!(opts.joinRunning && err instanceof DataDirInUse && err.owner.url !== '')) throw err;
+      log.info({ pid: err.owner.pid }, 'DATA_DIR is served by a running server: using its PostgreSQL');
+      url = err.owner.url;
+    }
   }
-  const db = createDb(url, { max: config.dbPoolMax, metrics });
+  const db = createDb(url, { max: config.dbPoolMax, metrics, maxLifetimeS: config.dbMaxLifetimeS });
   return { db, url, embedded };
 }
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const uws = loadUws(); // fail before touching the database if the native binary is missing
   const metrics = createMetrics();
+  // Before anything takes a session lock: behind transaction pooling it would be nobody's.
+  if (config.databaseUrl !== undefined) await assertSessionPooling(config.databaseUrl);
   const { db, url, embedded } = await openDatabase(config, log, metrics);
   const migrations = await loadMigrations();
   if (config.migrateOnStart) {
@@ -90,10 +103,20 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const hub = new Hub(bus);
   const interrupted = (rows: Interrupted[]) => {
     for (const r of rows) {
-      bus.publish({ kind: 'frame', conv: r.conversation_id, frame: { type: 'run.failed', run_id: r.run_id, message_id: r.id, code: 'interrupted', message: 'the server running this answer stopped; the partial answer was kept' } });
+      bus.publish({ kind: 'frame', conv: r.conversation_id, frame: { type: 'run.failed', run_id: r.run_id, message_id: r.id, code: 'interrupted', message: 'the server running this answer stopped; the partial answer was kept', content: r.content } });
     }
   };
-  const lease = await startRunnerLease(db, log, interrupted);
+  let runs: RunManager | undefined;
+  const lease = await startRunnerLease(url, db, log, {
+    onInterrupted: interrupted,
+    // Our lock was lost with its connection: answers another replica swept meanwhile stop here.
+    onRetaken: async () => {
+      if (!runs) return;
+      const gone = await answersNotStreaming(db, runs.localAnswers());
+      if (gone.length > 0) log.warn({ answers: gone.length }, 'answers of this server were marked interrupted by another replica; stopping them');
+      runs.abandon(gone.map((g) => g.id));
+    },
+  }, { sweepMs: config.runnerSweepMs });
   // Answers left streaming by a crash of a previous run. Best effort: with the schema not
   // migrated yet the server must still start and report it on /health/full; the periodic
   // sweep repeats this.
@@ -110,8 +133,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const agent = config.agent.name === 'openai'
     ? createAgent('openai', { ...config.llm, tools, cache, metrics })
     : createAgent('builtin', { tokenDelayMs: config.agent.tokenDelayMs, tools });
-  const runs = new RunManager({ store: runStore(db, lease.runnerId), agent, bus, hub, log, metrics });
-  const gateway = new Gateway({ cfg: config.ws, verifier, hub, bus, runs, store: gatewayStore(db), metrics, log, inflight, autoRun: config.agent.name !== 'none' });
+  runs = new RunManager({ store: runStore(db, lease), agent, bus, hub, log, metrics });
+  const gateway = new Gateway({ cfg: config.ws, verifier, hub, bus, runs, store: gatewayStore(db, Math.max(500, config.ws.authTimeoutMs / 2)), metrics, log, inflight, autoRun: config.agent.name !== 'none' });
   const svc = new ConversationService(conversationStore(db), (id) => {
     bus.publish({ kind: 'frame', conv: id, frame: { type: 'resync', reason: 'conversation_deleted' } });
   });

@@ -212,7 +212,7 @@ export class ChatClient extends Emitter<ClientEvents> {
         this.presence = f.sessions;
         return this.emit('presence', f.sessions);
       case 'error':
-        if ((f.code === 'rate_limited' || f.code === 'internal') && this.outbox.size > 0) this.resendSoon();
+        if ((f.code === 'rate_limited' || f.code === 'internal' || f.code === 'unavailable') && this.outbox.size > 0) this.resendSoon();
         return this.emit('error', { code: f.code, message: f.message, ...(f.issues ? { issues: f.issues } : {}) });
       case 'resync': return this.resync(f.reason);
       case 'pong': return;

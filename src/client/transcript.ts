@@ -173,6 +173,11 @@ export class Transcript {
   failed(f: Frame<'run.failed'>): ChatMessage {
     const e = this.answer(f.message_id, undefined, f.run_id);
     e.msg.status = f.code;
+    if (f.content !== undefined) {
+      // the stored answer, which wins over whatever the deltas built
+      e.msg.content = f.content;
+      e.ahead.clear();
+    }
     // text missing in the middle: only the stored row is right, so resume replays it
     e.trusted = e.ahead.size === 0;
     this.run(f.run_id).failure = { code: f.code, message: f.message };

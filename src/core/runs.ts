@@ -15,8 +15,9 @@ import type { Hub } from './hub.js';
 
 export interface RunStore extends ChunkStore {
   insertAnswer(conv: string, runId: string): Promise<WireMessage | undefined>;
-  // false: the answer was no longer streaming (another process ended it first)
-  finish(messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>): Promise<boolean>;
+  // changed=false: the row had already ended (another replica marked it); status and
+  // content are then what is stored.
+  finish(messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>): Promise<{ changed: boolean; status: string; content: string }>;
   checkpoint(c: { runId: string; conversationId: string; messageId: string; step: number; kind: string; state: Record<string, unknown> }): Promise<void>;
   toolCall(t: { id: string; runId: string; conversationId: string; messageId: string; name: string; arguments: Record<string, unknown> }): Promise<void>;
   toolResult(t: { id: string; status: 'succeeded' | 'failed'; result: unknown; error: string | null; durationMs: number }): Promise<void>;
@@ -35,8 +36,13 @@ export interface LocalRun {
   controller: AbortController;
 }
 
+// Abort reasons that end a run as interrupted: our shutdown, or another replica having
+// already marked the answer interrupted (abandon).
+const interruptedBy = (reason: unknown) => reason === 'shutdown' || reason === 'abandoned';
+
 // At most this much of a streaming answer is lost when its server dies.
 export const FLUSH_MS = 250;
+const FINISH_RETRY_MAX_MS = 5000;
 
 export class RunManager {
   private readonly runs = new Map<string, LocalRun>();
@@ -94,6 +100,19 @@ export class RunManager {
     this.stopping = true;
     for (const r of this.runs.values()) r.controller.abort('shutdown');
     await Promise.allSettled([...this.pending]);
+  }
+
+  // Answers of the runs in flight here, to check against the rows after the runner lock
+  // was lost and taken again.
+  localAnswers(): string[] {
+    return [...this.runs.values()].map((r) => r.messageId);
+  }
+
+  // Another replica ended these answers while our lock was lost: stop their runs at once;
+  // each finishes against the stored row and tells clients what it holds.
+  abandon(messageIds: Iterable<string>): void {
+    const gone = new Set(messageIds);
+    for (const r of this.runs.values()) if (gone.has(r.messageId)) r.controller.abort('abandoned');
   }
 
   private publish(conv: string, frame: ServerFrame, only?: string): void {
@@ -173,9 +192,9 @@ export class RunManager {
         }
       }
       await endThinking();
-      if (signal.aborted) outcome = signal.reason === 'shutdown' ? 'shutdown' : 'cancelled';
+      if (signal.aborted) outcome = interruptedBy(signal.reason) ? 'shutdown' : 'cancelled';
     } catch (err) {
-      outcome = run.controller.signal.aborted ? (run.controller.signal.reason === 'shutdown' ? 'shutdown' : 'cancelled') : 'failed';
+      outcome = run.controller.signal.aborted ? (interruptedBy(run.controller.signal.reason) ? 'shutdown' : 'cancelled') : 'failed';
       if (outcome === 'failed' && err instanceof AgentFailure) {
         failure = { code: err.code, message: err.message };
         log.warn({ run: runId, code: err.code, err_message: err.message }, 'agent run failed');
@@ -198,12 +217,14 @@ export class RunManager {
     const { usage, cached, failure } = end;
     const status = outcome === 'shutdown' ? 'interrupted' : outcome;
     const failed = status === 'failed' && failure ? { error: failure.code } : {};
-    const ended = await store.finish(run.messageId, run.content, status, { agent: this.d.agent.name, usage, cached, ...failed });
-    await checkpoint(status, { length: run.content.length, usage, cached, ...failed });
-    if (!ended) {
-      // Another process already ended this answer (it judged this runner gone): what is
-      // stored is its verdict, so clients must not be told the answer completed.
-      this.publish(run.conv, { type: 'run.failed', run_id: run.runId, message_id: run.messageId, code: 'interrupted', message: 'another server ended this answer; reload it to see what was kept' });
+    const stored = await this.finishStored(run, status, { agent: this.d.agent.name, usage, cached, ...failed });
+    await checkpoint(stored.changed ? status : `lost_${stored.status}`, { length: run.content.length, usage, cached, ...failed })
+      .catch((err: unknown) => this.d.log.warn({ run: run.runId, ...errInfo(err) }, 'final checkpoint not stored'));
+    if (!stored.changed) {
+      // The terminal frame follows the row: another replica ended it (it took our runner
+      // lock while our connection was gone), so clients get what is stored.
+      this.d.log.warn({ run: run.runId, stored: stored.status }, 'answer was already ended by another replica; reporting the stored row');
+      this.publish(run.conv, { type: 'run.failed', run_id: run.runId, message_id: run.messageId, code: 'interrupted', message: 'the answer was marked interrupted while this server had lost its database connection; content is what was kept', content: stored.content });
       return;
     }
     if (status === 'complete') {
@@ -221,7 +242,23 @@ export class RunManager {
     } as const;
     this.publish(run.conv, { type: 'run.failed', run_id: run.runId, message_id: run.messageId, code: status, message: messages[status] });
   }
+
+  // The terminal update waits out a database outage: clients hear the end only once it
+  // is stored. Retried until it lands (while draining, a few times only).
+  private async finishStored(run: LocalRun, status: FinishStatus, metadata: Record<string, unknown>): Promise<{ changed: boolean; status: string; content: string }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.d.store.finish(run.messageId, run.content, status, metadata);
+      } catch (err) {
+        if (this.stopping && attempt >= 3) throw err;
+        this.d.log.warn({ run: run.runId, attempt, ...errInfo(err) }, 'storing the end of an answer failed; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(FINISH_RETRY_MAX_MS, 250 * 2 ** attempt)));
+      }
+    }
+  }
 }
+
+export type FinishStatus = 'complete' | 'cancelled' | 'interrupted' | 'failed';
 
 // Agents name their tool calls per run ("call_1"); rows need ids unique across runs,
 // and stable so a retried write hits the same row.

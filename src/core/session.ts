@@ -140,7 +140,7 @@ export class Session implements Endpoint {
       case 'typing': return this.typing(f);
       case 'ping': return this.send({ type: 'pong', id: f.id });
       case 'pong': return this.pong(f);
-      case 'cancel': return void this.cancel(f);
+      case 'cancel': return void this.cancel(f).catch((err: unknown) => this.error(err instanceof AppError ? err.code : 'internal', `cancel not delivered: ${err instanceof AppError ? err.message : 'internal error'}; retry`));
       case 'reauth': return void this.reauth(f);
     }
   }
@@ -240,7 +240,8 @@ export class Session implements Endpoint {
       if (g.autoRun) g.runs.submit(this.conv, this.userId, out.message.seq);
     } catch (err) {
       g.log.error({ err_message: (err as Error).message }, 'storing a message failed');
-      this.error('internal', 'the message was not stored; retry with the same client_msg_id');
+      if (err instanceof AppError) this.error(err.code, `${err.message}: the message may not be stored; retry with the same client_msg_id (it is never stored twice)`);
+      else this.error('internal', 'the message was not stored; retry with the same client_msg_id');
     } finally {
       g.inflight.end();
     }

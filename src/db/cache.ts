@@ -69,20 +69,21 @@ export interface NewCacheEntry {
 }
 
 // Stores (or refreshes) an entry, then keeps the model's newest maxEntries.
+// Two statements, not sql.begin() (postgres.js 3.4.9 crashes the process when a
+// transaction's backend dies): the prune is idempotent, so a failure between the two only
+// leaves the model over its bound until the next save.
 export async function saveCacheEntry(db: Db, e: NewCacheEntry, ttlSeconds: number, maxEntries: number): Promise<void> {
-  await db.timed('cache.save', (sql) => sql.begin(async (tx) => {
-    await tx`
-      INSERT INTO llm_response_cache (key, model, provider, request, query_text, events, response_text, prompt_tokens, completion_tokens, expires_at)
-      VALUES (${e.key}, ${e.model}, ${e.provider}, ${tx.json(e.request as never)}, ${e.queryText}, ${tx.json(e.events as never)},
-              ${e.responseText}, ${e.promptTokens}, ${e.completionTokens}, clock_timestamp() + make_interval(secs => ${ttlSeconds}))
-      ON CONFLICT (key) DO UPDATE SET events = EXCLUDED.events, response_text = EXCLUDED.response_text,
-        prompt_tokens = EXCLUDED.prompt_tokens, completion_tokens = EXCLUDED.completion_tokens,
-        created_at = clock_timestamp(), expires_at = EXCLUDED.expires_at`;
-    await tx`
-      DELETE FROM llm_response_cache WHERE key IN (
-        SELECT key FROM llm_response_cache WHERE model = ${e.model}
-         ORDER BY created_at DESC OFFSET ${maxEntries})`;
-  }) as Promise<unknown>);
+  await db.timed('cache.save', (sql) => sql`
+    INSERT INTO llm_response_cache (key, model, provider, request, query_text, events, response_text, prompt_tokens, completion_tokens, expires_at)
+    VALUES (${e.key}, ${e.model}, ${e.provider}, ${sql.json(e.request as never)}, ${e.queryText}, ${sql.json(e.events as never)},
+            ${e.responseText}, ${e.promptTokens}, ${e.completionTokens}, clock_timestamp() + make_interval(secs => ${ttlSeconds}))
+    ON CONFLICT (key) DO UPDATE SET events = EXCLUDED.events, response_text = EXCLUDED.response_text,
+      prompt_tokens = EXCLUDED.prompt_tokens, completion_tokens = EXCLUDED.completion_tokens,
+      created_at = clock_timestamp(), expires_at = EXCLUDED.expires_at`);
+  await db.timed('cache.prune', (sql) => sql`
+    DELETE FROM llm_response_cache WHERE key IN (
+      SELECT key FROM llm_response_cache WHERE model = ${e.model}
+       ORDER BY created_at DESC OFFSET ${maxEntries})`);
 }
 
 // Days are UTC so that replicas in different time zones add to the same row.

@@ -17,6 +17,7 @@ export interface DbOptions {
   metrics?: Pick<Metrics, 'dbDuration'>;
   connectTimeoutS?: number;
   appName?: string;
+  maxLifetimeS?: number;
 }
 
 export function createDb(url: string, opts: DbOptions = {}): Db {
@@ -24,6 +25,7 @@ export function createDb(url: string, opts: DbOptions = {}): Db {
     max: opts.max ?? 10,
     connect_timeout: opts.connectTimeoutS ?? 10,
     idle_timeout: 60,
+    max_lifetime: opts.maxLifetimeS ?? 1800,
     onnotice: () => undefined, // NOTICEs (e.g. "relation exists, skipping") are not errors
     connection: { application_name: opts.appName ?? 'chat-backend' },
   }) as unknown as Sql;
@@ -50,4 +52,16 @@ export function createDb(url: string, opts: DbOptions = {}): Db {
 export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   const e = err as { code?: string; constraint_name?: string };
   return e?.code === '23505' && (constraint === undefined || e.constraint_name === constraint);
+}
+
+// The database is unreachable or went away under the statement (as opposed to an error
+// in the statement itself): postgres.js connection errors, class 08 (connection
+// exception) and 57P01-57P03 (terminated by the administrator, crash or shutdown,
+// cannot connect now), or the socket errors of a refused or reset connection.
+export function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== 'string') return false;
+  return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03'
+    || code.startsWith('CONNECT') || code === 'CONNECTION_CLOSED' || code === 'CONNECTION_ENDED' || code === 'CONNECTION_DESTROYED'
+    || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH';
 }

@@ -36,21 +36,25 @@ export async function conversationOwned(db: Db, userId: string, conversationId: 
   return rows.length > 0;
 }
 
+// One statement, not sql.begin(): postgres.js 3.4.9 crashes the process (uncaught
+// TypeError in nextWrite) when a transaction's backend dies and it writes the ROLLBACK
+// to the closed socket. A single statement is just as atomic.
 export async function insertDocument(db: Db, d: NewDocument): Promise<DocumentRow> {
-  return db.timed('documents.insert', (sql) => sql.begin(async (tx) => {
-    const [doc] = await tx<DocumentRow[]>`
+  const chunks = d.chunks.map((c) => ({
+    chunk_index: c.index, content: c.content, start_offset: c.start, end_offset: c.end, dims: c.embedding.length, embedding: c.embedding,
+  }));
+  const rows = await db.timed('documents.insert', (sql) => sql<DocumentRow[]>`
+    WITH doc AS (
       INSERT INTO documents (user_id, conversation_id, title, content_type, content, size_bytes, chunk_count)
       VALUES (${d.userId}, ${d.conversationId}, ${d.title}, ${d.contentType}, ${d.content}, ${Buffer.byteLength(d.content)}, ${d.chunks.length})
-      RETURNING ${tx.unsafe(COLS)}`;
-    if (d.chunks.length > 0) {
-      const rows = d.chunks.map((c) => ({
-        document_id: doc!.id, user_id: d.userId, chunk_index: c.index, content: c.content, start_offset: c.start,
-        end_offset: c.end, model: d.model, dims: c.embedding.length, embedding: `{${c.embedding.join(',')}}`,
-      }));
-      await tx`INSERT INTO embeddings ${tx(rows as never)}`;
-    }
-    return doc!;
-  }) as Promise<DocumentRow>);
+      RETURNING *),
+    emb AS (
+      INSERT INTO embeddings (document_id, user_id, chunk_index, content, start_offset, end_offset, model, dims, embedding)
+      SELECT doc.id, doc.user_id, r.chunk_index, r.content, r.start_offset, r.end_offset, ${d.model}, r.dims, r.embedding
+        FROM doc, jsonb_to_recordset(${sql.json(chunks as never)}::jsonb)
+          AS r(chunk_index integer, content text, start_offset integer, end_offset integer, dims integer, embedding real[]))
+    SELECT ${sql.unsafe(COLS)} FROM doc`);
+  return rows[0]!;
 }
 
 // Newest first, optionally only those attached to one conversation; keyset pages over

@@ -6,11 +6,12 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
+import { lockDataDir, type DirLock } from './data-dir-lock.js';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -69,15 +70,27 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedPostgres> {
   const bin = await binaries(opts.binDir);
   const dir = path.resolve(opts.dir);
-  const pgdata = path.join(dir, 'pgdata');
-  const pwfile = path.join(dir, 'postgres-password');
   const owner = runAs();
-  const log = opts.onLog ?? (() => undefined);
   // Parents stay traversable (the postgres user must reach the cluster); the cluster
   // directory itself is private.
   await mkdir(path.dirname(dir), { recursive: true });
   await mkdir(dir, { recursive: true, mode: 0o700 });
   if (owner) await assertReachable(path.dirname(dir), owner);
+  // Before anything touches the cluster: a second process must not stop or reuse the
+  // PostgreSQL of a server that is running (DataDirInUse names it).
+  const lock = await lockDataDir(dir);
+  try {
+    return await startLocked(opts, bin, dir, owner, lock);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(opts: EmbeddedOptions, bin: Binaries, dir: string, owner: { uid: number; gid: number } | undefined, lock: DirLock): Promise<EmbeddedPostgres> {
+  const pgdata = path.join(dir, 'pgdata');
+  const pwfile = path.join(dir, 'postgres-password');
+  const log = opts.onLog ?? (() => undefined);
 
   let password: string;
   if (!existsSync(path.join(pgdata, 'PG_VERSION'))) {
@@ -104,7 +117,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   ], { stdio: ['ignore', 'pipe', 'pipe'], ...(owner ?? {}) });
   await waitReady(child, log);
   // Backstop for exits that skip stop(): a child process outlives its parent otherwise.
-  const onExit = () => child.kill('SIGINT');
+  const onExit = () => {
+    child.kill('SIGINT');
+    rmSync(path.join(dir, 'owner.json'), { force: true });
+  };
   process.once('exit', onExit);
 
   const adminUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
@@ -113,15 +129,21 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   try {
     const exists = await admin`SELECT 1 FROM pg_database WHERE datname = ${database}`;
     if (exists.length === 0) await admin.unsafe(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
+  } catch (err) {
+    await stopChild(child);
+    throw err;
   } finally {
     await admin.end();
   }
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  await lock.setUrl(url); // for a `migrate` run while we serve
   return {
-    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
+    url,
     adminUrl,
-    stop: () => {
+    stop: async () => {
       process.off('exit', onExit);
-      return stopChild(child);
+      await stopChild(child);
+      await lock.release();
     },
   };
 }

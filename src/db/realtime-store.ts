@@ -2,7 +2,9 @@
 import type { GatewayStore } from '../core/gateway.js';
 import type { RunStore } from '../core/runs.js';
 import type { WireMessage } from '../protocol/frames.js';
-import type { Db } from './client.js';
+import { AppError } from '../protocol/errors.js';
+import { isConnectionError, type Db } from './client.js';
+import type { RunnerLease } from './runner-lease.js';
 import { insertMessage, listMessagesAfter, type MessageRow } from './messages.js';
 import {
   finishAnswer, finishToolCall, findOwnedForJoin, findStreamingAnswer, insertCheckpoint, insertToolCall, recentTurns,
@@ -16,7 +18,42 @@ export function wireMessage(m: MessageRow): WireMessage {
   };
 }
 
-export function gatewayStore(db: Db): GatewayStore {
+// Sessions tell a client "try again" (a recoverable error frame, or a close it may
+// resume after) when the database is away, rather than "internal server error". Queries
+// also give up after deadlineMs: while PostgreSQL is unreachable the driver keeps
+// reconnecting up to its connect timeout, longer than a socket may take to authenticate.
+async function unavailableOnLoss<T>(run: Promise<T>, deadlineMs?: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    if (deadlineMs === undefined) return await run;
+    return await Promise.race([run, new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`no answer from the database within ${deadlineMs} ms`), { code: 'CONNECT_TIMEOUT' })), deadlineMs);
+    })]);
+  } catch (err) {
+    if (isConnectionError(err)) throw new AppError('unavailable', 'database unavailable; retry shortly', { cause: err });
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function gatewayStore(db: Db, deadlineMs?: number): GatewayStore {
+  const s = gatewayQueries(db);
+  // A query that outlives its deadline still settles later; nothing waits for it.
+  const read = <T>(p: Promise<T>) => {
+    p.catch(() => undefined);
+    return unavailableOnLoss(p, deadlineMs);
+  };
+  return {
+    findOwned: (u, c) => read(s.findOwned(u, c)),
+    messagesAfter: (c, a, l) => read(s.messagesAfter(c, a, l)),
+    // may still land after the deadline: the client's retry with its client_msg_id is acked as a duplicate
+    insertUserMessage: (c, u, id, content) => read(s.insertUserMessage(c, u, id, content)),
+    streamingAnswer: (c) => read(s.streamingAnswer(c)),
+  };
+}
+
+function gatewayQueries(db: Db): GatewayStore {
   return {
     findOwned: async (userId, conv) => {
       const r = await findOwnedForJoin(db, userId, conv);
@@ -34,10 +71,12 @@ export function gatewayStore(db: Db): GatewayStore {
   };
 }
 
-export function runStore(db: Db, runnerId: bigint): RunStore {
+export function runStore(db: Db, lease: Pick<RunnerLease, 'runnerId' | 'held'>): RunStore {
   return {
     insertAnswer: async (conv, runId) => {
-      const out = await insertMessage(db, { conversationId: conv, role: 'assistant', content: '', status: 'streaming', runId, runnerId });
+      // An answer is claimed under our runner id only while we hold its lock.
+      await lease.held();
+      const out = await insertMessage(db, { conversationId: conv, role: 'assistant', content: '', status: 'streaming', runId, runnerId: lease.runnerId });
       return out.kind === 'no_conversation' ? undefined : wireMessage(out.message);
     },
     appendChunks: (chunks) => appendAnswerChunks(db, chunks),

@@ -15,20 +15,37 @@ export async function appendAnswerChunks(db: Db, chunks: AnswerChunk[]): Promise
     ON CONFLICT (message_id, off) DO UPDATE SET text = EXCLUDED.text`);
 }
 
-// Ends an answer with its full text, written once, and drops its chunks. Returns false
-// when the row was no longer streaming (another process ended it).
-export async function finishAnswer(db: Db, messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>): Promise<boolean> {
-  const rows = await db.timed('runs.finish', (sql) => sql<{ n: number }[]>`
-    WITH done AS (
+export interface FinishResult {
+  changed: boolean; // false: the row was no longer streaming (another replica marked it)
+  status: string; // as stored after the statement
+  content: string;
+}
+
+// Ends an answer with its full text, written once, and drops its chunks; returns what the
+// row holds afterwards: clients must be told what is stored, so a row another replica
+// already ended is reported as it stands.
+export async function finishAnswer(db: Db, messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>): Promise<FinishResult> {
+  const rows = await db.timed('runs.finish', (sql) => sql<{ changed: boolean; status: string; content: string }[]>`
+    WITH upd AS (
       UPDATE messages SET content = ${content}, status = ${status}, updated_at = clock_timestamp(),
              metadata = metadata || ${sql.json(metadata as never)}
        WHERE id = ${messageId} AND status = 'streaming'
-      RETURNING id
+      RETURNING status, content
     ), gone AS (
       DELETE FROM answer_chunks WHERE message_id = ${messageId}
     )
-    SELECT count(*)::int AS n FROM done`);
-  return (rows[0]?.n ?? 0) > 0;
+    SELECT true AS changed, status, content FROM upd
+    UNION ALL
+    SELECT false, status, content FROM messages WHERE id = ${messageId} AND NOT EXISTS (SELECT 1 FROM upd)`);
+  const r = rows[0];
+  return r ?? { changed: false, status: 'deleted', content: '' };
+}
+
+// Which of these answers are no longer streaming (ended by another replica's sweep).
+export async function answersNotStreaming(db: Db, ids: string[]): Promise<{ id: string; status: string; content: string }[]> {
+  if (ids.length === 0) return [];
+  return [...(await db.timed('runs.not_streaming', (sql) => sql<{ id: string; status: string; content: string }[]>`
+    SELECT id, status, content FROM messages WHERE id = ANY(${ids}::uuid[]) AND status <> 'streaming'`))];
 }
 
 export async function insertCheckpoint(db: Db, c: { runId: string; conversationId: string; messageId: string; step: number; kind: string; state: Record<string, unknown> }): Promise<void> {
@@ -89,13 +106,13 @@ export async function streamingRunners(db: Db, exceptRunner: bigint): Promise<bi
 
 // Answers left 'streaming' by a runner that no longer exists, with the text it had
 // flushed assembled into content; returns what changed.
-export async function interruptRunner(db: Db, runner: bigint): Promise<{ id: string; conversation_id: string; run_id: string; seq: number }[]> {
-  const rows = await db.timed('runs.interrupt_runner', (sql) => sql<{ id: string; conversation_id: string; run_id: string; seq: string }[]>`
+export async function interruptRunner(db: Db, runner: bigint): Promise<{ id: string; conversation_id: string; run_id: string; seq: number; content: string }[]> {
+  const rows = await db.timed('runs.interrupt_runner', (sql) => sql<{ id: string; conversation_id: string; run_id: string; seq: string; content: string }[]>`
     WITH gone AS (
       UPDATE messages m SET status = 'interrupted', updated_at = clock_timestamp(),
              content = m.content || COALESCE((SELECT string_agg(c.text, '' ORDER BY c.off) FROM answer_chunks c WHERE c.message_id = m.id), '')
        WHERE status = 'streaming' AND runner_id = ${runner.toString()}
-      RETURNING id, conversation_id, run_id, seq
+      RETURNING id, conversation_id, run_id, seq, content
     ), chunks AS (
       DELETE FROM answer_chunks WHERE message_id IN (SELECT id FROM gone)
     )

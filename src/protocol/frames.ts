@@ -67,7 +67,8 @@ export type ServerFrame =
   | { type: 'response.delta'; run_id: string; message_id: string; offset: number; delta: string }
   | { type: 'run.snapshot'; run_id: string; message_id: string; seq: number; content: string; offset: number }
   | { type: 'response.completed'; run_id: string; message_id: string; seq: number; content: string; cached: boolean; usage: { prompt_tokens: number; completion_tokens: number } }
-  | { type: 'run.failed'; run_id: string; message_id: string; code: string; message: string }
+  // content, when present, is the answer as stored: it replaces what the deltas built
+  | { type: 'run.failed'; run_id: string; message_id: string; code: string; message: string; content?: string }
   | { type: 'typing'; session_id: string; user_id: string; state: 'start' | 'stop' }
   | { type: 'presence'; sessions: SessionInfo[] }
   | { type: 'ping'; id: string; t: number }

@@ -63,6 +63,9 @@ describe('SIGTERM', () => {
     const conv = await createConversation(s.url, alice);
     const { sock } = await connectReady(s.url, conv, alice);
     sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'Tell me a long story about the moon and the tides' });
+    // Sent once the first answer's row exists, so the stored order is fixed (on a loaded
+    // machine the second message could otherwise be stored before the first answer).
+    await sock.type('run.started', 0, 15_000);
     sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'And then one about the stars' }); // queued behind the first run
     const delta = await sock.waitFor((f) => f.type === 'response.delta' && f.offset > 10, 15_000);
     await sock.waitFor(() => sock.ofType('ack').length === 2);

@@ -1,0 +1,77 @@
+// A PostgreSQL a fault test owns outright, driven by pg_ctl: restarted with
+// `-m immediate`, stopped and started again on the same port, never the run's shared one.
+// Debian's PostgreSQL 15 (installed by .ci/run); as root it runs as user "postgres".
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../src/db/embedded.js';
+
+export const PG_BIN = '/usr/lib/postgresql/15/bin';
+
+export interface FaultPostgres {
+  port: number;
+  url: string; // the chat_backend database, as user postgres
+  restartImmediate(): Promise<void>;
+  stop(mode?: 'immediate' | 'fast'): Promise<void>;
+  start(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+// The unprivileged user PostgreSQL (and PgBouncer) run as when the tests run as root.
+export function pgOwner(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid: id('-u'), gid: id('-g') };
+}
+
+function run(cmd: string, args: string[], as: { uid: number; gid: number } | undefined): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(as ?? {}) });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+    child.on('error', reject);
+    // 'exit', not 'close': the postmaster pg_ctl starts may inherit the pipes
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${path.basename(cmd)} ${args.join(' ')} exited ${code}: ${out.slice(-2000)}`))));
+  });
+}
+
+export function faultPostgresAvailable(): string | undefined {
+  return existsSync(path.join(PG_BIN, 'pg_ctl')) ? undefined : `PostgreSQL 15 binaries not found in ${PG_BIN} (apt-get install postgresql-15)`;
+}
+
+export async function startFaultPostgres(): Promise<FaultPostgres> {
+  const as = pgOwner();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'chat-backend-fault-pg-'));
+  await chmod(dir, 0o755);
+  const pgdata = path.join(dir, 'pgdata');
+  const logFile = path.join(dir, 'postgres.log');
+  const pw = path.join(dir, 'pw');
+  await writeFile(pw, 'fault\n');
+  if (as) await chown(dir, as.uid, as.gid);
+  if (as) await chown(pw, as.uid, as.gid);
+  await run(path.join(PG_BIN, 'initdb'), ['-D', pgdata, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pw}`, '-E', 'UTF8', '--locale=C'], as);
+  const port = await freePort();
+  const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections=200 -c fsync=off`;
+  const pgCtl = (...args: string[]) => run(path.join(PG_BIN, 'pg_ctl'), ['-D', pgdata, ...args], as);
+  const start = async () => { await pgCtl('-w', '-t', '60', '-l', logFile, '-o', opts, 'start'); };
+  await start();
+  const base = `postgres://postgres:fault@127.0.0.1:${port}`;
+  const { default: postgres } = await import('postgres');
+  const admin = postgres(`${base}/postgres`, { max: 1, onnotice: () => undefined });
+  await admin.unsafe('CREATE DATABASE chat_backend');
+  await admin.end();
+  return {
+    port,
+    url: `${base}/chat_backend`,
+    restartImmediate: async () => { await pgCtl('-w', '-t', '60', '-m', 'immediate', '-l', logFile, '-o', opts, 'restart'); },
+    stop: async (mode = 'immediate') => { await pgCtl('-w', '-m', mode, 'stop'); },
+    start,
+    destroy: async () => {
+      await pgCtl('-w', '-m', 'immediate', 'stop').catch(() => undefined); // already stopped is fine
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
