@@ -57,7 +57,9 @@ export class RunManager {
       const run = this.runs.get(ev.run_id);
       if (run) this.publish(run.conv, this.snapshot(run), ev.session === '*' ? undefined : ev.session);
     });
-    d.hub.onCancel((ev) => this.runs.get(ev.run_id)?.controller.abort('cancelled'));
+    // A cancel names its conversation; a run of another conversation is never stopped by
+    // it, whatever the sender checked (another user's run included).
+    d.hub.onCancel((ev) => this.ownRun(ev.conv, ev.run_id)?.controller.abort('cancelled'));
   }
 
   localRun(conv: string): LocalRun | undefined {
@@ -88,9 +90,13 @@ export class RunManager {
 
   // Cancels a local run, or asks the replica that owns it.
   cancel(conv: string, runId: string): void {
-    const run = this.runs.get(runId);
-    if (run) run.controller.abort('cancelled');
+    if (this.runs.has(runId)) this.ownRun(conv, runId)?.controller.abort('cancelled');
     else this.d.bus.publish({ kind: 'cancel', conv, run_id: runId });
+  }
+
+  private ownRun(conv: string, runId: string): LocalRun | undefined {
+    const run = this.runs.get(runId);
+    return run?.conv === conv ? run : undefined;
   }
 
   // SIGTERM: stop every local run, store its partial answer as interrupted, tell clients.

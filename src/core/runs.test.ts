@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import type { Agent, AgentContext, AgentEvent } from '../agent/types.js';
+import { createLogger } from '../log.js';
+import { createMetrics } from '../metrics/metrics.js';
+import type { ServerFrame, WireMessage } from '../protocol/frames.js';
+import type { AnswerChunk } from './answer-writer.js';
+import { LocalBus } from './bus.js';
+import { Hub } from './hub.js';
+import { RunManager, type RunStore } from './runs.js';
+
+// An agent that streams words until told to stop, one per `next()` of the test.
+class ScriptedAgent implements Agent {
+  readonly name = 'scripted';
+  private release: (() => void) | undefined;
+  constructor(private readonly words: string[]) {}
+  step(): void {
+    this.release?.();
+  }
+  async *run(_h: unknown, ctx: AgentContext): AsyncGenerator<AgentEvent> {
+    for (const w of this.words) {
+      await new Promise<void>((r) => {
+        this.release = r;
+        ctx.signal.addEventListener('abort', () => r(), { once: true });
+      });
+      if (ctx.signal.aborted) return;
+      yield { type: 'delta', text: w };
+    }
+  }
+}
+
+class MemoryStore implements RunStore {
+  readonly rows = new Map<string, { status: string; content: string }>();
+  readonly chunks: AnswerChunk[] = [];
+  endedElsewhere = false;
+  async insertAnswer(conv: string, runId: string): Promise<WireMessage> {
+    const id = `a${this.rows.size + 1}`;
+    this.rows.set(id, { status: 'streaming', content: '' });
+    return { id, seq: this.rows.size + 1, role: 'assistant', status: 'streaming', content: '', client_msg_id: null, run_id: runId, user_id: null, created_at: conv };
+  }
+  async appendChunks(c: AnswerChunk[]) { this.chunks.push(...c); }
+  async finish(id: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed') {
+    const row = this.rows.get(id)!;
+    if (this.endedElsewhere) {
+      row.status = 'interrupted';
+      row.content = content.slice(0, 2);
+      return { changed: false, status: row.status, content: row.content };
+    }
+    Object.assign(row, { status, content });
+    return { changed: true, status, content };
+  }
+  async checkpoint() {}
+  async toolCall() {}
+  async toolResult() {}
+  async recentTurns() { return []; }
+  async search() { return []; }
+}
+
+function setup(words = ['Hello', ' there', ' friend']) {
+  const bus = new LocalBus('r1');
+  const hub = new Hub(bus);
+  const store = new MemoryStore();
+  const agent = new ScriptedAgent(words);
+  const runs = new RunManager({ store, agent, bus, hub, log: createLogger('silent'), metrics: createMetrics(), flushMs: 60_000 });
+  const frames: ServerFrame[] = [];
+  bus.subscribe((ev) => { if (ev.kind === 'frame') frames.push(ev.frame); });
+  const tick = () => new Promise((r) => setImmediate(r));
+  const until = async (pred: () => boolean) => { for (let i = 0; i < 200 && !pred(); i++) await tick(); expect(pred()).toBe(true); };
+  return { bus, hub, store, agent, runs, frames, until, tick };
+}
+
+describe('RunManager', () => {
+  it('streams a run to its end: run.started, deltas at their offsets, the stored text in response.completed', async () => {
+    const { runs, agent, frames, store, until, bus } = setup();
+    runs.submit('c1', 'alice', 1);
+    await until(() => runs.localRun('c1') !== undefined);
+    expect(bus.watched('c1'), 'a run watches its conversation for cancels and snapshot requests').toBe(true);
+    for (let i = 0; i < 3; i++) {
+      agent.step();
+      await until(() => frames.filter((f) => f.type === 'response.delta').length === i + 1);
+    }
+    agent.step();
+    await until(() => frames.some((f) => f.type === 'response.completed'));
+    const deltas = frames.filter((f): f is Extract<ServerFrame, { type: 'response.delta' }> => f.type === 'response.delta');
+    expect(deltas.map((d) => d.offset)).toEqual([0, 5, 11]);
+    expect(frames.find((f) => f.type === 'response.completed')).toMatchObject({ content: 'Hello there friend' });
+    expect([...store.rows.values()]).toEqual([{ status: 'complete', content: 'Hello there friend' }]);
+    expect(bus.watched('c1')).toBe(false);
+  });
+
+  it('ignores a cancel naming another conversation, directly or over the bus, and stops on its own', async () => {
+    const { runs, agent, frames, store, until, bus } = setup();
+    runs.submit('c1', 'alice', 1);
+    await until(() => runs.localRun('c1') !== undefined);
+    const runId = runs.localRun('c1')!.runId;
+    agent.step();
+    await until(() => frames.some((f) => f.type === 'response.delta'));
+    runs.cancel('c2', runId);
+    bus.publish({ kind: 'cancel', conv: 'c2', run_id: runId });
+    agent.step();
+    await until(() => frames.filter((f) => f.type === 'response.delta').length === 2);
+    expect(runs.isLocal(runId), 'a cancel for another conversation stopped this run').toBe(true);
+    bus.publish({ kind: 'cancel', conv: 'c1', run_id: runId });
+    await until(() => frames.some((f) => f.type === 'run.failed'));
+    expect(frames.find((f) => f.type === 'run.failed')).toMatchObject({ code: 'cancelled', run_id: runId });
+    expect([...store.rows.values()]).toEqual([{ status: 'cancelled', content: 'Hello there' }]);
+  });
+
+  it('answers a snapshot request with the text so far, to the asking session only', async () => {
+    const { runs, agent, until, bus } = setup();
+    runs.submit('c1', 'alice', 1);
+    await until(() => runs.localRun('c1') !== undefined);
+    agent.step();
+    await until(() => runs.localRun('c1')!.content === 'Hello');
+    const seen: unknown[] = [];
+    bus.subscribe((ev) => { if (ev.kind === 'frame' && ev.frame.type === 'run.snapshot') seen.push(ev); });
+    bus.publish({ kind: 'snapshot_request', conv: 'c1', run_id: runs.localRun('c1')!.runId, session: 's9' });
+    expect(seen).toMatchObject([{ only: 's9', frame: { content: 'Hello', offset: 5 } }]);
+    runs.cancel('c1', runs.localRun('c1')!.runId);
+  });
+
+  it('tells clients what is stored when another process ended the answer first, never response.completed', async () => {
+    const { runs, agent, frames, store, until } = setup(['Hello']);
+    store.endedElsewhere = true;
+    runs.submit('c1', 'alice', 1);
+    await until(() => runs.localRun('c1') !== undefined);
+    agent.step();
+    agent.step();
+    await until(() => frames.some((f) => f.type === 'run.failed' || f.type === 'response.completed'));
+    expect(frames.some((f) => f.type === 'response.completed')).toBe(false);
+    expect(frames.find((f) => f.type === 'run.failed')).toMatchObject({ code: 'interrupted', content: 'He' });
+  });
+});

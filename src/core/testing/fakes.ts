@@ -1,0 +1,107 @@
+// In-process fakes of the realtime core's ports, for unit tests: a socket that records
+// frames and closes, a token verifier, a gateway store, and a gateway wired to them with
+// a LocalBus. No uWS, no PostgreSQL.
+import type { Config } from '../../config.js';
+import { createLogger } from '../../log.js';
+import { createMetrics } from '../../metrics/metrics.js';
+import { AppError } from '../../protocol/errors.js';
+import type { ServerFrame, WireMessage } from '../../protocol/frames.js';
+import { LocalBus } from '../bus.js';
+import { Gateway, type GatewayStore } from '../gateway.js';
+import { Hub } from '../hub.js';
+import { Inflight } from '../inflight.js';
+import type { RunManager } from '../runs.js';
+import type { SocketPort } from '../session.js';
+
+export class FakePort implements SocketPort {
+  readonly frames: ServerFrame[] = [];
+  closedWith: { code: number; reason: string } | undefined;
+  send(text: string): boolean {
+    this.frames.push(JSON.parse(text) as ServerFrame);
+    return true;
+  }
+  close(code: number, reason: string): void {
+    this.closedWith = { code, reason };
+  }
+  buffered(): number {
+    return 0;
+  }
+  drained(): Promise<void> {
+    return Promise.resolve();
+  }
+  ofType<T extends ServerFrame['type']>(t: T): Extract<ServerFrame, { type: T }>[] {
+    return this.frames.filter((f): f is Extract<ServerFrame, { type: T }> => f.type === t);
+  }
+}
+
+export const WS_CFG: Config['ws'] = {
+  allowedOrigins: undefined, authTimeoutMs: 5000, heartbeatMs: 20_000, trustedProxies: undefined, maxPendingPerIp: 100,
+  maxConnectionsPerUser: 100, ratePerSec: 100, rateBurst: 100, userMessageRatePerSec: 100, userMessageBurst: 100, maxBufferedBytes: 1 << 20,
+};
+
+// Tokens are the user id itself; 'bad' is refused.
+export const fakeVerifier = {
+  async verify(token: string): Promise<{ sub: string; exp: number }> {
+    if (token === 'bad') throw new AppError('unauthorized', 'token signature is invalid');
+    return { sub: token, exp: Math.floor(Date.now() / 1000) + 3600 };
+  },
+};
+
+export class FakeStore implements GatewayStore {
+  // conversation → owner
+  readonly owners = new Map<string, string>();
+  readonly messages: WireMessage[] = [];
+  streaming: WireMessage | undefined;
+  failInsert: Error | undefined;
+
+  async findOwned(userId: string, conv: string) {
+    if (this.owners.get(conv) !== userId) return undefined;
+    return { id: conv, last_seq: this.messages.length, streaming: this.streaming };
+  }
+  async messagesAfter(_conv: string, after: number, limit: number) {
+    return this.messages.filter((m) => m.seq > after).slice(0, limit);
+  }
+  async insertUserMessage(_conv: string, userId: string, clientMsgId: string, content: string) {
+    if (this.failInsert) throw this.failInsert;
+    const dup = this.messages.find((m) => m.client_msg_id === clientMsgId);
+    if (dup) return { message: dup, duplicate: true };
+    const message: WireMessage = {
+      id: `m${this.messages.length + 1}`, seq: this.messages.length + 1, role: 'user', status: 'complete', content, client_msg_id: clientMsgId,
+      run_id: null, user_id: userId, created_at: new Date(0).toISOString(),
+    };
+    this.messages.push(message);
+    return { message, duplicate: false };
+  }
+  async streamingAnswer() {
+    return this.streaming;
+  }
+}
+
+export interface FakeRuns {
+  cancelled: { conv: string; runId: string }[];
+  submitted: number[];
+  local: Map<string, { conv: string }>;
+}
+
+export function fakeGateway(opts: { store?: FakeStore; cfg?: Partial<Config['ws']> } = {}) {
+  const bus = new LocalBus('replica-1');
+  const hub = new Hub(bus);
+  const store = opts.store ?? new FakeStore();
+  const fr: FakeRuns = { cancelled: [], submitted: [], local: new Map() };
+  const runs = {
+    localRun: (conv: string) => [...fr.local.entries()].filter(([, r]) => r.conv === conv).map(([runId, r]) => ({ runId, conv: r.conv, messageId: 'a1', seq: 2, content: '' }))[0],
+    isLocal: (runId: string) => fr.local.has(runId),
+    snapshot: () => ({ type: 'pong', id: 0 }),
+    submit: (_conv: string, _user: string, seq: number) => { fr.submitted.push(seq); },
+    cancel: (conv: string, runId: string) => { fr.cancelled.push({ conv, runId }); },
+  } as unknown as RunManager;
+  const g = new Gateway({
+    cfg: { ...WS_CFG, ...opts.cfg }, verifier: fakeVerifier, hub, bus, runs, store, metrics: createMetrics(), log: createLogger('silent'), inflight: new Inflight(), autoRun: true,
+  });
+  return { g, bus, hub, store, runs: fr };
+}
+
+// Lets the promise chains started by a frame settle.
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+}
