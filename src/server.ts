@@ -13,6 +13,7 @@ import { documentRoutes } from './api/document-routes.js';
 import { conversationRoutes } from './api/conversation-routes.js';
 import type { Route } from './api/route.js';
 import { systemRoutes } from './api/system-routes.js';
+import { uiStreamRoutes } from './api/ui-stream-routes.js';
 import { webRoutes } from './api/web-routes.js';
 import { loadOrCreateDevSecret } from './auth/dev-token.js';
 import { createVerifier, type Verifier } from './auth/verifier.js';
@@ -21,12 +22,14 @@ import { Hub } from './core/hub.js';
 import { Gateway } from './core/gateway.js';
 import { RunManager } from './core/runs.js';
 import { ConversationService } from './core/conversations.js';
+import { UiChat } from './core/ui-chat.js';
 import { Inflight } from './core/inflight.js';
 import { cacheStats, deleteCacheSettings, listCacheSettings, purgeExpiredCache, responseCacheStore, upsertCacheSettings } from './db/cache.js';
 import { createDb, type Db } from './db/client.js';
 import { conversationStore } from './db/conversation-store.js';
 import { createPgBus } from './db/pg-bus.js';
 import { gatewayStore, runStore } from './db/realtime-store.js';
+import { uiChatStore } from './db/ui-chat-store.js';
 import { startRunnerLease, type Interrupted } from './db/runner-lease.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { appliedVersion, latestVersion, loadMigrations, migrate } from './db/migrate.js';
@@ -132,6 +135,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       defaults: { enabled: config.cache.enabled, ttl_seconds: config.cache.ttlS, max_entries: config.cache.maxEntries },
     }, config.admin),
     ...documentRoutes(documents),
+    ...uiStreamRoutes(new UiChat({ store: uiChatStore(db), runs, hub, bus, log, autoRun: config.agent.name !== 'none' })),
   ];
   const app = uws.App();
   mountWs(app, gateway, { allowedOrigins: config.ws.allowedOrigins, trustedProxies: config.ws.trustedProxies }, log);

@@ -17,6 +17,8 @@ export class Hub {
   private readonly lastSeq = new Map<string, number>();
   // answers seen streaming and not yet finished, by conversation: message id → seq
   private readonly open = new Map<string, Map<string, number>>();
+  // HTTP event streams (UI message stream): frames like a socket, but no presence or limits
+  private readonly observers = new Map<string, Map<string, Pick<Endpoint, 'sessionId' | 'deliver'>>>();
   private readonly snapshotHandlers: ((ev: Extract<BusEvent, { kind: 'snapshot_request' }>) => void)[] = [];
   private readonly cancelHandlers: ((ev: Extract<BusEvent, { kind: 'cancel' }>) => void)[] = [];
 
@@ -44,6 +46,15 @@ export class Hub {
     if (n <= 0) this.perUser.delete(ep.userId);
     else this.perUser.set(ep.userId, n);
     this.announce(ep.conv, false);
+  }
+
+  observe(conv: string, ob: Pick<Endpoint, 'sessionId' | 'deliver'>): () => void {
+    let m = this.observers.get(conv);
+    if (!m) this.observers.set(conv, (m = new Map()));
+    m.set(ob.sessionId, ob);
+    return () => {
+      if (m.delete(ob.sessionId) && m.size === 0 && this.observers.get(conv) === m) this.observers.delete(conv);
+    };
   }
 
   connectionsOf(userId: string): number {
@@ -108,6 +119,8 @@ export class Hub {
     switch (ev.kind) {
       case 'frame': {
         this.track(ev.conv, ev.frame);
+        const obs = this.observers.get(ev.conv);
+        if (obs) for (const o of [...obs.values()]) if ((ev.only === undefined || ev.only === o.sessionId) && ev.except !== o.sessionId) o.deliver(ev.frame);
         const m = this.convs.get(ev.conv);
         if (!m) return;
         if (ev.only !== undefined) {

@@ -2,7 +2,7 @@
 // on when its sender disconnects. Each step is checkpointed, each tool call stored, and
 // the answer row grows as the text streams (saved at least every 250 ms), ending as
 // complete, cancelled, interrupted (shutdown) or failed.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { AgentFailure, type Agent, type AgentEvent, type ChatTurn, type SearchHit } from '../agent/types.js';
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { ServerFrame, WireMessage } from '../protocol/frames.js';
 import type { Bus } from './bus.js';
 import type { Hub } from './hub.js';
+import { isUuid, stableUuid } from './stable-uuid.js';
 
 export interface RunStore {
   insertAnswer(conv: string, runId: string): Promise<WireMessage | undefined>;
@@ -64,9 +65,10 @@ export class RunManager {
 
   // Runs of one conversation execute one after another, in message order.
   // triggerSeq: the user message that asked; searches look only before it.
-  submit(conv: string, userId: string, triggerSeq: number): void {
+  // onStart: told the run id before the run's first frame (a UI stream follows that run).
+  submit(conv: string, userId: string, triggerSeq: number, onStart?: (runId: string | undefined) => void): void {
     const prev = this.chains.get(conv) ?? Promise.resolve();
-    const next = prev.then(() => this.execute(conv, userId, triggerSeq)).catch((err: unknown) => this.d.log.error({ conv, ...errInfo(err) }, 'run crashed'));
+    const next = prev.then(() => this.execute(conv, userId, triggerSeq, onStart)).finally(() => onStart?.(undefined)).catch((err: unknown) => this.d.log.error({ conv, ...errInfo(err) }, 'run crashed'));
     this.chains.set(conv, next);
     this.pending.add(next);
     void next.finally(() => {
@@ -95,11 +97,12 @@ export class RunManager {
     this.d.bus.publish({ kind: 'frame', conv, frame, ...(only ? { only } : {}) });
   }
 
-  private async execute(conv: string, userId: string, triggerSeq: number): Promise<void> {
+  private async execute(conv: string, userId: string, triggerSeq: number, onStart?: (runId: string) => void): Promise<void> {
     const { store, metrics, log } = this.d;
     if (this.stopping) return;
     const started = performance.now();
     const runId = randomUUID();
+    onStart?.(runId);
     const answer = await store.insertAnswer(conv, runId);
     if (answer === undefined) return; // the conversation was deleted meanwhile
     const run: LocalRun = { runId, conv, messageId: answer.id, seq: answer.seq, content: '', controller: new AbortController() };
@@ -220,8 +223,6 @@ export class RunManager {
 
 // Agents name their tool calls per run ("call_1"); rows need ids unique across runs,
 // and stable so a retried write hits the same row.
-function toolId(agentId: string, runId: string): string {
-  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(agentId)) return agentId;
-  const h = createHash('sha256').update(`${runId}:${agentId}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+export function toolId(agentId: string, runId: string): string {
+  return isUuid(agentId) ? agentId : stableUuid(`${runId}:${agentId}`);
 }
