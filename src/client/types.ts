@@ -66,7 +66,7 @@ export interface ToolCall {
   toolCallId: string;
   name: string;
   arguments: Record<string, unknown>;
-  status: 'running' | 'succeeded' | 'failed';
+  status: 'running' | 'succeeded' | 'failed' | 'denied';
   result?: unknown;
   error?: string;
   durationMs?: number;

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ServerFrame, WireMessage } from '../protocol/frames.js';
+import type { ToolGate } from './approvals.js';
 import type { Bus } from './bus.js';
 import type { Hub } from './hub.js';
 import { isUuid, stableUuid } from './stable-uuid.js';
@@ -18,7 +19,7 @@ export interface RunStore {
   finish(messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>): Promise<void>;
   checkpoint(c: { runId: string; conversationId: string; messageId: string; step: number; kind: string; state: Record<string, unknown> }): Promise<void>;
   toolCall(t: { id: string; runId: string; conversationId: string; messageId: string; name: string; arguments: Record<string, unknown> }): Promise<void>;
-  toolResult(t: { id: string; status: 'succeeded' | 'failed'; result: unknown; error: string | null; durationMs: number }): Promise<void>;
+  toolResult(t: { id: string; status: 'succeeded' | 'failed' | 'denied'; result: unknown; error: string | null; durationMs: number }): Promise<void>;
   recentTurns(conv: string, limit: number): Promise<ChatTurn[]>;
   search(conv: string, query: string, limit: number, beforeSeq: number): Promise<SearchHit[]>;
 }
@@ -42,7 +43,7 @@ export class RunManager {
   private readonly pending = new Set<Promise<void>>();
   private stopping = false;
 
-  constructor(private readonly d: { store: RunStore; agent: Agent; bus: Bus; hub: Hub; log: Logger; metrics: Metrics }) {
+  constructor(private readonly d: { store: RunStore; agent: Agent; bus: Bus; hub: Hub; log: Logger; metrics: Metrics; approvals?: ToolGate }) {
     d.hub.onSnapshotRequest((ev) => {
       const run = this.runs.get(ev.run_id);
       if (run) this.publish(run.conv, this.snapshot(run), ev.session === '*' ? undefined : ev.session);
@@ -139,6 +140,7 @@ export class RunManager {
       const events = this.d.agent.run(history, {
         conversationId: conv, userId, runId, signal, now: () => new Date(),
         searchConversation: (q, limit) => store.search(conv, q, limit, triggerSeq),
+        ...(this.d.approvals ? { approveTool: (call: Parameters<ToolGate['gate']>[1]) => this.d.approvals!.gate({ conv, runId, userId, toolCallId: toolId(call.id, runId) }, call, signal) } : {}),
       });
       for await (const ev of events as AsyncIterable<AgentEvent>) {
         if (signal.aborted) break;

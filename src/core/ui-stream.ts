@@ -111,7 +111,7 @@ export class UiStreamMapper {
         if (f.decision === 'denied') this.toolOutput(toolId(f.tool_call_id, f.run_id), { status: 'denied' });
         break;
       case 'tool.result':
-        this.toolOutput(toolId(f.tool_call_id, f.run_id), { status: f.status, result: f.result, error: f.error });
+        this.toolOutput(toolId(f.tool_call_id, f.run_id), { status: f.status, ...(f.result !== undefined ? { result: f.result } : {}), ...(f.error !== undefined ? { error: f.error } : {}) });
         break;
       case 'response.delta':
         this.begin();

@@ -7,6 +7,8 @@ ALTER TABLE tool_calls ADD CONSTRAINT tool_calls_status_check
   CHECK (status IN ('running', 'awaiting_approval', 'succeeded', 'failed', 'denied'));
 ALTER TABLE tool_calls
   ADD COLUMN approval_id         uuid UNIQUE,
+  -- the agent's own id for the call (what tool.call frames carry)
+  ADD COLUMN agent_call_id       text,
   ADD COLUMN approval            text CHECK (approval IN ('pending', 'approved', 'denied')),
   ADD COLUMN approval_reason     text CHECK (approval_reason IN ('user', 'timeout', 'policy')),
   ADD COLUMN approval_note       text CHECK (length(approval_note) <= 500),
