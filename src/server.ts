@@ -118,6 +118,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     : createAgent('builtin', { tokenDelayMs: config.agent.tokenDelayMs, tools });
   const approvals = new Approvals({ store: approvalStore(db), bus, cfg: config.approvals, log });
   const runs = new RunManager({ store: runStore(db, lease.runnerId), agent, bus, hub, log, metrics, approvals });
+  approvals.onOrphanDecision((conv, userId, afterSeq) => runs.submit(conv, userId, afterSeq));
   const gateway = new Gateway({ cfg: config.ws, verifier, hub, bus, runs, store: gatewayStore(db), metrics, log, inflight, autoRun: config.agent.name !== 'none', approvals });
   const svc = new ConversationService(conversationStore(db), (id) => {
     bus.publish({ kind: 'frame', conv: id, frame: { type: 'resync', reason: 'conversation_deleted' } });

@@ -30,17 +30,22 @@ export interface Approval {
   name: string;
   arguments: Record<string, unknown>;
   approval: 'pending' | 'approved' | 'denied';
-  approval_reason: 'user' | 'timeout' | 'policy' | null;
+  approval_reason: 'user' | 'timeout' | 'policy' | 'cancelled' | null;
   approval_note: string | null;
   decided_by: string | null;
   decided_at: Date | null;
   approval_expires_at: Date;
+  // decide() only: the conversation's owner and where the run's answer stands now
+  owner_id?: string;
+  answer_status?: string | null;
+  answer_seq?: number | null;
 }
 
 export interface ApprovalStore {
   request(a: { toolCallId: string; approvalId: string; agentCallId: string; expiresAt: Date }): Promise<void>;
+  carryOver(a: { conversationId: string; runId: string; toolCallId: string; approvalId: string; agentCallId: string; name: string; arguments: Record<string, unknown> }): Promise<{ approval: 'approved' | 'denied'; approval_note: string | null; decided_by: string | null; decided_at: Date } | undefined>;
   denyByPolicy(a: { toolCallId: string; approvalId: string; agentCallId: string }): Promise<void>;
-  decide(d: { approvalId: string; ownerId: string | null; conversationId?: string; approved: boolean; reason: 'user' | 'timeout'; note: string | null }): Promise<Approval | undefined>;
+  decide(d: { approvalId: string; ownerId: string | null; conversationId?: string; approved: boolean; reason: 'user' | 'timeout' | 'cancelled'; note: string | null }): Promise<Approval | undefined>;
   find(approvalId: string, ownerId: string, conversationId?: string): Promise<Approval | undefined>;
   pending(conversationId: string): Promise<Approval[]>;
 }
@@ -62,11 +67,18 @@ export function parsePolicies(spec: string | undefined): Record<string, ToolPoli
 
 export class Approvals implements ToolGate {
   private readonly waiters = new Map<string, (d: ToolDecision) => void>();
+  private continueRun: ((conv: string, userId: string, afterSeq: number) => void) | undefined;
 
   constructor(private readonly d: { store: ApprovalStore; bus: Bus; cfg: ApprovalConfig; log: Logger }) {
     d.bus.subscribe((ev) => {
       if (ev.kind === 'frame' && ev.frame.type === 'tool.approval_result') this.waiters.get(ev.frame.approval_id)?.(decisionOf(ev.frame));
     });
+  }
+
+  // How a decision whose run was interrupted (its replica stopped while it waited) gets
+  // acted on: a new run of the conversation, which finds the decision for the same call.
+  onOrphanDecision(cont: (conv: string, userId: string, afterSeq: number) => void): void {
+    this.continueRun = cont;
   }
 
   policy(tool: string): ToolPolicy {
@@ -84,12 +96,22 @@ export class Approvals implements ToolGate {
       bus.publish({ kind: 'frame', conv: run.conv, frame });
       return decisionOf(frame);
     }
+    const carried = await store.carryOver({ conversationId: run.conv, runId: run.runId, toolCallId: run.toolCallId, approvalId, agentCallId: call.id, name: call.name, arguments: call.arguments });
+    if (carried !== undefined) {
+      const frame = resultFrame({ run_id: run.runId, agent_call_id: call.id, approval_id: approvalId, approval: carried.approval, approval_reason: 'user', approval_note: carried.approval_note, decided_by: carried.decided_by, decided_at: carried.decided_at });
+      bus.publish({ kind: 'frame', conv: run.conv, frame });
+      return decisionOf(frame);
+    }
     const expiresAt = new Date(Date.now() + cfg.timeoutMs);
     await store.request({ toolCallId: run.toolCallId, approvalId, agentCallId: call.id, expiresAt });
     let settle!: (d: ToolDecision) => void;
     const decided = new Promise<ToolDecision>((resolve) => { settle = resolve; });
     this.waiters.set(approvalId, settle);
-    const stop = () => settle({ approved: false, message: 'the run was stopped' });
+    // A stopped run's question is closed; a shutdown's stays pending for the run that continues.
+    const stop = () => {
+      settle({ approved: false, message: 'the run was stopped' });
+      if (signal.reason !== 'shutdown') void this.closeCancelled(approvalId, run.conv);
+    };
     signal.addEventListener('abort', stop, { once: true });
     const timer = setTimeout(() => void this.expire(approvalId, run.userId).then(settle, (err: unknown) => {
       this.d.log.warn({ approval: approvalId, ...errInfo(err) }, 'expiring a tool approval failed; denying it in this run');
@@ -117,7 +139,17 @@ export class Approvals implements ToolGate {
       throw new AppError('conflict', `the approval was already decided: ${seen.approval} (${seen.approval_reason ?? 'policy'}) at ${seen.decided_at?.toISOString() ?? 'an unknown time'}`);
     }
     this.d.bus.publish({ kind: 'frame', conv: row.conversation_id, frame: resultFrame(row) });
+    if (row.answer_status === 'interrupted' && row.answer_seq != null && row.owner_id !== undefined) this.continueRun?.(row.conversation_id, row.owner_id, row.answer_seq);
     return row;
+  }
+
+  private async closeCancelled(approvalId: string, conv: string): Promise<void> {
+    try {
+      const row = await this.d.store.decide({ approvalId, ownerId: null, approved: false, reason: 'cancelled', note: null });
+      if (row !== undefined) this.d.bus.publish({ kind: 'frame', conv, frame: resultFrame(row) });
+    } catch (err) {
+      this.d.log.warn({ approval: approvalId, ...errInfo(err) }, 'closing the approval of a stopped run failed');
+    }
   }
 
   // The approvals still waiting in a conversation, as a joining client must see them.
@@ -159,8 +191,9 @@ function decisionOf(f: Extract<ServerFrame, { type: 'tool.approval_result' }>): 
   return f.decision === 'approved' ? { approved: true } : { approved: false, message: messageOf(f.reason, f.note ?? null) };
 }
 
-function messageOf(reason: 'user' | 'timeout' | 'policy', note: string | null): string {
+function messageOf(reason: 'user' | 'timeout' | 'policy' | 'cancelled', note: string | null): string {
   if (reason === 'timeout') return 'not approved in time';
+  if (reason === 'cancelled') return 'the run was stopped';
   if (reason === 'policy') return 'not allowed by the tool policy';
   return note ? `denied by the user (${note})` : 'denied by the user';
 }

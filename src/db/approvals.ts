@@ -13,11 +13,15 @@ export interface ApprovalRow {
   name: string;
   arguments: Record<string, unknown>;
   approval: 'pending' | 'approved' | 'denied';
-  approval_reason: 'user' | 'timeout' | 'policy' | null;
+  approval_reason: 'user' | 'timeout' | 'policy' | 'cancelled' | null;
   approval_note: string | null;
   decided_by: string | null;
   decided_at: Date | null;
   approval_expires_at: Date;
+  // the conversation's owner and how the run's answer stands now (decide() only)
+  owner_id?: string;
+  answer_status?: string | null;
+  answer_seq?: number | null;
 }
 
 const COLS = `t.approval_id, t.id AS tool_call_id, t.agent_call_id, t.run_id, t.conversation_id, t.message_id, t.name,
@@ -40,7 +44,7 @@ export async function denyByPolicy(db: Db, a: { toolCallId: string; approvalId: 
 
 // Decides a pending approval. ownerId: only the conversation's owner may (null: the
 // server itself, for timeouts). undefined when it is not pending or not theirs.
-export async function decideApproval(db: Db, d: { approvalId: string; ownerId: string | null; conversationId?: string; approved: boolean; reason: 'user' | 'timeout'; note: string | null }): Promise<ApprovalRow | undefined> {
+export async function decideApproval(db: Db, d: { approvalId: string; ownerId: string | null; conversationId?: string; approved: boolean; reason: 'user' | 'timeout' | 'cancelled'; note: string | null }): Promise<ApprovalRow | undefined> {
   const rows = await db.timed('approvals.decide', (sql) => sql<ApprovalRow[]>`
     UPDATE tool_calls t SET approval = ${d.approved ? 'approved' : 'denied'}, approval_reason = ${d.reason},
            approval_note = ${d.note}, decided_by = ${d.ownerId}, decided_at = clock_timestamp(),
@@ -49,8 +53,11 @@ export async function decideApproval(db: Db, d: { approvalId: string; ownerId: s
      WHERE t.approval_id = ${d.approvalId} AND t.approval = 'pending' AND c.id = t.conversation_id
        AND (${d.ownerId}::text IS NULL OR c.user_id = ${d.ownerId})
        AND (${d.conversationId ?? null}::uuid IS NULL OR t.conversation_id = ${d.conversationId ?? null})
-    RETURNING ${sql.unsafe(COLS)}`);
-  return rows[0];
+    RETURNING ${sql.unsafe(COLS)}, c.user_id AS owner_id,
+      (SELECT m.status FROM messages m WHERE m.id = t.message_id) AS answer_status,
+      (SELECT m.seq::int8 FROM messages m WHERE m.id = t.message_id) AS answer_seq`);
+  const r = rows[0];
+  return r === undefined ? undefined : { ...r, answer_seq: r.answer_seq == null ? null : Number(r.answer_seq) };
 }
 
 // An approval as its owner may see it (undefined: unknown, or another user's).
@@ -68,4 +75,31 @@ export async function pendingApprovals(db: Db, conversationId: string): Promise<
     SELECT ${sql.unsafe(COLS)} FROM tool_calls t
      WHERE conversation_id = ${conversationId} AND approval = 'pending' ORDER BY started_at, id`);
   return [...rows];
+}
+
+export interface CarriedDecision { approval: 'approved' | 'denied'; approval_note: string | null; decided_by: string | null; decided_at: Date }
+
+// A new run reached a call its interrupted predecessor had asked about (same tool, same
+// arguments) and whose decision came after the interruption: that decision applies to the
+// new call too, stored on its row; each decision carries over once.
+export async function carryOverDecision(db: Db, a: { conversationId: string; runId: string; toolCallId: string; approvalId: string; agentCallId: string; name: string; arguments: Record<string, unknown> }): Promise<CarriedDecision | undefined> {
+  const rows = await db.timed('approvals.carry_over', (sql) => sql<CarriedDecision[]>`
+    WITH src AS (
+      SELECT t.id, t.approval, t.approval_reason, t.approval_note, t.decided_by, t.decided_at
+        FROM tool_calls t JOIN messages m ON m.id = t.message_id
+       WHERE t.conversation_id = ${a.conversationId} AND t.run_id <> ${a.runId} AND t.name = ${a.name}
+         AND t.arguments = ${sql.json(a.arguments as never)}::jsonb AND t.approval_reason = 'user'
+         AND t.carried_to IS NULL AND m.status = 'interrupted'
+       ORDER BY t.decided_at DESC LIMIT 1
+       FOR UPDATE OF t SKIP LOCKED
+    ), mark AS (
+      UPDATE tool_calls o SET carried_to = ${a.toolCallId} FROM src WHERE o.id = src.id
+      RETURNING src.approval, src.approval_reason, src.approval_note, src.decided_by, src.decided_at
+    )
+    UPDATE tool_calls n SET approval = mark.approval, approval_reason = mark.approval_reason, approval_note = mark.approval_note,
+           decided_by = mark.decided_by, decided_at = mark.decided_at, approval_id = ${a.approvalId}, agent_call_id = ${a.agentCallId},
+           status = CASE WHEN mark.approval = 'approved' THEN 'running' ELSE 'denied' END
+      FROM mark WHERE n.id = ${a.toolCallId}
+    RETURNING mark.approval, mark.approval_note, mark.decided_by, mark.decided_at`);
+  return rows[0];
 }

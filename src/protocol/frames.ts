@@ -68,7 +68,7 @@ export type ServerFrame =
   | { type: 'tool.call'; run_id: string; tool_call_id: string; name: string; arguments: Record<string, unknown> }
   | { type: 'tool.result'; run_id: string; tool_call_id: string; status: 'succeeded' | 'failed' | 'denied'; result?: unknown; error?: string; duration_ms: number }
   | { type: 'tool.approval_request'; run_id: string; tool_call_id: string; approval_id: string; name: string; arguments: Record<string, unknown>; expires_at: string }
-  | { type: 'tool.approval_result'; run_id: string; tool_call_id: string; approval_id: string; decision: 'approved' | 'denied'; reason: 'user' | 'timeout' | 'policy'; decided_by: string | null; decided_at: string; note?: string }
+  | { type: 'tool.approval_result'; run_id: string; tool_call_id: string; approval_id: string; decision: 'approved' | 'denied'; reason: 'user' | 'timeout' | 'policy' | 'cancelled'; decided_by: string | null; decided_at: string; note?: string }
   | { type: 'response.delta'; run_id: string; message_id: string; offset: number; delta: string }
   | { type: 'run.snapshot'; run_id: string; message_id: string; seq: number; content: string; offset: number }
   | { type: 'response.completed'; run_id: string; message_id: string; seq: number; content: string; cached: boolean; usage: { prompt_tokens: number; completion_tokens: number } }

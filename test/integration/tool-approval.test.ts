@@ -16,10 +16,11 @@ let b: ServerProcess;
 let quick: ServerProcess;
 let alice: string;
 let mallory: string;
+let env: Record<string, string>;
 
 beforeAll(async () => {
   tdb = await createMigratedDatabase('approval');
-  const env = { ...AUTH_ENV, DATABASE_URL: tdb.url, AGENT_TOKEN_DELAY_MS: '5', TOOL_APPROVAL: 'calculator=ask,current_time=never' };
+  env = { ...AUTH_ENV, DATABASE_URL: tdb.url, AGENT_TOKEN_DELAY_MS: '5', TOOL_APPROVAL: 'calculator=ask,current_time=never' };
   [a, b, quick] = await Promise.all([
     startServer(env, 'approval-a'),
     startServer(env, 'approval-b'),
@@ -37,9 +38,15 @@ afterAll(async () => {
 interface Row { status: string; approval: string | null; approval_reason: string | null; decided_by: string | null; decided_at: Date | null; approval_note: string | null }
 
 async function toolRow(conv: string, name = 'calculator'): Promise<Row> {
-  const rows = await tdb.db.sql<Row[]>`SELECT status, approval, approval_reason, decided_by, decided_at, approval_note FROM tool_calls WHERE conversation_id = ${conv} AND name = ${name}`;
+  const rows = await toolRows(conv, name);
   expect(rows).toHaveLength(1);
   return rows[0]!;
+}
+
+async function toolRows(conv: string, name = 'calculator'): Promise<(Row & { carried_to: string | null; id: string })[]> {
+  return tdb.db.sql<(Row & { carried_to: string | null; id: string })[]>`
+    SELECT id, status, approval, approval_reason, decided_by, decided_at, approval_note, carried_to FROM tool_calls
+     WHERE conversation_id = ${conv} AND name = ${name} ORDER BY started_at`;
 }
 
 // Sends on `on` and reads up to the approval request; returns the rest as a promise.
@@ -122,5 +129,29 @@ describe('tool approval', () => {
     expect(types).not.toContain('tool-approval-request');
     expect(types).toContain('tool-output-denied');
     expect(await toolRow(conv2, 'current_time')).toMatchObject({ status: 'denied', approval: 'denied', approval_reason: 'policy' });
+  });
+
+  it('stays pending across a restart of the replica running it: a client joining later sees it, and approving it continues the conversation', async () => {
+    const conv = await createConversation(a.url, alice);
+    const { approvalId, rest } = await sendUntilApproval(a, conv, 'What is 5*5?');
+    await a.stop();
+    const ended = await rest;
+    expect(ended.at(-1)!.type).toBe('error'); // interrupted: the server stopped
+    const answer = await tdb.db.sql<{ status: string }[]>`SELECT status FROM messages WHERE conversation_id = ${conv} AND role = 'assistant'`;
+    expect(answer.map((m) => m.status)).toEqual(['interrupted']);
+    expect((await toolRow(conv)).approval).toBe('pending');
+
+    a = await startServer(env, 'approval-a-restarted');
+    const tab = await connectReady(a.url, conv, alice);
+    expect(await tab.sock.type('tool.approval_request')).toMatchObject({ approval_id: approvalId, name: 'calculator', arguments: { expression: '5*5' } });
+    tab.sock.send({ type: 'approve', approval_id: approvalId });
+    expect(await tab.sock.type('tool.approval_result')).toMatchObject({ approval_id: approvalId, decision: 'approved', decided_by: 'alice' });
+    const done = await tab.sock.type('response.completed', 0, 20_000);
+    expect(done.content).toContain('25');
+    const rows = await toolRows(conv);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ approval: 'approved', approval_reason: 'user', decided_by: 'alice', carried_to: rows[1]!.id });
+    expect(rows[1]).toMatchObject({ status: 'succeeded', approval: 'approved', decided_by: 'alice' });
+    tab.sock.close();
   });
 });

@@ -10,9 +10,12 @@ ALTER TABLE tool_calls
   -- the agent's own id for the call (what tool.call frames carry)
   ADD COLUMN agent_call_id       text,
   ADD COLUMN approval            text CHECK (approval IN ('pending', 'approved', 'denied')),
-  ADD COLUMN approval_reason     text CHECK (approval_reason IN ('user', 'timeout', 'policy')),
+  ADD COLUMN approval_reason     text CHECK (approval_reason IN ('user', 'timeout', 'policy', 'cancelled')),
   ADD COLUMN approval_note       text CHECK (length(approval_note) <= 500),
   ADD COLUMN decided_by          text,
   ADD COLUMN decided_at          timestamptz,
-  ADD COLUMN approval_expires_at timestamptz;
+  ADD COLUMN approval_expires_at timestamptz,
+  -- a decision taken after its run was interrupted (the replica stopped while it waited)
+  -- carries over to the same call in the run that continues the conversation, once
+  ADD COLUMN carried_to          uuid;
 CREATE INDEX tool_calls_pending_approval_idx ON tool_calls (approval_expires_at) WHERE approval = 'pending';
