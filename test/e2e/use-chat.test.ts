@@ -23,6 +23,9 @@ let tdb: TestDatabase & { db: Db };
 let server: ServerProcess;
 let proxy: TlsProxy;
 let browser: Browser;
+let demo: ServerProcess;
+let demoProxy: TlsProxy;
+const demoData = mkdtempSync(path.join(os.tmpdir(), 'e2e-demo-approval-'));
 const outDir = mkdtempSync(path.join(os.tmpdir(), 'e2e-use-chat-'));
 
 describe.skipIf(skip !== undefined)(`a stock useChat page through a TLS ingress${skip ? ` (skipped: ${skip})` : ''}`, { timeout: 120_000 }, () => {
@@ -31,13 +34,19 @@ describe.skipIf(skip !== undefined)(`a stock useChat page through a TLS ingress$
     tdb = await createMigratedDatabase('usechat');
     server = await startServer({ ...AUTH_ENV, DATABASE_URL: tdb.url, AGENT_TOKEN_DELAY_MS: '40' }, 'use-chat');
     proxy = await startTlsProxy(server.port, undefined, { '/use-chat/': outDir });
+    // the demo page in development mode, with the calculator behind an approval
+    demo = await startServer({ DATABASE_URL: tdb.url, DATA_DIR: demoData, AGENT_TOKEN_DELAY_MS: '20', TOOL_APPROVAL: 'calculator=ask' }, 'demo-approval');
+    demoProxy = await startTlsProxy(demo.port);
+    await fetch(`${demo.url}/`); // builds the page bundle before any test's clock runs
     browser = await chromium.launch({ executablePath: tools.chromium, headless: true, args: LAUNCH_ARGS, timeout: 60_000 });
   }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
     await proxy?.close();
-    await server?.stop();
+    await demoProxy?.close();
+    await Promise.all([server?.stop(), demo?.stop()]);
+    rmSync(demoData, { recursive: true, force: true });
     await tdb?.drop();
     rmSync(outDir, { recursive: true, force: true });
   });
@@ -78,6 +87,29 @@ describe.skipIf(skip !== undefined)(`a stock useChat page through a TLS ingress$
     const lengths = await page.evaluate(() => (window as unknown as { __lengths: number[] }).__lengths);
     expect(lengths.length).toBeGreaterThan(2); // it streamed in, not all at once
     expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('shows approve and deny buttons on the demo page for a tool that asks, and each button decides', async () => {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    await page.goto(`${demoProxy.url}/`);
+    await page.locator('#conn[data-state="ready"]').waitFor({ timeout: 45_000 });
+    for (const [question, button, expected] of [['What is 2^10?', 'approve', '1024'], ['What is 6*7?', 'deny', 'denied by the user']] as const) {
+      await page.fill('#input', question);
+      await page.press('#input', 'Enter');
+      const asking = page.locator('.msg.assistant .tool[data-approval-state="pending"]').last();
+      await asking.locator(`button.${button}`).waitFor();
+      await asking.locator(`button.${button}`).click();
+      const decided = page.locator(`.msg.assistant .tool[data-approval-state="${button === 'approve' ? 'approved' : 'denied'}"]`).last();
+      await decided.waitFor();
+      await page.locator('.msg.assistant[data-status="complete"]').nth(button === 'approve' ? 0 : 1).waitFor({ timeout: 30_000 });
+      const text = await page.locator('.msg.assistant[data-status="complete"] .text').nth(button === 'approve' ? 0 : 1).textContent();
+      expect(text).toContain(expected);
+    }
+    const rows = await tdb.db.sql<{ approval: string; decided_by: string | null }[]>`
+      SELECT approval, decided_by FROM tool_calls WHERE approval IS NOT NULL AND run_id IN (SELECT run_id FROM messages WHERE role = 'assistant') ORDER BY started_at DESC LIMIT 2`;
+    expect(rows.map((r) => r.approval).sort()).toEqual(['approved', 'denied']);
     await context.close();
   });
 });
