@@ -152,8 +152,11 @@ export class Approvals implements ToolGate {
     }
   }
 
-  // The approvals still waiting in a conversation, as a joining client must see them.
+  // The approvals still waiting in a conversation, as a joining client must see them. With
+  // no tool set to `ask` none can be waiting, and joins skip the query.
   async pendingFrames(conv: string): Promise<ServerFrame[]> {
+    const { cfg } = this.d;
+    if (cfg.defaultPolicy !== 'ask' && !Object.values(cfg.tools).includes('ask')) return [];
     return (await this.d.store.pending(conv)).map(requestFrame);
   }
 
