@@ -119,6 +119,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const approvals = new Approvals({ store: approvalStore(db), bus, cfg: config.approvals, log });
   const runs = new RunManager({ store: runStore(db, lease.runnerId), agent, bus, hub, log, metrics, approvals });
   approvals.onOrphanDecision((conv, userId, afterSeq) => runs.submit(conv, userId, afterSeq));
+  const approvalSweep = approvals.startSweep();
   const gateway = new Gateway({ cfg: config.ws, verifier, hub, bus, runs, store: gatewayStore(db), metrics, log, inflight, autoRun: config.agent.name !== 'none', approvals });
   const svc = new ConversationService(conversationStore(db), (id) => {
     bus.publish({ kind: 'frame', conv: id, frame: { type: 'resync', reason: 'conversation_deleted' } });
@@ -166,6 +167,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const shutdown = () => (shutdownOnce ??= (async () => {
     draining = true;
     purge.stop();
+    approvalSweep.stop();
     metrics.draining.set(1);
     const started = Date.now();
     log.info({ inflight: inflight.size, sockets: gateway.size, grace_ms: config.shutdownGraceMs }, 'draining');

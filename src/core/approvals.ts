@@ -48,6 +48,7 @@ export interface ApprovalStore {
   decide(d: { approvalId: string; ownerId: string | null; conversationId?: string; approved: boolean; reason: 'user' | 'timeout' | 'cancelled'; note: string | null }): Promise<Approval | undefined>;
   find(approvalId: string, ownerId: string, conversationId?: string): Promise<Approval | undefined>;
   pending(conversationId: string): Promise<Approval[]>;
+  expireOrphaned(): Promise<Approval[]>;
 }
 
 // What the run manager hands agents as AgentContext.approveTool.
@@ -141,6 +142,23 @@ export class Approvals implements ToolGate {
     this.d.bus.publish({ kind: 'frame', conv: row.conversation_id, frame: resultFrame(row) });
     if (row.answer_status === 'interrupted' && row.answer_seq != null && row.owner_id !== undefined) this.continueRun?.(row.conversation_id, row.owner_id, row.answer_seq);
     return row;
+  }
+
+  // Every replica runs this periodically: the timeout of approvals whose run is gone.
+  async expireOrphaned(): Promise<number> {
+    const rows = await this.d.store.expireOrphaned();
+    for (const r of rows) this.d.bus.publish({ kind: 'frame', conv: r.conversation_id, frame: resultFrame(r) });
+    return rows.length;
+  }
+
+  // A timer for expireOrphaned; stop() before the database closes.
+  startSweep(): { stop(): void } {
+    const every = Math.min(5000, Math.max(250, Math.floor(this.d.cfg.timeoutMs / 4)));
+    const timer = setInterval(() => void this.expireOrphaned().catch((err: unknown) => {
+      this.d.log.warn({ ...errInfo(err) }, 'expiring orphaned tool approvals failed; retrying');
+    }), every);
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
   }
 
   private async closeCancelled(approvalId: string, conv: string): Promise<void> {

@@ -1,6 +1,6 @@
 // Binds the approval queries to the port of core/approvals.
 import type { ApprovalStore } from '../core/approvals.js';
-import { carryOverDecision, decideApproval, denyByPolicy, findApproval, pendingApprovals, requestApproval } from './approvals.js';
+import { carryOverDecision, decideApproval, expireOrphanedApprovals, denyByPolicy, findApproval, pendingApprovals, requestApproval } from './approvals.js';
 import type { Db } from './client.js';
 
 export function approvalStore(db: Db): ApprovalStore {
@@ -11,5 +11,6 @@ export function approvalStore(db: Db): ApprovalStore {
     decide: (d) => decideApproval(db, d),
     find: (id, owner, conv) => findApproval(db, id, owner, conv),
     pending: (conv) => pendingApprovals(db, conv),
+    expireOrphaned: () => expireOrphanedApprovals(db),
   };
 }

@@ -103,3 +103,15 @@ export async function carryOverDecision(db: Db, a: { conversationId: string; run
     RETURNING mark.approval, mark.approval_note, mark.decided_by, mark.decided_at`);
   return rows[0];
 }
+
+// Pending approvals past their deadline whose run no longer streams anywhere (its replica
+// stopped; a live run's own timer denies its approvals): denied as timed out.
+export async function expireOrphanedApprovals(db: Db): Promise<ApprovalRow[]> {
+  const rows = await db.timed('approvals.expire_orphaned', (sql) => sql<ApprovalRow[]>`
+    UPDATE tool_calls t SET approval = 'denied', approval_reason = 'timeout', decided_at = clock_timestamp(), status = 'denied'
+      FROM messages m
+     WHERE t.approval = 'pending' AND t.approval_expires_at < clock_timestamp()
+       AND m.id = t.message_id AND m.status <> 'streaming'
+    RETURNING ${sql.unsafe(COLS)}`);
+  return [...rows];
+}

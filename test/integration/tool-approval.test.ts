@@ -154,4 +154,14 @@ describe('tool approval', () => {
     expect(rows[1]).toMatchObject({ status: 'succeeded', approval: 'approved', decided_by: 'alice' });
     tab.sock.close();
   });
+
+  it('is denied by the timeout even when the replica that asked restarted meanwhile', async () => {
+    const conv = await createConversation(quick.url, alice);
+    const { rest } = await sendUntilApproval(quick, conv, 'What is 8*8?');
+    await quick.stop();
+    await rest;
+    quick = await startServer({ ...env, TOOL_APPROVAL_TIMEOUT_MS: '700' }, 'approval-quick-restarted');
+    await expect.poll(async () => (await toolRow(conv)).approval, { timeout: 15_000 }).toBe('denied');
+    expect(await toolRow(conv)).toMatchObject({ status: 'denied', approval_reason: 'timeout', decided_by: null });
+  });
 });
