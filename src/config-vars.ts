@@ -116,6 +116,12 @@ export const CONFIG_VARS = {
   EMBEDDINGS_MODEL: { schema: z.string().min(1), default: 'text-embedding-3-small', help: 'embedding model name (openai provider)' },
   EMBEDDINGS_TIMEOUT_MS: { schema: positiveMs, default: '30000', help: 'one /embeddings request (a batch of up to 64 chunks) must answer within this' },
   EMBEDDINGS_MAX_RETRIES: { schema: z.coerce.number().int().min(0).max(10), default: '2', help: 'retries of an /embeddings batch after 429, 5xx, a timeout or a refused connection (backoff: LLM_RETRY_BASE_MS, Retry-After wins)' },
+  TOOL_APPROVAL: {
+    schema: optionalText.refine((v) => v === undefined || v.split(',').every((s) => s.trim() === '' || /^[A-Za-z0-9_.-]{1,64}=(always|ask|never)$/.test(s.trim())), 'a comma-separated list of tool=always|ask|never'),
+    help: 'per-tool approval policy, e.g. calculator=ask,clock=always,search_documents=never (ask: the conversation owner approves each call)',
+  },
+  TOOL_APPROVAL_DEFAULT: { schema: z.enum(['always', 'ask', 'never']), default: 'always', help: 'approval policy of tools TOOL_APPROVAL does not name' },
+  TOOL_APPROVAL_TIMEOUT_MS: { schema: positiveMs, default: '300000', help: 'a tool approval not decided within this is denied' },
   AGENT_TOKEN_DELAY_MS: { schema: z.coerce.number().int().min(0).max(5000), default: '15', help: 'pause between streamed answer tokens of the built-in agent' },
   LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', help: 'pino log level' },
 } satisfies Record<string, VarSpec>;

@@ -3,6 +3,7 @@
 // with exactly the schema the server will apply.
 import { z } from 'zod';
 import { bool, CONFIG_VARS, csv, optionalText, port, type VarSpec } from './config-vars.js';
+import { parsePolicies } from './core/approvals.js';
 
 export { CONFIG_VARS };
 
@@ -49,6 +50,7 @@ export interface Config {
     maxBufferedBytes: number;
   };
   agent: { name: 'builtin' | 'openai' | 'none'; tokenDelayMs: number };
+  approvals: { defaultPolicy: 'always' | 'ask' | 'never'; tools: Record<string, 'always' | 'ask' | 'never'>; timeoutMs: number };
   llm: {
     baseUrl: string;
     apiKey: string | undefined;
@@ -132,6 +134,7 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
         maxBufferedBytes: r.WS_MAX_BUFFERED_BYTES,
       },
       agent: { name: agentName, tokenDelayMs: r.AGENT_TOKEN_DELAY_MS },
+      approvals: { defaultPolicy: r.TOOL_APPROVAL_DEFAULT, tools: parsePolicies(r.TOOL_APPROVAL), timeoutMs: r.TOOL_APPROVAL_TIMEOUT_MS },
       llm: {
         baseUrl: r.LLM_BASE_URL,
         apiKey: r.LLM_API_KEY,

@@ -8,25 +8,31 @@ import { builtinTools, createAgent } from './agent/index.js';
 import { searchDocumentsTool } from './agent/tools/documents.js';
 import { createEmbedder, resolveVectorMode } from './agent/embeddings/setup.js';
 import { DocumentService } from './agent/embeddings/document-service.js';
+import { approvalRoutes } from './api/approval-routes.js';
 import { cacheRoutes } from './api/cache-routes.js';
 import { documentRoutes } from './api/document-routes.js';
 import { conversationRoutes } from './api/conversation-routes.js';
 import type { Route } from './api/route.js';
 import { systemRoutes } from './api/system-routes.js';
+import { uiStreamRoutes } from './api/ui-stream-routes.js';
 import { webRoutes } from './api/web-routes.js';
 import { loadOrCreateDevSecret } from './auth/dev-token.js';
 import { createVerifier, type Verifier } from './auth/verifier.js';
 import type { Config } from './config.js';
+import { Approvals } from './core/approvals.js';
 import { Hub } from './core/hub.js';
 import { Gateway } from './core/gateway.js';
 import { RunManager } from './core/runs.js';
 import { ConversationService } from './core/conversations.js';
+import { UiChat } from './core/ui-chat.js';
 import { Inflight } from './core/inflight.js';
+import { approvalStore } from './db/approval-store.js';
 import { cacheStats, deleteCacheSettings, listCacheSettings, purgeExpiredCache, responseCacheStore, upsertCacheSettings } from './db/cache.js';
 import { createDb, type Db } from './db/client.js';
 import { conversationStore } from './db/conversation-store.js';
 import { createPgBus } from './db/pg-bus.js';
 import { gatewayStore, runStore } from './db/realtime-store.js';
+import { uiChatStore } from './db/ui-chat-store.js';
 import { startRunnerLease, type Interrupted } from './db/runner-lease.js';
 import { answersNotStreaming } from './db/runs.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
@@ -133,8 +139,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const agent = config.agent.name === 'openai'
     ? createAgent('openai', { ...config.llm, tools, cache, metrics })
     : createAgent('builtin', { tokenDelayMs: config.agent.tokenDelayMs, tools });
-  runs = new RunManager({ store: runStore(db, lease), agent, bus, hub, log, metrics });
-  const gateway = new Gateway({ cfg: config.ws, verifier, hub, bus, runs, store: gatewayStore(db, Math.max(500, config.ws.authTimeoutMs / 2)), metrics, log, inflight, autoRun: config.agent.name !== 'none' });
+  const approvals = new Approvals({ store: approvalStore(db), bus, cfg: config.approvals, log });
+  runs = new RunManager({ store: runStore(db, lease), agent, bus, hub, log, metrics, approvals });
+  approvals.onOrphanDecision((conv, userId, afterSeq) => runs!.submit(conv, userId, afterSeq));
+  const approvalSweep = approvals.startSweep();
+  const gateway = new Gateway({ cfg: config.ws, verifier, hub, bus, runs, store: gatewayStore(db, Math.max(500, config.ws.authTimeoutMs / 2)), metrics, log, inflight, autoRun: config.agent.name !== 'none', approvals });
   const svc = new ConversationService(conversationStore(db), (id) => {
     bus.publish({ kind: 'frame', conv: id, frame: { type: 'resync', reason: 'conversation_deleted' } });
   });
@@ -155,6 +164,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       defaults: { enabled: config.cache.enabled, ttl_seconds: config.cache.ttlS, max_entries: config.cache.maxEntries },
     }, config.admin),
     ...documentRoutes(documents),
+    ...approvalRoutes(approvals),
+    ...uiStreamRoutes(new UiChat({ store: uiChatStore(db), runs, hub, bus, log, autoRun: config.agent.name !== 'none' })),
   ];
   const app = uws.App();
   mountWs(app, gateway, { allowedOrigins: config.ws.allowedOrigins, trustedProxies: config.ws.trustedProxies }, log);
@@ -179,6 +190,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const shutdown = () => (shutdownOnce ??= (async () => {
     draining = true;
     purge.stop();
+    approvalSweep.stop();
     metrics.draining.set(1);
     const started = Date.now();
     log.info({ inflight: inflight.size, sockets: gateway.size, grace_ms: config.shutdownGraceMs }, 'draining');

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { composeAnswer, thinkingSteps, type ExecutedCall } from './narration.js';
 import { estimateTokens, pause, phraseChunks, wordChunks } from './pacing.js';
 import { planToolCalls } from './planner.js';
-import { builtinTools, runTool } from './tools/registry.js';
+import { builtinTools, runApprovedTool } from './tools/registry.js';
 import type { ToolDefinition } from './tools/tool.js';
 import type { Agent, AgentContext, AgentEvent, ChatTurn } from './types.js';
 
@@ -57,7 +57,7 @@ export class BuiltinAgent implements Agent {
       if (signal.aborted) return;
       const id = newToolCallId();
       yield { type: 'tool_call', id, name: call.tool, arguments: { ...call.arguments } };
-      const outcome = await runTool(call.tool, call.arguments, ctx, this.tools);
+      const outcome = await runApprovedTool(id, call.tool, { ...call.arguments }, ctx, this.tools);
       // A result that lands after a cancel belongs to nobody: the run manager has stopped reading.
       if (signal.aborted) return;
       yield { type: 'tool_result', id, ...outcome };

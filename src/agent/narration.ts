@@ -68,7 +68,7 @@ export function withoutQuestion(hits: SearchHit[], question: string): SearchHit[
 
 function describeCall(call: ExecutedCall, question: string): string {
   const { plan, outcome } = call;
-  const failed = outcome.status === 'failed';
+  const failed = outcome.status !== 'succeeded';
   const error = outcome.error ?? 'unknown error';
   switch (plan.tool) {
     case 'calculator': {

@@ -25,13 +25,17 @@ export interface AgentContext {
   now(): Date;
   // Aborted on cancel, server shutdown or deadline; agents must stop promptly.
   signal: AbortSignal;
+  // The approval gate (tool policy): agents await it before running a tool. Absent: run freely.
+  approveTool?(call: { id: string; name: string; arguments: Record<string, unknown> }): Promise<ToolDecision>;
 }
+
+export type ToolDecision = { approved: true } | { approved: false; message: string };
 
 export type AgentEvent =
   // reasoning shown to the user as it forms; `step` increments per reasoning step
   | { type: 'thinking'; step: number; text: string }
   | { type: 'tool_call'; id: string; name: string; arguments: Record<string, unknown> }
-  | { type: 'tool_result'; id: string; status: 'succeeded' | 'failed'; result?: unknown; error?: string; duration_ms: number }
+  | { type: 'tool_result'; id: string; status: 'succeeded' | 'failed' | 'denied'; result?: unknown; error?: string; duration_ms: number }
   // a chunk of the answer; chunks concatenate to the full answer
   | { type: 'delta'; text: string }
   // token counts for the whole run; cached: every model call was answered from the response cache

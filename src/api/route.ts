@@ -11,6 +11,8 @@ export interface RequestContext<P, Q, B> {
   query: Q;
   body: B;
   requestId: string;
+  // the Last-Event-ID header of an event-stream request ('' when absent)
+  lastEventId?: string;
 }
 
 export interface Reply {
@@ -19,6 +21,17 @@ export interface Reply {
   // pre-rendered bodies (HTML, metrics text) skip JSON encoding
   raw?: { contentType: string; text: string };
   headers?: Record<string, string>;
+  // a server-sent event stream: the transport sends the status and headers, then hands
+  // the sink over; the stream lives until it calls end() or the client goes away
+  stream?: (sink: EventSink) => void;
+}
+
+export interface EventSink {
+  // false: the client is gone, or read so slowly that the stream was closed (it resumes
+  // with a GET); nothing more should be sent
+  send(ev: { id?: string; data: string }): boolean;
+  end(): void;
+  onClose(cb: () => void): void;
 }
 
 export interface ResponseDoc {

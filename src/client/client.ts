@@ -106,6 +106,15 @@ export class ChatClient extends Emitter<ClientEvents> {
     if (this.state.status === 'ready') this.write({ type: 'typing', state: active ? 'start' : 'stop' });
   }
 
+  // The owner's answer to a tool approval (ToolCall.approval.id); any of their tabs may answer.
+  approve(approvalId: string): void {
+    if (this.state.status === 'ready') this.write({ type: 'approve', approval_id: approvalId });
+  }
+
+  deny(approvalId: string, reason?: string): void {
+    if (this.state.status === 'ready') this.write({ type: 'deny', approval_id: approvalId, ...(reason !== undefined ? { reason } : {}) });
+  }
+
   cancel(runId: string): void {
     if (this.state.status === 'ready') this.write({ type: 'cancel', run_id: runId });
   }
@@ -199,6 +208,7 @@ export class ChatClient extends Emitter<ClientEvents> {
         return this.emit('thinking', { runId: f.run_id, step: f.step, text: f.text });
       case 'tool.call': return this.emit('tool.call', this.transcript.toolCall(f));
       case 'tool.result': return this.emit('tool.result', this.transcript.toolResult(f));
+      case 'tool.approval_request': case 'tool.approval_result': return this.emit('tool.approval', this.transcript.approval(f));
       case 'run.snapshot': return delta(this.transcript.snapshot(f), f.run_id, f.message_id);
       case 'response.delta': return delta(this.transcript.delta(f), f.run_id, f.message_id);
       case 'response.completed':

@@ -132,6 +132,17 @@ export class Transcript {
     return { ...t };
   }
 
+  approval(f: Frame<'tool.approval_request'> | Frame<'tool.approval_result'>): ToolCall {
+    const run = this.run(f.run_id);
+    let t = run.tools.find((x) => x.toolCallId === f.tool_call_id);
+    if (!t) run.tools.push((t = { runId: f.run_id, toolCallId: f.tool_call_id, name: f.type === 'tool.approval_request' ? f.name : '', arguments: f.type === 'tool.approval_request' ? f.arguments : {}, status: 'running' }));
+    t.approval = f.type === 'tool.approval_request'
+      ? { id: f.approval_id, state: 'pending', expiresAt: f.expires_at }
+      : { id: f.approval_id, state: f.decision, reason: f.reason, decidedBy: f.decided_by };
+    this.touchRun(f.run_id);
+    return { ...t, approval: { ...t.approval } };
+  }
+
   toolResult(f: Frame<'tool.result'>): ToolCall {
     const run = this.run(f.run_id);
     let t = run.tools.find((x) => x.toolCallId === f.tool_call_id);

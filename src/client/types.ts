@@ -66,10 +66,20 @@ export interface ToolCall {
   toolCallId: string;
   name: string;
   arguments: Record<string, unknown>;
-  status: 'running' | 'succeeded' | 'failed';
+  status: 'running' | 'succeeded' | 'failed' | 'denied';
   result?: unknown;
   error?: string;
   durationMs?: number;
+  // set when the tool policy asks the conversation's owner first (approve()/deny())
+  approval?: ToolApproval;
+}
+
+export interface ToolApproval {
+  id: string;
+  state: 'pending' | 'approved' | 'denied';
+  reason?: 'user' | 'timeout' | 'policy' | 'cancelled';
+  decidedBy?: string | null;
+  expiresAt?: string;
 }
 
 export interface RunDetails {
@@ -121,6 +131,8 @@ export interface ClientEvents {
   thinking: { runId: string; step: number; text: string };
   'tool.call': ToolCall;
   'tool.result': ToolCall;
+  // a tool call waits for the owner's approval, or was decided
+  'tool.approval': ToolCall;
   // only text not seen before: replays and overlaps are merged away
   delta: { runId: string; messageId: string; offset: number; text: string };
   completed: { runId: string; messageId: string; seq: number; content: string; cached: boolean };

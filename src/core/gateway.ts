@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { WireMessage } from '../protocol/frames.js';
+import type { Approvals } from './approvals.js';
 import type { Bus } from './bus.js';
 import type { Hub } from './hub.js';
 import type { Inflight } from './inflight.js';
@@ -36,6 +37,7 @@ export interface GatewayDeps {
   inflight: Inflight;
   // false with AGENT=none: messages are stored and relayed, no agent answers
   autoRun: boolean;
+  approvals?: Approvals;
 }
 
 export class Gateway {
@@ -49,6 +51,7 @@ export class Gateway {
   readonly log: Logger;
   readonly inflight: Inflight;
   readonly autoRun: boolean;
+  readonly approvals: Approvals | undefined;
   private readonly sessions = new Set<Session>();
   private readonly pendingByIp = new Map<string, number>();
   private readonly userBuckets = new Map<string, TokenBucket>();
@@ -56,7 +59,7 @@ export class Gateway {
   private draining = false;
 
   constructor(d: GatewayDeps) {
-    ({ cfg: this.cfg, verifier: this.verifier, hub: this.hub, bus: this.bus, runs: this.runs, store: this.store, metrics: this.metrics, log: this.log, inflight: this.inflight, autoRun: this.autoRun } = d);
+    ({ cfg: this.cfg, verifier: this.verifier, hub: this.hub, bus: this.bus, runs: this.runs, store: this.store, metrics: this.metrics, log: this.log, inflight: this.inflight, autoRun: this.autoRun, approvals: this.approvals } = d);
     this.ticker = setInterval(() => this.tick(), Math.min(1000, Math.max(50, Math.floor(this.cfg.heartbeatMs / 4))));
     this.ticker.unref();
     this.bus.onResync(() => void this.resync());

@@ -11,6 +11,11 @@ export interface Endpoint {
   deliver(frame: ServerFrame, text: string): void;
 }
 
+export interface Observer {
+  readonly sessionId: string;
+  deliver(frame: ServerFrame): void;
+}
+
 export class Hub {
   private readonly convs = new Map<string, Map<string, Endpoint>>();
   private readonly remote = new Map<string, Map<string, SessionInfo[]>>();
@@ -20,6 +25,10 @@ export class Hub {
   private readonly lastSeq = new Map<string, number>();
   // answers seen streaming and not yet finished, by conversation: message id → seq
   private readonly open = new Map<string, Map<string, number>>();
+  // HTTP event streams (UI message stream): frames like a socket, but no presence or limits
+  // Followers of a conversation's frames that are not sockets (HTTP event streams): they
+  // take frames, not their JSON, and take no part in presence.
+  private readonly observers = new Map<string, Map<string, Observer>>();
   private readonly snapshotHandlers: ((ev: Extract<BusEvent, { kind: 'snapshot_request' }>) => void)[] = [];
   private readonly cancelHandlers: ((ev: Extract<BusEvent, { kind: 'cancel' }>) => void)[] = [];
 
@@ -52,6 +61,19 @@ export class Hub {
     if (n <= 0) this.perUser.delete(ep.userId);
     else this.perUser.set(ep.userId, n);
     this.announce(ep.conv, false);
+  }
+
+  // An observer makes this replica watch the conversation on the bus like a socket does,
+  // so per-token frames routed only to watchers reach it.
+  observe(conv: string, ob: Observer): () => void {
+    let m = this.observers.get(conv);
+    if (!m) this.observers.set(conv, (m = new Map()));
+    m.set(ob.sessionId, ob);
+    const unwatch = this.bus.watch(conv);
+    return () => {
+      unwatch();
+      if (m.delete(ob.sessionId) && m.size === 0 && this.observers.get(conv) === m) this.observers.delete(conv);
+    };
   }
 
   connectionsOf(userId: string): number {
@@ -116,6 +138,8 @@ export class Hub {
     switch (ev.kind) {
       case 'frame': {
         this.track(ev.conv, ev.frame);
+        const obs = this.observers.get(ev.conv);
+        if (obs) for (const o of [...obs.values()]) if ((ev.only === undefined || ev.only === o.sessionId) && ev.except !== o.sessionId) o.deliver(ev.frame);
         const m = this.convs.get(ev.conv);
         if (!m) return;
         if (ev.only !== undefined) {

@@ -3,15 +3,17 @@
 // the answer's text is appended as it streams (all runs of the process flushed together
 // every FLUSH_MS by the AnswerWriter), and the answer ends as complete, cancelled,
 // interrupted (shutdown) or failed, its full text written once.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { AgentFailure, type Agent, type AgentEvent, type ChatTurn, type SearchHit } from '../agent/types.js';
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ServerFrame, WireMessage } from '../protocol/frames.js';
 import { AnswerWriter, type ChunkStore } from './answer-writer.js';
+import type { ToolGate } from './approvals.js';
 import type { Bus } from './bus.js';
 import type { Hub } from './hub.js';
+import { isUuid, stableUuid } from './stable-uuid.js';
 
 export interface RunStore extends ChunkStore {
   insertAnswer(conv: string, runId: string): Promise<WireMessage | undefined>;
@@ -20,7 +22,7 @@ export interface RunStore extends ChunkStore {
   finish(messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>): Promise<{ changed: boolean; status: string; content: string }>;
   checkpoint(c: { runId: string; conversationId: string; messageId: string; step: number; kind: string; state: Record<string, unknown> }): Promise<void>;
   toolCall(t: { id: string; runId: string; conversationId: string; messageId: string; name: string; arguments: Record<string, unknown> }): Promise<void>;
-  toolResult(t: { id: string; status: 'succeeded' | 'failed'; result: unknown; error: string | null; durationMs: number }): Promise<void>;
+  toolResult(t: { id: string; status: 'succeeded' | 'failed' | 'denied'; result: unknown; error: string | null; durationMs: number }): Promise<void>;
   recentTurns(conv: string, limit: number): Promise<ChatTurn[]>;
   search(conv: string, query: string, limit: number, beforeSeq: number): Promise<SearchHit[]>;
 }
@@ -51,7 +53,7 @@ export class RunManager {
   private stopping = false;
   private readonly writer: AnswerWriter;
 
-  constructor(private readonly d: { store: RunStore; agent: Agent; bus: Bus; hub: Hub; log: Logger; metrics: Metrics; flushMs?: number }) {
+  constructor(private readonly d: { store: RunStore; agent: Agent; bus: Bus; hub: Hub; log: Logger; metrics: Metrics; approvals?: ToolGate; flushMs?: number }) {
     this.writer = new AnswerWriter(d.store, d.flushMs ?? FLUSH_MS, d.log);
     d.hub.onSnapshotRequest((ev) => {
       const run = this.runs.get(ev.run_id);
@@ -77,9 +79,10 @@ export class RunManager {
 
   // Runs of one conversation execute one after another, in message order.
   // triggerSeq: the user message that asked; searches look only before it.
-  submit(conv: string, userId: string, triggerSeq: number): void {
+  // onStart: told the run id before the run's first frame (a UI stream follows that run).
+  submit(conv: string, userId: string, triggerSeq: number, onStart?: (runId: string | undefined) => void): void {
     const prev = this.chains.get(conv) ?? Promise.resolve();
-    const next = prev.then(() => this.execute(conv, userId, triggerSeq)).catch((err: unknown) => this.d.log.error({ conv, ...errInfo(err) }, 'run crashed'));
+    const next = prev.then(() => this.execute(conv, userId, triggerSeq, onStart)).finally(() => onStart?.(undefined)).catch((err: unknown) => this.d.log.error({ conv, ...errInfo(err) }, 'run crashed'));
     this.chains.set(conv, next);
     this.pending.add(next);
     void next.finally(() => {
@@ -125,11 +128,12 @@ export class RunManager {
     this.d.bus.publish({ kind: 'frame', conv, frame, ...(only ? { only } : {}) });
   }
 
-  private async execute(conv: string, userId: string, triggerSeq: number): Promise<void> {
+  private async execute(conv: string, userId: string, triggerSeq: number, onStart?: (runId: string) => void): Promise<void> {
     const { store, metrics, log } = this.d;
     if (this.stopping) return;
     const started = performance.now();
     const runId = randomUUID();
+    onStart?.(runId);
     const answer = await store.insertAnswer(conv, runId);
     if (answer === undefined) return; // the conversation was deleted meanwhile
     const run: LocalRun = { runId, conv, messageId: answer.id, seq: answer.seq, content: '', controller: new AbortController() };
@@ -160,6 +164,7 @@ export class RunManager {
       const events = this.d.agent.run(history, {
         conversationId: conv, userId, runId, signal, now: () => new Date(),
         searchConversation: (q, limit) => store.search(conv, q, limit, triggerSeq),
+        ...(this.d.approvals ? { approveTool: (call: Parameters<ToolGate['gate']>[1]) => this.d.approvals!.gate({ conv, runId, userId, toolCallId: toolId(call.id, runId) }, call, signal) } : {}),
       });
       for await (const ev of events as AsyncIterable<AgentEvent>) {
         if (signal.aborted) break;
@@ -268,8 +273,6 @@ export type FinishStatus = 'complete' | 'cancelled' | 'interrupted' | 'failed';
 
 // Agents name their tool calls per run ("call_1"); rows need ids unique across runs,
 // and stable so a retried write hits the same row.
-function toolId(agentId: string, runId: string): string {
-  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(agentId)) return agentId;
-  const h = createHash('sha256').update(`${runId}:${agentId}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+export function toolId(agentId: string, runId: string): string {
+  return isUuid(agentId) ? agentId : stableUuid(`${runId}:${agentId}`);
 }

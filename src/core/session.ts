@@ -142,6 +142,7 @@ export class Session implements Endpoint {
       case 'pong': return this.pong(f);
       case 'cancel': return void this.cancel(f).catch((err: unknown) => this.error(err instanceof AppError ? err.code : 'internal', `cancel not delivered: ${err instanceof AppError ? err.message : 'internal error'}; retry`));
       case 'reauth': return void this.reauth(f);
+      case 'approve': case 'deny': return void this.decide(f);
     }
   }
 
@@ -216,6 +217,8 @@ export class Session implements Endpoint {
     }
     if (local) this.send(g.runs.snapshot(local));
     else if (active) g.bus.publish({ kind: 'snapshot_request', conv: this.conv, run_id: active.run_id, session: this.sessionId });
+    // tool approvals still waiting (their run may be paused on any replica, or gone)
+    for (const fr of await g.approvals?.pendingFrames(this.conv) ?? []) this.send(fr);
     const held = this.buffered;
     this.buffered = undefined;
     for (const fr of held) if (!(fr.type === 'message' && fr.message.seq <= replayedTo && fr.message.status !== 'streaming')) this.deliver(fr);
@@ -270,6 +273,17 @@ export class Session implements Endpoint {
       return this.error('run_not_found', `no run ${f.run_id} in flight in this conversation`);
     }
     g.runs.cancel(this.conv, f.run_id);
+  }
+
+  private async decide(f: ClientFrameOf<'approve'> | ClientFrameOf<'deny'>): Promise<void> {
+    try {
+      if (this.g.approvals === undefined) throw new AppError('approval_not_found');
+      await this.g.approvals.decide(this.userId, f.approval_id, f.type === 'approve', f.type === 'deny' ? f.reason : undefined, this.conv);
+    } catch (err) {
+      if (!(err instanceof AppError)) this.g.log.error({ err_message: (err as Error).message }, 'storing a tool approval failed');
+      const e = err instanceof AppError ? err : new AppError('internal', 'the decision was not stored; send it again');
+      this.error(e.code, e.message);
+    }
   }
 
   private async reauth(f: ClientFrameOf<'reauth'>): Promise<void> {

@@ -60,7 +60,7 @@ export async function insertToolCall(db: Db, t: { id: string; runId: string; con
     VALUES (${t.id}, ${t.runId}, ${t.conversationId}, ${t.messageId}, ${t.name}, ${sql.json(t.arguments as never)})`);
 }
 
-export async function finishToolCall(db: Db, t: { id: string; status: 'succeeded' | 'failed'; result: unknown; error: string | null; durationMs: number }): Promise<void> {
+export async function finishToolCall(db: Db, t: { id: string; status: 'succeeded' | 'failed' | 'denied'; result: unknown; error: string | null; durationMs: number }): Promise<void> {
   await db.timed('runs.tool_result', (sql) => sql`
     UPDATE tool_calls SET status = ${t.status}, result = ${t.result === undefined ? null : sql.json(t.result as never)},
            error = ${t.error}, duration_ms = ${Math.round(t.durationMs)}, finished_at = clock_timestamp()

@@ -22,6 +22,7 @@ export const ERRORS = {
   message_too_big: { num: 116, status: 413, close: 1009, message: 'frame exceeds 64 KiB' },
   document_not_found: { num: 117, status: 404, close: 4404, message: 'document not found' },
   cache_config_not_found: { num: 118, status: 404, close: 4400, message: 'no cache settings for this model' },
+  approval_not_found: { num: 119, status: 404, close: 4400, message: 'no such tool approval in your conversations' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -28,7 +28,10 @@ export const ClientFrame = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('pong'), id: z.union([z.string().max(64), z.number()]) }),
   z.strictObject({ type: z.literal('cancel'), run_id: z.uuid({ error: 'must be a UUID' }) }),
   z.strictObject({ type: z.literal('reauth'), token: Token }),
-], { error: (iss) => (iss.code === 'invalid_union' ? 'unknown frame type: expected auth, message, typing, ping, pong, cancel or reauth' : undefined) });
+  // the conversation owner's answer to a tool.approval_request
+  z.strictObject({ type: z.literal('approve'), approval_id: z.uuid({ error: 'must be a UUID' }) }),
+  z.strictObject({ type: z.literal('deny'), approval_id: z.uuid({ error: 'must be a UUID' }), reason: z.string().max(500, 'must be at most 500 characters').optional() }),
+], { error: (iss) => (iss.code === 'invalid_union' ? 'unknown frame type: expected auth, message, typing, ping, pong, cancel, reauth, approve or deny' : undefined) });
 
 export type ClientFrame = z.output<typeof ClientFrame>;
 export type ClientFrameOf<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>;
@@ -63,7 +66,9 @@ export type ServerFrame =
   | { type: 'run.started'; run_id: string; message_id: string; seq: number; agent: string }
   | { type: 'agent.thinking'; run_id: string; step: number; text: string }
   | { type: 'tool.call'; run_id: string; tool_call_id: string; name: string; arguments: Record<string, unknown> }
-  | { type: 'tool.result'; run_id: string; tool_call_id: string; status: 'succeeded' | 'failed'; result?: unknown; error?: string; duration_ms: number }
+  | { type: 'tool.result'; run_id: string; tool_call_id: string; status: 'succeeded' | 'failed' | 'denied'; result?: unknown; error?: string; duration_ms: number }
+  | { type: 'tool.approval_request'; run_id: string; tool_call_id: string; approval_id: string; name: string; arguments: Record<string, unknown>; expires_at: string }
+  | { type: 'tool.approval_result'; run_id: string; tool_call_id: string; approval_id: string; decision: 'approved' | 'denied'; reason: 'user' | 'timeout' | 'policy' | 'cancelled'; decided_by: string | null; decided_at: string; note?: string }
   | { type: 'response.delta'; run_id: string; message_id: string; offset: number; delta: string }
   | { type: 'run.snapshot'; run_id: string; message_id: string; seq: number; content: string; offset: number }
   | { type: 'response.completed'; run_id: string; message_id: string; seq: number; content: string; cached: boolean; usage: { prompt_tokens: number; completion_tokens: number } }

@@ -4,7 +4,7 @@
 // async work, and every write happens inside cork.
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import type { Route } from '../api/route.js';
+import type { EventSink, Route } from '../api/route.js';
 import { paramNames } from '../api/route.js';
 import type { Verifier } from '../auth/verifier.js';
 import { bearerToken } from '../auth/verifier.js';
@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { AppError, httpError, invalid } from '../protocol/errors.js';
+import { openEventStream } from './sse.js';
 import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.js';
 
 export interface HttpDeps {
@@ -28,6 +29,7 @@ interface Incoming {
   url: string;
   query: string;
   authorization: string;
+  lastEventId: string;
   contentType: string;
   contentLength: number | undefined;
   requestId: string;
@@ -38,6 +40,8 @@ interface State {
   aborted: boolean;
   done: boolean;
   bodyPending: boolean;
+  // an event stream in progress is told when the client goes away
+  onAbort?: () => void;
 }
 
 // Paths the WebSocket handler authenticates itself (first-message auth).
@@ -57,6 +61,7 @@ function incoming(req: HttpRequest, nParams: number): Incoming {
     url: req.getUrl(),
     query: req.getQuery() ?? '',
     authorization: req.getHeader('authorization'),
+    lastEventId: req.getHeader('last-event-id'),
     contentType: req.getHeader('content-type'),
     contentLength: len === '' ? undefined : Number(len),
     requestId: REQUEST_ID.test(given) ? given : randomUUID(),
@@ -114,10 +119,11 @@ function fallback(res: HttpResponse, req: HttpRequest, deps: HttpDeps, label: st
 }
 
 function begin(res: HttpResponse, deps: HttpDeps): State & { start: bigint } {
-  const state = { aborted: false, done: false, bodyPending: false, start: process.hrtime.bigint() };
+  const state: State & { start: bigint } = { aborted: false, done: false, bodyPending: false, start: process.hrtime.bigint() };
   deps.inflight.begin();
   res.onAborted(() => {
     state.aborted = true;
+    state.onAbort?.();
     if (!state.done) {
       state.done = true;
       deps.inflight.end();
@@ -131,6 +137,7 @@ interface Out {
   headers?: Record<string, string>;
   json?: unknown;
   raw?: { contentType: string; text: string };
+  stream?: (sink: EventSink) => void;
 }
 
 function errorReply(err: unknown): Out {
@@ -156,9 +163,9 @@ async function run(r: Route, names: string[], inc: Incoming, body: Promise<Buffe
     parsedBody = parse(r.body, decodeJson(buf, inc.contentType), 'body');
   }
   const result = await r.handler({
-    user: who?.sub, claims: who?.claims, params, query, body: parsedBody, requestId: inc.requestId,
+    user: who?.sub, claims: who?.claims, params, query, body: parsedBody, requestId: inc.requestId, lastEventId: inc.lastEventId,
   });
-  return { status: result.status, headers: result.headers, json: result.body, raw: result.raw };
+  return { status: result.status, headers: result.headers, json: result.body, raw: result.raw, stream: result.stream };
 }
 
 function parse(schema: Route['query'], value: unknown, where: string): unknown {
@@ -222,6 +229,11 @@ function reply(res: HttpResponse, state: State & { start: bigint }, inc: Incomin
   deps.inflight.end();
   // Unread body bytes would be parsed as the next request: close instead.
   const close = state.bodyPending || (inc.contentLength !== undefined && inc.contentLength > 0 && out.status === 413);
+  if (out.stream !== undefined) {
+    // The stream is not a request in flight: shutdown ends it by ending its run.
+    openEventStream(res, inc.requestId, out.headers ?? {}, (onAbort) => { state.onAbort = onAbort; }, out.stream);
+    return;
+  }
   const text = out.raw?.text ?? (out.json === undefined ? undefined : JSON.stringify(out.json));
   res.cork(() => {
     res.writeStatus(`${out.status} ${STATUS_CODES[out.status] ?? ''}`);

@@ -19,7 +19,7 @@ const api = new Api();
 let client: ChatClient | undefined;
 let current: Conversation | undefined;
 let conversations: Conversation[] = [];
-const view = new MessagesView(byId('log'), (runId) => client?.cancel(runId));
+const view = new MessagesView(byId('log'), (runId) => client?.cancel(runId), (approvalId, ok) => (ok ? client?.approve(approvalId) : client?.deny(approvalId)));
 const conn = new ConnectionView(byId('conn'), byId('conn-detail'), () => client?.reconnectNow());
 const input = byId<HTMLTextAreaElement>('input');
 const typists = new Map<string, ReturnType<typeof setTimeout>>();

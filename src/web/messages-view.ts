@@ -15,14 +15,24 @@ function json(v: unknown): string {
   return s === undefined ? '' : s.length > 300 ? `${s.slice(0, 300)}…` : s;
 }
 
-function tool(t: ToolCall): HTMLElement {
-  const outcome = t.status === 'running' ? 'running…'
-    : t.status === 'failed' ? `failed: ${t.error ?? 'error'}`
+export type OnApproval = (approvalId: string, approved: boolean) => void;
+
+function tool(t: ToolCall, onApproval: OnApproval): HTMLElement {
+  const pending = t.approval?.state === 'pending';
+  const outcome = pending ? 'waiting for your approval'
+    : t.status === 'running' ? 'running…'
+    : t.status === 'failed' || t.status === 'denied' ? `${t.status}: ${t.error ?? 'error'}`
     : `→ ${json(t.result)}`;
-  return h('div', { class: `tool ${t.status}`, 'data-tool': t.name },
+  const buttons = pending ? [true, false].map((ok) => {
+    const b = h('button', { class: ok ? 'approve' : 'deny', type: 'button', 'data-approval': t.approval!.id }, ok ? 'Approve' : 'Deny');
+    b.addEventListener('click', () => onApproval(t.approval!.id, ok));
+    return b;
+  }) : [];
+  return h('div', { class: `tool ${t.status}`, 'data-tool': t.name, 'data-approval-state': t.approval?.state ?? '' },
     h('span', { class: 'tool-name' }, t.name),
     h('code', {}, json(t.arguments)),
     h('span', { class: 'tool-out' }, outcome),
+    ...buttons,
     t.durationMs !== undefined ? h('span', { class: 'tool-ms' }, `${Math.round(t.durationMs)} ms`) : null);
 }
 
@@ -31,7 +41,7 @@ export class MessagesView {
   // blocks of work the user opened or closed by hand keep their state
   private readonly openByUser = new Map<string, boolean>();
 
-  constructor(private readonly root: HTMLElement, private readonly onCancel: (runId: string) => void) {}
+  constructor(private readonly root: HTMLElement, private readonly onCancel: (runId: string) => void, private readonly onApproval: OnApproval = () => undefined) {}
 
   get size(): number {
     return this.els.size;
@@ -94,11 +104,12 @@ export class MessagesView {
     if (!run || (run.thinking.length === 0 && run.tools.length === 0)) return '';
     const n = run.tools.length;
     const summary = `${streaming ? 'Working' : 'Worked'}: ${run.thinking.length} thought${run.thinking.length === 1 ? '' : 's'}${n ? `, ${n} tool call${n === 1 ? '' : 's'}` : ''}`;
-    const open = this.openByUser.get(key) ?? streaming; // open while it streams, unless the user chose
+    const asking = run.tools.some((t) => t.approval?.state === 'pending');
+    const open = asking || (this.openByUser.get(key) ?? streaming); // open while it streams or asks, unless the user chose
     const details = h('details', { class: 'work', open },
       h('summary', {}, summary),
       ...run.thinking.map((t) => h('p', { class: 'thinking' }, t.text)),
-      ...run.tools.map(tool));
+      ...run.tools.map((t) => tool(t, this.onApproval)));
     details.addEventListener('toggle', () => {
       if (details.open !== open) this.openByUser.set(key, details.open);
     });

@@ -3,7 +3,7 @@
 // through the same registry as the built-in agent, their results going back to the model, until
 // it answers without tools or the step limit forces an answer (tool_choice: none).
 import { estimateTokens } from '../pacing.js';
-import { runTool, toolSpecs } from '../tools/registry.js';
+import { runApprovedTool, toolSpecs } from '../tools/registry.js';
 import type { ToolDefinition } from '../tools/tool.js';
 import type { Agent, AgentContext, AgentEvent, ChatTurn } from '../types.js';
 import type { ModelCallCache } from '../cache/types.js';
@@ -122,7 +122,7 @@ export class OpenAiAgent implements Agent {
       for (const p of parsed) yield { type: 'tool_call', id: p.call.id, name: p.call.name, arguments: p.args.ok ? p.args.value : { _raw: p.call.arguments } };
       // Parallel tool calls run concurrently; results are reported in the model's order.
       const outcomes = await Promise.all(parsed.map((p) => p.args.ok
-        ? runTool(p.call.name, p.args.value, ctx, this.o.tools)
+        ? runApprovedTool(p.call.id, p.call.name, p.args.value, ctx, this.o.tools)
         : Promise.resolve({ status: 'failed' as const, error: `invalid arguments for ${p.call.name}: ${p.args.error}`, duration_ms: 0 })));
       if (ctx.signal.aborted) return;
       for (const [i, out] of outcomes.entries()) {

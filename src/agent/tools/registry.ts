@@ -12,7 +12,8 @@ export const builtinTools = [calculatorTool, currentTimeTool, searchConversation
 export type BuiltinToolName = (typeof builtinTools)[number]['name'];
 
 export interface ToolOutcome {
-  status: 'succeeded' | 'failed';
+  // denied: a person (or the tool policy, or the approval timeout) said no; it never ran
+  status: 'succeeded' | 'failed' | 'denied';
   result?: unknown;
   error?: string;
   duration_ms: number;
@@ -70,4 +71,14 @@ function describeFailure(name: string, err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   const short = message.length > MAX_UNEXPECTED_MESSAGE ? `${message.slice(0, MAX_UNEXPECTED_MESSAGE)}…` : message;
   return `${name} failed unexpectedly: ${short}`;
+}
+
+// runTool behind the run's approval gate (tool policy `ask`/`never`): waits for the
+// decision and runs the tool only if it was approved.
+export async function runApprovedTool(id: string, name: string, args: Record<string, unknown>, ctx: AgentContext, tools: readonly ToolDefinition[] = builtinTools): Promise<ToolOutcome> {
+  if (ctx.approveTool !== undefined) {
+    const d = await ctx.approveTool({ id, name, arguments: args });
+    if (!d.approved) return { status: 'denied', error: d.message, duration_ms: 0 };
+  }
+  return runTool(name, args, ctx, tools);
 }
