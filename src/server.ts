@@ -27,6 +27,7 @@ import { createDb, type Db } from './db/client.js';
 import { conversationStore } from './db/conversation-store.js';
 import { createPgBus } from './db/pg-bus.js';
 import { createNatsBus } from './bus/nats-bus.js';
+import { countedBus } from './bus/counted-bus.js';
 import { gatewayStore, runStore } from './db/realtime-store.js';
 import { startRunnerLease, type Interrupted } from './db/runner-lease.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
@@ -90,7 +91,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   let draining = false;
   const inflight = new Inflight();
-  const bus = natsBus ?? await createPgBus(url, db, log, replicaId);
+  const bus = natsBus ?? countedBus(await createPgBus(url, db, log, replicaId), busMetrics(metrics, 'postgres'));
   const hub = new Hub(bus);
   const interrupted = (rows: Interrupted[]) => {
     for (const r of rows) {
