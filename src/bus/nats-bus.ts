@@ -14,12 +14,14 @@ import type { NatsConfig } from '../config.js';
 import { errInfo, type Logger } from '../log.js';
 import { natsConnectionOptions, NatsConfigError } from './nats-options.js';
 import { PublishGate } from './publish-gate.js';
+import { Sequences } from './sequences.js';
 
 // What travels on a conversation subject: an event, or a control note from a replica.
 export interface Envelope {
   o: string; // origin replica
   t: number; // publish time (ms since epoch), for the lag histogram
   e?: BusEvent;
+  s?: number; // the origin's sequence number of events on this subject while it watches it
   w?: 1; // the origin started watching this conversation: runners there send a snapshot
   r?: 1; // the origin may have failed to deliver events here: re-read from the database
 }
@@ -112,6 +114,7 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
     onError: (err) => log.debug(errInfo(err), 'NATS flush failed; the reconnect resynchronises'),
   });
 
+  const sequences = new Sequences();
   const receive = (conv: string, msg: Msg) => {
     let env: Envelope;
     try {
@@ -121,6 +124,11 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
     }
     if (env.o === replicaId) return;
     if (env.e) {
+      if (env.s !== undefined && sequences.gap(conv, env.o, env.s)) {
+        metrics.gap();
+        log.warn({ conv, origin: env.o, seq: env.s }, 'gap in a replica\'s events on the NATS bus; re-reading from the database');
+        resyncSoon();
+      }
       metrics.received(env.e.kind, Date.now() - env.t);
       emit(env.e, false);
     } else if (env.w) {
@@ -131,6 +139,7 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
   };
 
   const watches = new WatchCounts((conv, watched) => {
+    sequences.reset(conv);
     if (!watched) {
       const sub = subs.get(conv);
       subs.delete(conv);
@@ -183,10 +192,12 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
     replicaId,
     publish(ev) {
       if (!(ev.kind === 'frame' && ev.remote)) emit(ev, true);
+      // Numbered before the gate: a dropped event leaves a gap the watchers notice.
+      const seq = watches.has(ev.conv) ? sequences.next(ev.conv) : undefined;
       const verdict = gate.admit(ev.conv);
       if (verdict !== 'ok') return void metrics.dropped(ev.kind, verdict);
       try {
-        gate.sent(raw(ev.conv, { o: replicaId, t: Date.now(), e: ev }));
+        gate.sent(raw(ev.conv, { o: replicaId, t: Date.now(), e: ev, ...(seq === undefined ? {} : { s: seq }) }));
         metrics.published(ev.kind);
       } catch (err) {
         gate.failed(ev.conv);

@@ -10,6 +10,8 @@ export interface BusMetrics {
   received(kind: BusEvent['kind'], lagMs: number | undefined): void;
   // an event not sent to other replicas; `reason` says why (they are told to resync)
   dropped(kind: BusEvent['kind'], reason: 'disconnected' | 'buffer_full' | 'publish_error'): void;
+  // a skipped sequence number in another replica's events: this replica re-reads
+  gap(): void;
   // bytes handed to the link and not yet confirmed by the server
   pendingBytes(bytes: number): void;
   connected(up: boolean): void;
@@ -21,6 +23,7 @@ export const NO_BUS_METRICS: BusMetrics = {
   published: () => undefined,
   received: () => undefined,
   dropped: () => undefined,
+  gap: () => undefined,
   pendingBytes: () => undefined,
   connected: () => undefined,
   watched: () => undefined,

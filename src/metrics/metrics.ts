@@ -120,6 +120,12 @@ export function createMetrics() {
       labelNames: ['bus', 'kind', 'reason'] as const,
       registers: r,
     }),
+    busGaps: new Counter({
+      name: 'chat_bus_gaps_total',
+      help: 'Skipped sequence numbers in other replicas\' events (lost between NATS servers, or dropped by the publisher); each makes this replica re-read from the database',
+      labelNames: ['bus'] as const,
+      registers: r,
+    }),
     busLag: new Histogram({
       name: 'chat_bus_lag_seconds',
       help: 'Publish on one replica to receipt on this one (wall clocks of both hosts)',
@@ -164,6 +170,7 @@ export function busMetrics(m: Metrics, bus: string): BusMetrics {
       if (lagMs !== undefined) m.busLag.observe({ bus }, Math.max(0, lagMs) / 1000);
     },
     dropped: (kind, reason) => m.busDropped.inc({ bus, kind, reason }),
+    gap: () => m.busGaps.inc({ bus }),
     pendingBytes: (bytes) => m.busPendingBytes.set({ bus }, bytes),
     connected: (up) => m.busConnected.set({ bus }, up ? 1 : 0),
     watched: (count) => m.busWatched.set({ bus }, count),

@@ -6,14 +6,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createNatsBus } from '../../src/bus/nats-bus.js';
+import { connect } from '@nats-io/transport-node';
+import { conversationSubject, createNatsBus } from '../../src/bus/nats-bus.js';
 import { parseConfig, type NatsConfig } from '../../src/config.js';
 import type { Bus, BusEvent } from '../../src/core/bus.js';
 import type { BusMetrics } from '../../src/core/bus-metrics.js';
 import { createLogger } from '../../src/log.js';
 import { freePort, natsServerBinary, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { busContract, delta, isMarker, marker, record } from './bus-contract.js';
+import { busContract, delta, isMarker, marker, record, untilHearing } from './bus-contract.js';
 
 const { bin, skip } = natsServerBinary();
 const log = createLogger('silent');
@@ -27,11 +28,12 @@ function natsConfig(env: Record<string, string>): NatsConfig {
 
 // A BusMetrics that counts, so tests can see drops and publishes.
 function countingMetrics() {
-  const counts = { published: 0, received: 0, dropped: new Map<string, number>(), connected: true };
+  const counts = { published: 0, received: 0, gaps: 0, dropped: new Map<string, number>(), connected: true };
   const m: BusMetrics = {
     published: () => void counts.published++,
     received: () => void counts.received++,
     dropped: (_k, reason) => void counts.dropped.set(reason, (counts.dropped.get(reason) ?? 0) + 1),
+    gap: () => void counts.gaps++,
     pendingBytes: () => undefined,
     connected: (up) => void (counts.connected = up),
     watched: () => undefined,
@@ -94,8 +96,7 @@ describe.skipIf(skip !== undefined)(`NATS bus on a real nats-server${skip ? ` (s
     const conv = randomUUID();
     watcher.watch(conv);
     runner.watch(conv);
-    runner.publish(marker(conv, 'before'));
-    await rw.next(isMarker('before'));
+    await untilHearing(runner, rw, conv);
     expect(proxy.cut()).toBeGreaterThan(0);
     await expect.poll(() => counts.connected, { timeout: 10_000 }).toBe(false);
     for (let i = 0; i < 10; i++) runner.publish(delta(conv, 'r', i, 'x')); // lost: the link is down
@@ -120,8 +121,7 @@ describe.skipIf(skip !== undefined)(`NATS bus on a real nats-server${skip ? ` (s
     const rw = record(watcher);
     const conv = randomUUID();
     watcher.watch(conv);
-    pub.publish(marker(conv, 'warm'));
-    await rw.next(isMarker('warm'));
+    await untilHearing(pub, rw, conv);
     proxy.stall(); // bytes are held: nothing is confirmed
     const piece = 'y'.repeat(1000);
     let sent = 0;
@@ -138,6 +138,35 @@ describe.skipIf(skip !== undefined)(`NATS bus on a real nats-server${skip ? ` (s
     // either the held bytes arrive (then a hint) or the stalled link was declared dead
     // and reconnected (then a hint too): both end with the watcher re-reading
     await expect.poll(() => sw.count, { timeout: 15_000 }).toBeGreaterThan(0);
+  });
+
+  it('notices a gap in another replica\'s numbered events (lost between servers) and re-reads', async () => {
+    const { counts, m } = countingMetrics();
+    const watcher = await bus({}, m);
+    const sw = resyncs(watcher);
+    const rw = record(watcher);
+    const conv = randomUUID();
+    watcher.watch(conv);
+    // another replica's envelopes, written by hand so that number 3 can go missing
+    const peer = await connect({ servers: nats.url });
+    try {
+      const subject = conversationSubject('chat', conv);
+      const send = (s: number) => peer.publish(subject, JSON.stringify({ o: 'peer', t: Date.now(), s, e: marker(conv, `n${s}`) }));
+      for (let i = 0; i < 200 && rw.remote(conv).length === 0; i++) {
+        send(1);
+        await peer.flush();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      send(2);
+      await rw.next(isMarker('n2'));
+      expect(counts.gaps).toBe(0);
+      send(4);
+      await rw.next(isMarker('n4'));
+      expect(counts.gaps).toBe(1);
+      await expect.poll(() => sw.count, { timeout: 5000 }).toBe(1);
+    } finally {
+      await peer.close();
+    }
   });
 
   describe('configuration that must fail at start, naming the variable', () => {
