@@ -93,6 +93,20 @@ describe.skipIf(skip !== undefined)(`replicas on the NATS bus${skip ? ` (skipped
     expect((await counter(c, 'chat_bus_received_total')) - cBefore).toBe(0);
   });
 
+  it('give a socket joining on A mid-run (run on B) an exact snapshot, then live deltas', async () => {
+    const conv = await createConversation(a.url, alice);
+    const onB = await connectReady(b.url, conv, alice);
+    onB.sock.send({ type: 'message', client_msg_id: randomUUID(), content: LONG });
+    await onB.sock.waitFor((f) => f.type === 'response.delta' && f.offset > 30, 15_000);
+    const late = await connectReady(a.url, conv, alice, { last_seq: 0 });
+    expect(late.ready.active_run).not.toBeNull();
+    const done = await late.sock.type('response.completed', 0, 30_000);
+    expect(late.sock.ofType('run.snapshot').length).toBeGreaterThanOrEqual(1);
+    expect(assembleAnswer(late.sock.frames, done.run_id)).toBe(done.content);
+    onB.sock.close();
+    late.sock.close();
+  });
+
   it('cancel from A stops the answer running on B', async () => {
     const conv = await createConversation(a.url, alice);
     const onA = await connectReady(a.url, conv, alice);
