@@ -73,6 +73,7 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
   const resyncHandlers: (() => void)[] = [];
   const watchedHandlers: ((conv: string) => void)[] = [];
   const subs = new Map<string, Subscription>();
+  const sequences = new Sequences();
   const subject = (conv: string) => conversationSubject(cfg.subjectPrefix, conv);
   let closing = false;
 
@@ -114,7 +115,6 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
     onError: (err) => log.debug(errInfo(err), 'NATS flush failed; the reconnect resynchronises'),
   });
 
-  const sequences = new Sequences();
   const receive = (conv: string, msg: Msg) => {
     let env: Envelope;
     try {
@@ -167,6 +167,7 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
           log.warn({ server: s.server }, 'NATS bus reconnected; re-reading what may have been missed');
           // What this replica published just before the link broke may be lost too.
           gate.up(watches.conversations());
+          sequences.forgetSeen();
           for (const h of resyncHandlers) safely('resync', h);
           break;
         case 'error':

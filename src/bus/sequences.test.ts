@@ -21,5 +21,8 @@ describe('Sequences', () => {
     s.reset('c');
     expect(s.gap('c', 'a', 9)).toBe(false);
     expect(s.next('c')).toBe(1);
+    s.gap('c', 'a', 1);
+    s.forgetSeen();
+    expect(s.gap('c', 'a', 5)).toBe(false); // the reconnect already re-reads
   });
 });

@@ -26,6 +26,12 @@ export class Sequences {
     return seq > last + 1;
   }
 
+  // After a reconnect the replica re-reads everything anyway: holes from the outage are
+  // not news.
+  forgetSeen(): void {
+    this.seen.clear();
+  }
+
   // A watch began or ended: numbering and what was seen start over.
   reset(conv: string): void {
     this.sent.delete(conv);
