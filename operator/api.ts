@@ -196,6 +196,31 @@ export const AutoscalingSpecSchema = z
     description: 'Horizontal autoscaling of the server on CPU, and optionally memory (autoscaling/v2).',
   });
 
+const NATS_URL = /^(nats|tls):\/\/[^\s/,]+\/?$/;
+
+export const BusSpecSchema = z
+  .object({
+    type: z.enum(['postgres', 'nats']).default('postgres').describe('`postgres`: LISTEN/NOTIFY on the database (no extra service; every replica hears every conversation). `nats`: an existing NATS (core, no JetStream needed); each replica receives only the conversations it serves.'),
+    url: z.string().max(2048).regex(NATS_URL).optional().describe('NATS server URL (NATS_URL), e.g. nats://nats.nats.svc:4222; tls:// requires TLS. Required when type is nats.'),
+    subjectPrefix: z.string().min(1).max(128).regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).optional().describe('Subjects are <prefix>.conv.<conversation id>; a distinct prefix per ChatBackend lets several share one NATS account. Default: chat.'),
+    credsSecretRef: secretKeyRef('a NATS .creds file (user JWT and nkey seed)', 'nats.creds').optional().describe('Secret key holding a NATS .creds file, mounted into the pods (NATS_CREDS_FILE). At most one of credsSecretRef, tokenSecretRef and user.'),
+    tokenSecretRef: secretKeyRef('the NATS auth token', 'token').optional().describe('Secret key holding a NATS auth token (NATS_TOKEN).'),
+    user: z.string().min(1).max(256).optional().describe('NATS user name (NATS_USER); requires passwordSecretRef.'),
+    passwordSecretRef: secretKeyRef('the NATS password', 'password').optional().describe('Secret key holding the password of user (NATS_PASSWORD).'),
+    tlsCASecretRef: secretKeyRef('the PEM CA certificate of the NATS server', 'ca.crt').optional().describe('Secret key holding the CA that signed the NATS server certificate, mounted into the pods (NATS_TLS_CA); turns TLS on.'),
+    tlsClientSecretName: objectName('kubernetes.io/tls Secret (tls.crt, tls.key) with the client certificate for NATS mutual TLS').optional(),
+  })
+  .strict()
+  .meta({
+    ...cel(
+      { rule: "self.type != 'nats' || has(self.url)", message: 'url is required when type is nats', fieldPath: '.url', reason: 'FieldValueRequired' },
+      { rule: "self.type == 'nats' || (!has(self.url) && !has(self.credsSecretRef) && !has(self.tokenSecretRef) && !has(self.user) && !has(self.tlsCASecretRef) && !has(self.tlsClientSecretName))", message: 'NATS settings need type: nats', reason: 'FieldValueForbidden' },
+      { rule: '[has(self.credsSecretRef), has(self.tokenSecretRef), has(self.user)].filter(x, x).size() <= 1', message: 'set at most one of credsSecretRef, tokenSecretRef and user', reason: 'FieldValueForbidden' },
+      { rule: 'has(self.user) == has(self.passwordSecretRef)', message: 'user and passwordSecretRef go together', fieldPath: '.passwordSecretRef', reason: 'FieldValueRequired' },
+    ),
+    description: 'The bus that carries streaming answers, presence and cancels between server replicas.',
+  });
+
 export const ChatBackendSpecSchema = z
   .object({
     image: z.string().min(1).max(1024).describe('Container image of chat-backend; runs `serve` in the server pods and `migrate` in the schema Job.'),
@@ -205,6 +230,7 @@ export const ChatBackendSpecSchema = z
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info').describe('Log level of the server (LOG_LEVEL).'),
     database: DatabaseSpecSchema,
     auth: AuthSpecSchema,
+    bus: BusSpecSchema.default({ type: 'postgres' }),
     llm: LlmSpecSchema.default({ provider: 'builtin', requestTimeoutSeconds: 120, responseCache: { enabled: true, ttlSeconds: 3600 } }),
     resources: ResourcesSpecSchema.default({ requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } }),
     ingress: IngressSpecSchema.default({ enabled: false, timeouts: { readSeconds: 3600, sendSeconds: 3600, connectSeconds: 10 } }),
@@ -280,6 +306,11 @@ export const ChatBackendSpecStrictSchema = ChatBackendSpecSchema.superRefine((sp
   if (spec.llm.provider === 'openai' && spec.llm.baseUrl === undefined) ctx.addIssue({ code: 'custom', path: ['llm', 'baseUrl'], message: 'baseUrl is required when provider is openai' });
   if (spec.llm.provider === 'openai' && spec.llm.model === undefined) ctx.addIssue({ code: 'custom', path: ['llm', 'model'], message: 'model is required when provider is openai' });
   if (spec.ingress.enabled && spec.ingress.host === undefined) ctx.addIssue({ code: 'custom', path: ['ingress', 'host'], message: 'host is required when ingress is enabled' });
+  const bus = spec.bus;
+  if (bus.type === 'nats' && bus.url === undefined) ctx.addIssue({ code: 'custom', path: ['bus', 'url'], message: 'url is required when type is nats' });
+  if (bus.type !== 'nats' && [bus.url, bus.credsSecretRef, bus.tokenSecretRef, bus.user, bus.tlsCASecretRef, bus.tlsClientSecretName].some((v) => v !== undefined)) ctx.addIssue({ code: 'custom', path: ['bus'], message: 'NATS settings need type: nats' });
+  if ([bus.credsSecretRef, bus.tokenSecretRef, bus.user].filter((v) => v !== undefined).length > 1) ctx.addIssue({ code: 'custom', path: ['bus'], message: 'set at most one of credsSecretRef, tokenSecretRef and user' });
+  if ((bus.user === undefined) !== (bus.passwordSecretRef === undefined)) ctx.addIssue({ code: 'custom', path: ['bus', 'passwordSecretRef'], message: 'user and passwordSecretRef go together' });
   const pdb = spec.podDisruptionBudget;
   if (pdb.minAvailable !== undefined && pdb.maxUnavailable !== undefined) ctx.addIssue({ code: 'custom', path: ['podDisruptionBudget'], message: 'set at most one of minAvailable and maxUnavailable' });
   if (spec.autoscaling.minReplicas > spec.autoscaling.maxReplicas) ctx.addIssue({ code: 'custom', path: ['autoscaling', 'minReplicas'], message: 'minReplicas must not exceed maxReplicas' });

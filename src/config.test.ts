@@ -78,3 +78,31 @@ describe('model, cache and document settings', () => {
     expect(r).toEqual({ ok: false, errors: ['LLM_MODEL=unset: expected a model name when the provider is openai'] });
   });
 });
+
+describe('bus configuration', () => {
+  const errors = (env: Record<string, string>) => {
+    const r = parseConfig(env);
+    return r.ok ? [] : r.errors;
+  };
+
+  it('defaults to the PostgreSQL bus; BUS=nats takes the URLs and bounds', () => {
+    const def = parseConfig({});
+    expect(def.ok && def.config.bus).toEqual({ kind: 'postgres' });
+    const r = parseConfig({ BUS: 'nats', NATS_URL: 'nats://a:4222, nats://b:4222', NATS_TOKEN_FILE: '/run/token' });
+    expect(r.ok && r.config.bus).toMatchObject({ kind: 'nats', nats: { servers: ['nats://a:4222', 'nats://b:4222'], subjectPrefix: 'chat', token: { file: '/run/token' }, maxPendingBytes: 8 * 1024 * 1024 } });
+  });
+
+  it('names the variable of every bad or conflicting NATS setting, never echoing credentials', () => {
+    expect(errors({ BUS: 'nats' })).toEqual(['NATS_URL=unset: expected a nats:// URL when BUS=nats']);
+    expect(errors({ BUS: 'kafka' })[0]).toMatch(/^BUS="kafka": expected/);
+    const bad = errors({ BUS: 'nats', NATS_URL: 'http://user:hunter2@nats:4222' });
+    expect(bad[0]).toMatch(/^NATS_URL=<redacted>: expected a comma list of nats:\/\/ or tls:\/\/ URLs/);
+    expect(bad.join()).not.toContain('hunter2');
+    expect(errors({ BUS: 'nats', NATS_URL: 'nats://n:4222', NATS_USER: 'u' })).toEqual(['NATS_PASSWORD=unset: expected NATS_PASSWORD or NATS_PASSWORD_FILE with NATS_USER']);
+    expect(errors({ BUS: 'nats', NATS_URL: 'nats://n:4222', NATS_TOKEN: 't', NATS_TOKEN_FILE: '/t' })).toEqual(['NATS_TOKEN, NATS_TOKEN_FILE: set only one']);
+    expect(errors({ BUS: 'nats', NATS_URL: 'nats://n:4222', NATS_CREDS_FILE: '/c', NATS_TOKEN: 'secret-token' })).toEqual(['NATS_CREDS_FILE, NATS_TOKEN: set only one NATS authentication method']);
+    expect(errors({ BUS: 'nats', NATS_URL: 'nats://n:4222', NATS_TLS_CERT: '/c.pem' })).toEqual(['NATS_TLS_CERT, NATS_TLS_KEY: set both for mutual TLS, or neither']);
+    expect(errors({ BUS: 'nats', NATS_URL: 'nats://n:4222', NATS_MAX_PENDING_BYTES: '10' })[0]).toMatch(/^NATS_MAX_PENDING_BYTES="10": expected/);
+    expect(errors({ BUS: 'nats', NATS_URL: 'nats://n:4222', NATS_SUBJECT_PREFIX: 'chat.>' })[0]).toMatch(/^NATS_SUBJECT_PREFIX=/);
+  });
+});

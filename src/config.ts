@@ -16,6 +16,18 @@ export type JwtMode =
   | { kind: 'jwks'; url: string }
   | { kind: 'development' };
 
+export interface NatsConfig {
+  servers: string[];
+  subjectPrefix: string;
+  credsFile: string | undefined;
+  user: string | undefined;
+  password: { value: string } | { file: string } | undefined;
+  token: { value: string } | { file: string } | undefined;
+  tls: { ca: string | undefined; cert: string | undefined; key: string | undefined } | undefined;
+  connectTimeoutMs: number;
+  maxPendingBytes: number;
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -64,6 +76,7 @@ export interface Config {
   admin: { claim: string; role: string };
   documentMaxBytes: number;
   embeddings: { provider: 'builtin' | 'openai'; baseUrl: string; apiKey: string | undefined; model: string; timeoutMs: number; maxRetries: number; retryBaseMs: number };
+  bus: { kind: 'postgres' } | { kind: 'nats'; nats: NatsConfig };
   healthDbTimeoutMs: number;
   shutdownGraceMs: number;
   logLevel: string;
@@ -91,6 +104,7 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
   if (jwtSources.length > 1) errors.push(`${jwtSources.join(', ')}: set only one JWT key source`);
   const agentName = r.LLM_PROVIDER ?? r.AGENT;
   if (agentName === 'openai' && r.LLM_MODEL === undefined && !errors.some((e) => e.startsWith('LLM_MODEL='))) errors.push('LLM_MODEL=unset: expected a model name when the provider is openai');
+  if (errors.length === 0) errors.push(...natsErrors(r));
   if (errors.length > 0) return { ok: false, errors };
 
   const mode: JwtMode = r.JWT_SECRET !== undefined ? { kind: 'secret', secret: r.JWT_SECRET }
@@ -156,6 +170,7 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
         maxRetries: r.EMBEDDINGS_MAX_RETRIES,
         retryBaseMs: r.LLM_RETRY_BASE_MS,
       },
+      bus: r.BUS === 'nats' ? { kind: 'nats', nats: natsConfig(r) } : { kind: 'postgres' },
       healthDbTimeoutMs: r.HEALTH_DB_TIMEOUT_MS,
       shutdownGraceMs: r.SHUTDOWN_GRACE_MS,
       logLevel: r.LOG_LEVEL,
@@ -164,7 +179,40 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
 }
 
 // Values never echoed in errors: they may hold credentials.
-const SECRET_VARS = new Set(['JWT_SECRET', 'DATABASE_URL', 'LLM_API_KEY', 'EMBEDDINGS_API_KEY']);
+const SECRET_VARS = new Set(['JWT_SECRET', 'DATABASE_URL', 'LLM_API_KEY', 'EMBEDDINGS_API_KEY', 'NATS_URL', 'NATS_PASSWORD', 'NATS_TOKEN']);
+
+// Combinations the per-variable schemas cannot see; each error names the variables.
+function natsErrors(r: Raw): string[] {
+  const out: string[] = [];
+  if (r.BUS === 'nats' && r.NATS_URL === undefined) out.push('NATS_URL=unset: expected a nats:// URL when BUS=nats');
+  const both = (a: keyof Raw, b: keyof Raw) => {
+    if (r[a] !== undefined && r[b] !== undefined) out.push(`${a}, ${b}: set only one`);
+  };
+  both('NATS_PASSWORD', 'NATS_PASSWORD_FILE');
+  both('NATS_TOKEN', 'NATS_TOKEN_FILE');
+  const methods = [r.NATS_CREDS_FILE && 'NATS_CREDS_FILE', r.NATS_USER && 'NATS_USER', (r.NATS_TOKEN ?? r.NATS_TOKEN_FILE) && 'NATS_TOKEN'].filter(Boolean);
+  if (methods.length > 1) out.push(`${methods.join(', ')}: set only one NATS authentication method`);
+  if (r.NATS_USER !== undefined && r.NATS_PASSWORD === undefined && r.NATS_PASSWORD_FILE === undefined) out.push('NATS_PASSWORD=unset: expected NATS_PASSWORD or NATS_PASSWORD_FILE with NATS_USER');
+  if (r.NATS_USER === undefined && (r.NATS_PASSWORD ?? r.NATS_PASSWORD_FILE) !== undefined) out.push('NATS_USER=unset: expected a user name with a NATS password');
+  if ((r.NATS_TLS_CERT === undefined) !== (r.NATS_TLS_KEY === undefined)) out.push('NATS_TLS_CERT, NATS_TLS_KEY: set both for mutual TLS, or neither');
+  return out;
+}
+
+function natsConfig(r: Raw): NatsConfig {
+  const secret = (value: string | undefined, file: string | undefined) => (value !== undefined ? { value } : file !== undefined ? { file } : undefined);
+  const tls = r.NATS_TLS_CA ?? r.NATS_TLS_CERT;
+  return {
+    servers: r.NATS_URL ?? [],
+    subjectPrefix: r.NATS_SUBJECT_PREFIX,
+    credsFile: r.NATS_CREDS_FILE,
+    user: r.NATS_USER,
+    password: secret(r.NATS_PASSWORD, r.NATS_PASSWORD_FILE),
+    token: secret(r.NATS_TOKEN, r.NATS_TOKEN_FILE),
+    tls: tls === undefined ? undefined : { ca: r.NATS_TLS_CA, cert: r.NATS_TLS_CERT, key: r.NATS_TLS_KEY },
+    connectTimeoutMs: r.NATS_CONNECT_TIMEOUT_MS,
+    maxPendingBytes: r.NATS_MAX_PENDING_BYTES,
+  };
+}
 
 export function loadConfig(): ParseResult {
   return parseConfig(process.env);

@@ -31,6 +31,7 @@ import { cacheStats, deleteCacheSettings, listCacheSettings, purgeExpiredCache, 
 import { createDb, type Db } from './db/client.js';
 import { conversationStore } from './db/conversation-store.js';
 import { createPgBus } from './db/pg-bus.js';
+import { createNatsBus } from './bus/nats-bus.js';
 import { gatewayStore, runStore } from './db/realtime-store.js';
 import { uiChatStore } from './db/ui-chat-store.js';
 import { startRunnerLease, type Interrupted } from './db/runner-lease.js';
@@ -40,7 +41,7 @@ import { DataDirInUse } from './db/data-dir-lock.js';
 import { assertSessionPooling } from './db/pooler-check.js';
 import { appliedVersion, latestVersion, loadMigrations, migrate } from './db/migrate.js';
 import { errInfo, type Logger } from './log.js';
-import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { busMetrics, createMetrics, type Metrics } from './metrics/metrics.js';
 import { mountHttp } from './transport/http.js';
 import { listen, type Listener } from './transport/listen.js';
 import { startMetricsServer } from './transport/metrics-server.js';
@@ -83,6 +84,9 @@ export async function openDatabase(config: Config, log: Logger, metrics?: Metric
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const uws = loadUws(); // fail before touching the database if the native binary is missing
   const metrics = createMetrics();
+  const replicaId = randomUUID();
+  // Connected first: a wrong NATS_URL or credential file fails start before anything else exists.
+  const natsBus = config.bus.kind === 'nats' ? await createNatsBus({ cfg: config.bus.nats, replicaId, log, metrics: busMetrics(metrics, 'nats') }) : undefined;
   // Before anything takes a session lock: behind transaction pooling it would be nobody's.
   if (config.databaseUrl !== undefined) await assertSessionPooling(config.databaseUrl);
   const { db, url, embedded } = await openDatabase(config, log, metrics);
@@ -105,7 +109,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   let draining = false;
   const inflight = new Inflight();
-  const bus = await createPgBus(url, db, log, randomUUID(), { metrics });
+  const bus = natsBus ?? await createPgBus(url, db, log, replicaId, { metrics: busMetrics(metrics, 'postgres') });
   const hub = new Hub(bus);
   const interrupted = (rows: Interrupted[]) => {
     for (const r of rows) {

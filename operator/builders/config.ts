@@ -4,6 +4,7 @@
 import type { V1EnvVar } from '@kubernetes/client-node';
 import { parseConfig } from '../../src/config.js';
 import type { ChatBackend } from '../api.js';
+import { busPod } from './bus.js';
 import { hash, METRICS_PORT, SERVER_PORT } from './common.js';
 
 /** Seconds the server may drain after SIGTERM (SHUTDOWN_GRACE_MS). */
@@ -60,9 +61,11 @@ export function renderConfig(cb: ChatBackend): ConfigResult {
     // The server appends /embeddings to its base URL.
     plain.EMBEDDINGS_BASE_URL = s.llm.embeddingsUrl.replace(/\/embeddings\/?$/, '');
   }
+  const bus = busPod(s);
+  Object.assign(plain, bus.plain);
   for (const e of s.env ?? []) plain[e.name] = e.value;
 
-  const secrets: V1EnvVar[] = [databaseEnv(cb)];
+  const secrets: V1EnvVar[] = [databaseEnv(cb), ...bus.secrets];
   if (s.auth.jwtSecretRef !== undefined) secrets.push(secretEnv('JWT_SECRET', s.auth.jwtSecretRef));
   if (s.llm.apiKeySecretRef !== undefined) secrets.push(secretEnv('LLM_API_KEY', s.llm.apiKeySecretRef));
   // Extra env must not shadow a secret-sourced variable (a plain value would leak into the spec).

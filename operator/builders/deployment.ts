@@ -8,6 +8,7 @@ import { ANNOTATION_CONFIG_HASH, ANNOTATION_SECRET_HASH, LABEL_SCHEMA_HASH, meta
 import { PRE_STOP_SECONDS, SHUTDOWN_GRACE_SECONDS, type RenderedConfig } from './config.js';
 import { containerSecurityContext, podSecurityContext, schemaHash } from './schema-job.js';
 import type { SecretDigests } from './secrets.js';
+import { busPod } from './bus.js';
 
 /** preStop, then the server's drain, then a few seconds for the process to exit. */
 export const TERMINATION_GRACE_SECONDS = PRE_STOP_SECONDS + SHUTDOWN_GRACE_SECONDS + 5;
@@ -15,6 +16,7 @@ export const TERMINATION_GRACE_SECONDS = PRE_STOP_SECONDS + SHUTDOWN_GRACE_SECON
 export function buildDeployment(cb: ChatBackend, config: RenderedConfig, secrets: SecretDigests): V1Deployment {
   const s = cb.spec;
   const podLabels = labels(cb, 'server');
+  const bus = busPod(s);
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -70,10 +72,10 @@ export function buildDeployment(cb: ChatBackend, config: RenderedConfig, secrets
               lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
               resources: s.resources as never,
               securityContext: containerSecurityContext,
-              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...bus.mounts],
             },
           ],
-          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '256Mi' } }],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '256Mi' } }, ...bus.volumes],
         },
       },
     },

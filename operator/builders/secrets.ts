@@ -5,6 +5,7 @@
 // Pure: the reconciler reads the Secrets and hands the values in.
 import { createHash } from 'node:crypto';
 import type { ChatBackend, ChatBackendSpec } from '../api.js';
+import { busSecretUses } from './bus.js';
 
 export interface SecretUse {
   /** The spec field that names the Secret, for messages. */
@@ -31,6 +32,7 @@ export function secretUses(spec: ChatBackendSpec): SecretUse[] {
   const uses: SecretUse[] = [{ field: DATABASE_FIELD, ...spec.database.secretRef }];
   if (spec.auth.jwtSecretRef !== undefined) uses.push({ field: 'spec.auth.jwtSecretRef', ...spec.auth.jwtSecretRef });
   if (spec.llm.apiKeySecretRef !== undefined) uses.push({ field: 'spec.llm.apiKeySecretRef', ...spec.llm.apiKeySecretRef });
+  uses.push(...busSecretUses(spec));
   return uses;
 }
 

@@ -19,7 +19,7 @@ import { isPerToken, WatchCounts, type Bus, type BusEvent } from '../core/bus.js
 import { isControl, Outbox, pack, type Control, type Item } from '../core/bus-outbox.js';
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
-import { childCache, type Metrics } from '../metrics/metrics.js';
+import { eventKind, NO_BUS_METRICS, type BusMetrics } from '../core/bus-metrics.js';
 import type { Db } from './client.js';
 import { loadBusEvent, pruneBusEvents, storeBusEvent } from './runs.js';
 
@@ -28,6 +28,7 @@ const MAX_PAYLOAD = 7900;
 
 interface Envelope {
   o: string; // origin replica
+  t?: number; // send time (ms since epoch), for the lag histogram
   n?: number; // per-origin payload number: identical payloads in one transaction would be merged by NOTIFY
   i?: Item[];
   r?: string; // bus_events id of an item too big to inline
@@ -35,20 +36,15 @@ interface Envelope {
 
 export interface PgBusOptions {
   maxQueued?: number;
-  metrics?: Pick<Metrics, 'busEvents' | 'busPayloads' | 'busDropped'>;
+  metrics?: BusMetrics;
 }
-
-const kindOf = (it: Item) => (it.kind === 'frame' ? it.frame.type : it.kind);
 
 export async function createPgBus(url: string, db: Db, log: Logger, replicaId: string, opts: PgBusOptions = {}): Promise<Bus> {
   const handlers: ((ev: BusEvent, local: boolean) => void)[] = [];
   const resyncHandlers: (() => void)[] = [];
   const outbox = new Outbox(opts.maxQueued);
-  const m = opts.metrics;
+  const m = opts.metrics ?? NO_BUS_METRICS;
   let droppedSeen = 0;
-  const counted = (direction: 'in' | 'out') => childCache((kind) => m?.busEvents.labels('postgres', direction, kind));
-  const countIn = counted('in');
-  const countOut = counted('out');
   // conversations other replicas watch: conv → replicas
   const remote = new Map<string, Set<string>>();
   const sender = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: 'chat-backend-notify' } });
@@ -68,7 +64,7 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
   let scheduled = false;
   let closing = false;
   let n = 0;
-  const head = JSON.stringify({ o: replicaId }).slice(0, -1) + ',"n":';
+  const headFor = () => `${JSON.stringify({ o: replicaId, t: Date.now() }).slice(0, -1)},"n":`;
   const enqueue = (item: Item) => {
     outbox.push(item);
     if (!sending && !scheduled) {
@@ -83,18 +79,15 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
     try {
       while (outbox.length > 0) {
         const items = outbox.take();
-        if (m) {
-          for (const it of items) countOut(kindOf(it))?.inc();
-          if (outbox.droppedTotal > droppedSeen) m.busDropped.inc({ bus: 'postgres' }, outbox.droppedTotal - droppedSeen);
-          droppedSeen = outbox.droppedTotal;
-        }
-        const packed = pack(items, head, n, MAX_PAYLOAD);
+        for (const it of items) if (!isControl(it)) m.published(eventKind(it));
+        // The outbox counts what it dropped, not which kinds: per-token frames first.
+        for (; droppedSeen < outbox.droppedTotal; droppedSeen++) m.dropped('response.delta', 'buffer_full');
+        const packed = pack(items, headFor(), n, MAX_PAYLOAD);
         n = packed.next;
         const payloads: string[] = [];
         try {
           for (const p of packed.payloads) payloads.push(typeof p === 'string' ? p : JSON.stringify({ o: replicaId, n: n++, r: await storeBusEvent(db, p) } satisfies Envelope));
           await sender`SELECT pg_notify(${CHANNEL}, p) FROM unnest(${payloads}::text[]) WITH ORDINALITY AS t(p, k) ORDER BY k`;
-          m?.busPayloads.inc({ bus: 'postgres', direction: 'out' }, payloads.length);
         } catch (err) {
           log.warn({ payloads: packed.payloads.length, ...errInfo(err) }, 'bus publish failed; other replicas will be told to resync');
           outbox.push({ kind: '_resync' });
@@ -134,11 +127,13 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
     if (s?.delete(origin) && s.size === 0) remote.delete(conv);
   };
   const apply = (env: Envelope, items: Item[]) => {
-    m?.busPayloads.inc({ bus: 'postgres', direction: 'in' });
+    const lag = env.t === undefined ? undefined : Date.now() - env.t;
     for (const it of items) {
-      countIn(kindOf(it))?.inc();
       if (isControl(it)) control(env.o, it);
-      else emit(it, false);
+      else {
+        m.received(eventKind(it), lag);
+        emit(it, false);
+      }
     }
   };
 
@@ -165,12 +160,16 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
     void next.finally(() => { if (loading === next) loading = undefined; });
   };
 
-  const watches = new WatchCounts((conv, on) => enqueue(on ? { kind: '_watch', conv } : { kind: '_unwatch', conv }));
+  const watches = new WatchCounts((conv, on) => {
+    enqueue(on ? { kind: '_watch', conv } : { kind: '_unwatch', conv });
+    m.watched(watches.size);
+  });
 
   let listens = 0;
   const sub = await listener.listen(CHANNEL, receive, () => {
     // (Re)connected: what others believed about us may be stale, and we may have missed
     // their announcements; say hello and list our watches again.
+    m.connected(true);
     enqueue({ kind: '_hello' });
     for (const conv of watches.conversations()) enqueue({ kind: '_watch', conv });
     if (listens++ > 0) {

@@ -1,6 +1,7 @@
 // Every metric the server exports, declared once on its own Registry (never the global
 // one, so tests and multiple servers in one process do not collide).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BusMetrics } from '../core/bus-metrics.js';
 
 // Sub-millisecond buckets: WebSocket auth and acks are expected to take well under 10 ms.
 const FAST = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -112,21 +113,52 @@ export function createMetrics() {
       labelNames: ['result'] as const,
       registers: r,
     }),
-    busEvents: new Counter({
-      name: 'chat_bus_events_total',
-      help: 'Events crossing replicas through the bus, by direction (out = sent to other replicas, in = received from them) and kind (frame type, or presence, snapshot_request, cancel); merged deltas count once',
-      labelNames: ['bus', 'direction', 'kind'] as const,
+    busPublished: new Counter({
+      name: 'chat_bus_published_total',
+      help: 'Events this replica handed to the cross-replica bus, by bus and event kind',
+      labelNames: ['bus', 'kind'] as const,
       registers: r,
     }),
-    busPayloads: new Counter({
-      name: 'chat_bus_payloads_total',
-      help: 'Bus messages (NOTIFY payloads) sent and received; each carries one or more events',
-      labelNames: ['bus', 'direction'] as const,
+    busReceived: new Counter({
+      name: 'chat_bus_received_total',
+      help: 'Events this replica received from other replicas, by bus and event kind',
+      labelNames: ['bus', 'kind'] as const,
       registers: r,
     }),
     busDropped: new Counter({
       name: 'chat_bus_dropped_total',
-      help: 'Events dropped because the bus queue was full; the other replicas were told to resync',
+      help: 'Events not sent to other replicas (link down, publish buffer full, publish error); those replicas are told to resync',
+      labelNames: ['bus', 'kind', 'reason'] as const,
+      registers: r,
+    }),
+    busGaps: new Counter({
+      name: 'chat_bus_gaps_total',
+      help: 'Skipped sequence numbers in other replicas\' events (lost between NATS servers, or dropped by the publisher); each makes this replica re-read from the database',
+      labelNames: ['bus'] as const,
+      registers: r,
+    }),
+    busLag: new Histogram({
+      name: 'chat_bus_lag_seconds',
+      help: 'Publish on one replica to receipt on this one (wall clocks of both hosts)',
+      labelNames: ['bus'] as const,
+      buckets: FAST,
+      registers: r,
+    }),
+    busPendingBytes: new Gauge({
+      name: 'chat_bus_pending_bytes',
+      help: 'Bytes handed to the bus link and not yet confirmed by the server',
+      labelNames: ['bus'] as const,
+      registers: r,
+    }),
+    busConnected: new Gauge({
+      name: 'chat_bus_connected',
+      help: '1 while the bus link is up',
+      labelNames: ['bus'] as const,
+      registers: r,
+    }),
+    busWatched: new Gauge({
+      name: 'chat_bus_watched_conversations',
+      help: 'Conversations this replica receives remote events for',
       labelNames: ['bus'] as const,
       registers: r,
     }),
@@ -140,3 +172,19 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+// The BusMetrics port for one bus ('postgres' or 'nats'), over these metrics.
+export function busMetrics(m: Metrics, bus: string): BusMetrics {
+  return {
+    published: (kind) => m.busPublished.inc({ bus, kind }),
+    received: (kind, lagMs) => {
+      m.busReceived.inc({ bus, kind });
+      if (lagMs !== undefined) m.busLag.observe({ bus }, Math.max(0, lagMs) / 1000);
+    },
+    dropped: (kind, reason) => m.busDropped.inc({ bus, kind, reason }),
+    gap: () => m.busGaps.inc({ bus }),
+    pendingBytes: (bytes) => m.busPendingBytes.set({ bus }, bytes),
+    connected: (up) => m.busConnected.set({ bus }, up ? 1 : 0),
+    watched: (count) => m.busWatched.set({ bus }, count),
+  };
+}

@@ -48,8 +48,8 @@ describe('two replicas', () => {
   });
 
   it('send per-token frames only to a replica with sockets in the conversation', async () => {
-    const deltasIn = (s: ServerProcess) => metricValue(s, 'chat_bus_events_total', { bus: 'postgres', direction: 'in', kind: 'response.delta' });
-    const deltasOut = (s: ServerProcess) => metricValue(s, 'chat_bus_events_total', { bus: 'postgres', direction: 'out', kind: 'response.delta' });
+    const deltasIn = (s: ServerProcess) => metricValue(s, 'chat_bus_received_total', { bus: 'postgres', kind: 'response.delta' });
+    const deltasOut = (s: ServerProcess) => metricValue(s, 'chat_bus_published_total', { bus: 'postgres', kind: 'response.delta' });
     const conv = await createConversation(a.url, alice);
     const onA = await connectReady(a.url, conv, alice);
     const [bIn0, aOut0] = [await deltasIn(b), await deltasOut(a)];

@@ -65,7 +65,7 @@ describe('Grafana dashboard and PrometheusRule', () => {
   it('has the panels the issue asks for', () => {
     const dash = JSON.parse(readFileSync(dashboardPath, 'utf8')) as { panels: { title: string }[] };
     const titles = dash.panels.map((p) => p.title);
-    for (const t of ['Connect latency', 'Auth latency', 'Round-trip latency', 'Message ack latency', 'Connections by state', 'Auth failures by reason', 'Frames per second', 'Agent run duration', 'Agent first-token time', 'HTTP latency', 'HTTP errors', 'Database query latency', 'Reconcile rate by result', 'Reconcile errors', 'Reconcile duration']) expect(titles).toContain(t);
+    for (const t of ['Connect latency', 'Auth latency', 'Round-trip latency', 'Message ack latency', 'Connections by state', 'Auth failures by reason', 'Frames per second', 'Agent run duration', 'Agent first-token time', 'HTTP latency', 'HTTP errors', 'Database query latency', 'Bus publish and receive rate', 'Bus lag', 'Bus drops and link', 'Reconcile rate by result', 'Reconcile errors', 'Reconcile duration']) expect(titles).toContain(t);
     expect(exprsOfDashboard().some((e) => e.includes('histogram_quantile(0.99'))).toBe(true);
   });
 

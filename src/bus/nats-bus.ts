@@ -1,0 +1,224 @@
+// Cross-replica bus on core NATS. Every conversation has its own subject
+// (<prefix>.conv.<id>); a replica subscribes while it watches the conversation (sockets
+// there, or an answer running there), so it receives only the events of its own
+// conversations, and snapshot requests, cancels and presence reach whoever runs or serves
+// the conversation because they watch it too. One connection publishes everything, so
+// NATS keeps one publisher's events in order per subject.
+//
+// Nothing is persisted in NATS (no JetStream): what a replica misses while its link is
+// down is re-read from the database, as with the PostgreSQL bus. See docs/scaling.md.
+import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { WatchCounts, type Bus, type BusEvent } from '../core/bus.js';
+import { eventKind, NO_BUS_METRICS, type BusMetrics } from '../core/bus-metrics.js';
+import type { NatsConfig } from '../config.js';
+import { errInfo, type Logger } from '../log.js';
+import { natsConnectionOptions, NatsConfigError } from './nats-options.js';
+import { PublishGate } from './publish-gate.js';
+import { Sequences } from './sequences.js';
+
+// What travels on a conversation subject: an event, or a control note from a replica.
+export interface Envelope {
+  o: string; // origin replica
+  t: number; // publish time (ms since epoch), for the lag histogram
+  e?: BusEvent;
+  s?: number; // the origin's sequence number of events on this subject while it watches it
+  r?: 1; // the origin may have failed to deliver events here: re-read from the database
+}
+
+export interface NatsBusOptions {
+  cfg: NatsConfig;
+  replicaId: string;
+  log: Logger;
+  metrics?: BusMetrics;
+}
+
+// Conversation ids are UUIDs; anything else that is not a plain subject token is encoded
+// so that a dot or wildcard can never widen a subscription.
+export function conversationSubject(prefix: string, conv: string): string {
+  return `${prefix}.conv.${/^[A-Za-z0-9_-]+$/.test(conv) ? conv : `~${Buffer.from(conv).toString('base64url')}`}`;
+}
+
+// URLs without their credentials, for error messages and logs.
+function shownServers(servers: string[]): string {
+  return servers.map((s) => s.replace(/\/\/[^@/]*@/, '//<redacted>@')).join(',');
+}
+
+function credentialVariable(cfg: NatsConfig): string {
+  if (cfg.credsFile !== undefined) return 'NATS_CREDS_FILE';
+  if (cfg.user !== undefined) return cfg.password && 'file' in cfg.password ? 'NATS_USER, NATS_PASSWORD_FILE' : 'NATS_USER, NATS_PASSWORD';
+  if (cfg.token !== undefined) return 'file' in cfg.token ? 'NATS_TOKEN_FILE' : 'NATS_TOKEN';
+  return 'NATS_CREDS_FILE, NATS_USER, NATS_TOKEN (none set)';
+}
+
+export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
+  const { cfg, replicaId, log } = o;
+  const metrics = o.metrics ?? NO_BUS_METRICS;
+  const options = natsConnectionOptions(cfg, `chat-backend ${replicaId}`);
+  let nc: NatsConnection;
+  try {
+    nc = await connect(options);
+  } catch (err) {
+    if (err instanceof NatsConfigError) throw err;
+    const message = (err as Error).message;
+    // A refused credential is the credential's fault, not the URL's.
+    const culprit = /authori[sz]ation|authentication/i.test(message) ? credentialVariable(cfg) : undefined;
+    if (culprit) throw new NatsConfigError(`${culprit}: NATS at ${shownServers(cfg.servers)} refused the credentials (${message})`);
+    throw new NatsConfigError(`NATS_URL=${shownServers(cfg.servers)}: cannot connect to NATS (${message})`);
+  }
+  log.info({ server: nc.getServer(), prefix: cfg.subjectPrefix }, 'NATS bus connected');
+  metrics.connected(true);
+
+  const handlers: ((ev: BusEvent, local: boolean) => void)[] = [];
+  const resyncHandlers: (() => void)[] = [];
+  const subs = new Map<string, Subscription>();
+  const sequences = new Sequences();
+  const subject = (conv: string) => conversationSubject(cfg.subjectPrefix, conv);
+  let closing = false;
+
+  const safely = (what: string, f: () => void) => {
+    try {
+      f();
+    } catch (err) {
+      log.error({ what, ...errInfo(err) }, 'bus handler failed');
+    }
+  };
+  const emit = (ev: BusEvent, local: boolean) => {
+    for (const h of handlers) safely('event', () => h(ev, local));
+  };
+
+  // Several hints in a burst (one per conversation) make one re-read.
+  let resyncTimer: NodeJS.Timeout | undefined;
+  const resyncSoon = () => {
+    resyncTimer ??= setTimeout(() => {
+      resyncTimer = undefined;
+      for (const h of resyncHandlers) safely('resync', h);
+    }, 20);
+  };
+
+  const raw = (conv: string, env: Envelope): number => {
+    const data = new TextEncoder().encode(JSON.stringify(env));
+    nc.publish(subject(conv), data);
+    return data.length;
+  };
+
+  const gate = new PublishGate({
+    maxPendingBytes: cfg.maxPendingBytes,
+    flush: () => nc.flush(),
+    pending: (n) => metrics.pendingBytes(n),
+    // The hints themselves are tiny and at most one per conversation, so they bypass the bound.
+    hint: (convs) => {
+      for (const conv of convs) safely('hint', () => raw(conv, { o: replicaId, t: Date.now(), r: 1 }));
+      if (convs.length > 0) log.info({ conversations: convs.length }, 'asked other replicas to re-read conversations whose events may not have reached them');
+    },
+    onError: (err) => log.debug(errInfo(err), 'NATS flush failed; the reconnect resynchronises'),
+  });
+
+  const receive = (conv: string, msg: Msg) => {
+    let env: Envelope;
+    try {
+      env = msg.json<Envelope>();
+    } catch (err) {
+      return void log.warn({ subject: msg.subject, ...errInfo(err) }, 'undecodable NATS bus message dropped');
+    }
+    if (env.o === replicaId) return;
+    if (env.e) {
+      if (env.s !== undefined && sequences.gap(conv, env.o, env.s)) {
+        metrics.gap();
+        log.warn({ conv, origin: env.o, seq: env.s }, 'gap in a replica\'s events on the NATS bus; re-reading from the database');
+        resyncSoon();
+      }
+      metrics.received(eventKind(env.e), Date.now() - env.t);
+      emit(env.e, false);
+    } else if (env.r) {
+      resyncSoon();
+    }
+  };
+
+  const watches = new WatchCounts((conv, watched) => {
+    sequences.reset(conv);
+    if (!watched) {
+      const sub = subs.get(conv);
+      subs.delete(conv);
+      safely('unsubscribe', () => sub?.unsubscribe());
+    } else {
+      safely('subscribe', () => {
+        subs.set(conv, nc.subscribe(subject(conv), { callback: (err, msg) => (err ? log.warn(errInfo(err), 'NATS subscription error') : receive(conv, msg)) }));
+      });
+    }
+    metrics.watched(subs.size);
+  });
+
+  void (async () => {
+    for await (const s of nc.status()) {
+      switch (s.type) {
+        case 'disconnect':
+          gate.down();
+          metrics.connected(false);
+          log.warn({ server: s.server }, 'NATS bus disconnected; events are dropped until it reconnects, then re-read');
+          break;
+        case 'reconnect':
+          metrics.connected(true);
+          log.warn({ server: s.server }, 'NATS bus reconnected; re-reading what may have been missed');
+          // What this replica published just before the link broke may be lost too.
+          gate.up(watches.conversations());
+          sequences.forgetSeen();
+          for (const h of resyncHandlers) safely('resync', h);
+          break;
+        case 'error':
+          log.warn(errInfo(s.error), 'NATS server reported an error');
+          break;
+        case 'slowConsumer':
+          log.warn({ pending: s.pending }, 'NATS subscription is a slow consumer');
+          break;
+        default:
+          break;
+      }
+    }
+  })().catch((err: unknown) => log.warn(errInfo(err), 'NATS status stream ended'));
+  void nc.closed().then((err) => {
+    if (closing) return;
+    metrics.connected(false);
+    // The client gave up (e.g. authorization refused twice): the process keeps serving its
+    // own sockets; the gauge and this log say the bus is gone.
+    log.error(err ? errInfo(err) : {}, 'NATS bus connection closed for good');
+  });
+
+  return {
+    replicaId,
+    publish(ev) {
+      emit(ev, true);
+      // Numbered before the gate: a dropped event leaves a gap the watchers notice.
+      const seq = watches.has(ev.conv) ? sequences.next(ev.conv) : undefined;
+      const verdict = gate.admit(ev.conv);
+      if (verdict !== 'ok') return void metrics.dropped(eventKind(ev), verdict);
+      try {
+        gate.sent(raw(ev.conv, { o: replicaId, t: Date.now(), e: ev, ...(seq === undefined ? {} : { s: seq }) }));
+        metrics.published(eventKind(ev));
+      } catch (err) {
+        gate.failed(ev.conv);
+        metrics.dropped(eventKind(ev), 'publish_error');
+        log.warn({ kind: ev.kind, ...errInfo(err) }, 'NATS publish failed');
+      }
+    },
+    subscribe(h) {
+      handlers.push(h);
+    },
+    watch(conv) {
+      return watches.watch(conv);
+    },
+    onResync(h) {
+      resyncHandlers.push(h);
+    },
+    async close() {
+      closing = true;
+      clearTimeout(resyncTimer);
+      gate.close();
+      // drain() delivers what is queued both ways, then closes; bounded so shutdown never hangs on NATS.
+      const drained = nc.drain().catch((err: unknown) => log.debug(errInfo(err), 'NATS drain failed'));
+      const timer = new Promise<void>((r) => setTimeout(r, 2000).unref());
+      await Promise.race([drained, timer]);
+      if (!nc.isClosed()) await nc.close().catch((err: unknown) => log.debug(errInfo(err), 'NATS close failed'));
+      metrics.connected(false);
+    },
+  };
+}

@@ -1,0 +1,113 @@
+// The bound on what a replica has published and NATS has not yet confirmed. The NATS
+// client queues without limit (and discards its queue when it reconnects), so the bus
+// keeps its own account: bytes handed to the client since the last flush (PING/PONG)
+// returned. At the bound, and while the link is down, events are dropped instead of
+// queued; their conversations are remembered, and once the backlog is gone (or the link
+// is back) the other replicas watching them are told to re-read them from the database.
+export interface PublishGateOptions {
+  maxPendingBytes: number;
+  flush: () => Promise<void>;
+  hint: (convs: string[]) => void;
+  pending?: (bytes: number) => void;
+  onError?: (err: unknown) => void;
+}
+
+// A replica publishes to a handful of conversations per second per answer; far more
+// distinct dropped conversations than this means every watched one gets a hint anyway.
+const MAX_DIRTY = 10_000;
+
+export class PublishGate {
+  private unconfirmed = 0;
+  private flushing = false;
+  private connected = true;
+  private closed = false;
+  // bumped at each reconnect, so a flush from before it cannot settle today's account
+  private generation = 0;
+  private readonly dirty = new Set<string>();
+  private overflow = false;
+
+  constructor(private readonly o: PublishGateOptions) {}
+
+  get pendingBytes(): number {
+    return this.unconfirmed;
+  }
+
+  admit(conv: string): 'ok' | 'disconnected' | 'buffer_full' {
+    if (!this.connected || this.closed) return this.drop(conv, 'disconnected');
+    if (this.unconfirmed >= this.o.maxPendingBytes) return this.drop(conv, 'buffer_full');
+    return 'ok';
+  }
+
+  sent(bytes: number): void {
+    this.unconfirmed += bytes;
+    this.schedule();
+  }
+
+  // a publish the client refused: the same as a drop
+  failed(conv: string): void {
+    this.drop(conv, 'disconnected');
+  }
+
+  down(): void {
+    this.connected = false;
+  }
+
+  // Everything handed over before the reconnect is either delivered or lost; the
+  // conversations still watched may have lost some of it, so they are hinted as well.
+  up(watched: Iterable<string>): void {
+    this.connected = true;
+    this.generation++;
+    this.unconfirmed = 0;
+    this.flushing = false;
+    this.o.pending?.(0);
+    for (const conv of watched) this.remember(conv);
+    this.overflow = false;
+    this.sendHints();
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private drop<R extends 'disconnected' | 'buffer_full'>(conv: string, reason: R): R {
+    this.remember(conv);
+    return reason;
+  }
+
+  private remember(conv: string): void {
+    if (this.dirty.size < MAX_DIRTY) this.dirty.add(conv);
+    else this.overflow = true;
+  }
+
+  private sendHints(): void {
+    if (this.dirty.size === 0 || !this.connected || this.closed) return;
+    const convs = [...this.dirty];
+    this.dirty.clear();
+    this.o.hint(convs);
+  }
+
+  private schedule(): void {
+    if (this.flushing || this.closed) return;
+    this.flushing = true;
+    const gen = this.generation;
+    const covered = this.unconfirmed;
+    // One round trip covers every publish before it; publishes meanwhile wait for the next.
+    setImmediate(() => {
+      this.o.flush().then(
+        () => {
+          if (gen !== this.generation) return;
+          this.unconfirmed = Math.max(0, this.unconfirmed - covered);
+          this.flushing = false;
+          this.o.pending?.(this.unconfirmed);
+          if (this.unconfirmed > 0) this.schedule();
+          else this.sendHints();
+        },
+        (err: unknown) => {
+          // Disconnected: up() resets the account when the link is back.
+          if (gen === this.generation) this.flushing = false;
+          this.o.onError?.(err);
+        },
+      );
+    });
+  }
+}

@@ -1,0 +1,208 @@
+// The NATS bus against a real nats-server: the shared bus contract, then its faults —
+// nats-server restarted, one replica's link cut (test/helpers/tcp-proxy), the publish
+// bound reached while the link is stalled — and configuration that must fail at start.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '@nats-io/transport-node';
+import { conversationSubject, createNatsBus } from '../../src/bus/nats-bus.js';
+import { parseConfig, type NatsConfig } from '../../src/config.js';
+import type { Bus, BusEvent } from '../../src/core/bus.js';
+import type { BusMetrics } from '../../src/core/bus-metrics.js';
+import { createLogger } from '../../src/log.js';
+import { freePort, natsServerBinary, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { busContract, delta, isMarker, marker, record, untilHearing } from './bus-contract.js';
+
+const { bin, skip } = natsServerBinary();
+const log = createLogger('silent');
+
+function natsConfig(env: Record<string, string>): NatsConfig {
+  const parsed = parseConfig({ BUS: 'nats', ...env });
+  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+  if (parsed.config.bus.kind !== 'nats') throw new Error('BUS=nats was not applied');
+  return parsed.config.bus.nats;
+}
+
+// A BusMetrics that counts, so tests can see drops and publishes.
+function countingMetrics() {
+  const counts = { published: 0, received: 0, gaps: 0, dropped: new Map<string, number>(), connected: true };
+  const m: BusMetrics = {
+    published: () => void counts.published++,
+    received: () => void counts.received++,
+    dropped: (_k, reason) => void counts.dropped.set(reason, (counts.dropped.get(reason) ?? 0) + 1),
+    gap: () => void counts.gaps++,
+    pendingBytes: () => undefined,
+    connected: (up) => void (counts.connected = up),
+    watched: () => undefined,
+  };
+  return { counts, m };
+}
+
+const resyncs = (bus: Bus) => {
+  const r = { count: 0 };
+  bus.onResync(() => void r.count++);
+  return r;
+};
+
+describe.skipIf(skip !== undefined)(`NATS bus on a real nats-server${skip ? ` (skipped: ${skip})` : ''}`, { timeout: 60_000 }, () => {
+  let nats: NatsServer;
+  const open: Bus[] = [];
+  const proxies: TcpProxy[] = [];
+  const bus = async (env: Record<string, string> = {}, metrics?: BusMetrics) => {
+    const b = await createNatsBus({ cfg: natsConfig({ NATS_URL: nats.url, ...env }), replicaId: randomUUID(), log, metrics });
+    open.push(b);
+    return b;
+  };
+
+  beforeAll(async () => {
+    nats = await startNatsServer(bin!);
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((b) => b.close()));
+    await Promise.all(proxies.splice(0).map((p) => p.close()));
+  });
+  afterAll(async () => {
+    await nats?.stop();
+  });
+
+  busContract('nats', { replica: () => bus(), routes: true });
+
+  it('resynchronises every replica after nats-server restarts, and delivers again afterwards', async () => {
+    const a = await bus();
+    const b = await bus();
+    const [sa, sb] = [resyncs(a), resyncs(b)];
+    const rb = record(b);
+    const conv = randomUUID();
+    b.watch(conv);
+    a.watch(conv);
+    await nats.restart();
+    await expect.poll(() => sa.count > 0 && sb.count > 0, { timeout: 15_000 }).toBe(true);
+    // subscriptions are re-sent by the client; a publish after the reconnect arrives
+    a.publish(marker(conv, 'after-restart'));
+    await rb.next(isMarker('after-restart'), 10_000);
+  });
+
+  it('after one replica\'s link is cut and restored, it resyncs and the replicas watching its conversations are told to re-read them', async () => {
+    const proxy = await startTcpProxy('127.0.0.1', nats.port);
+    proxies.push(proxy);
+    const { counts, m } = countingMetrics();
+    const runner = await bus({ NATS_URL: `nats://127.0.0.1:${proxy.port}` }, m);
+    const watcher = await bus();
+    const [sr, sw] = [resyncs(runner), resyncs(watcher)];
+    const rw = record(watcher);
+    const conv = randomUUID();
+    watcher.watch(conv);
+    runner.watch(conv);
+    await untilHearing(runner, rw, conv);
+    expect(proxy.cut()).toBeGreaterThan(0);
+    await expect.poll(() => counts.connected, { timeout: 10_000 }).toBe(false);
+    for (let i = 0; i < 10; i++) runner.publish(delta(conv, 'r', i, 'x')); // lost: the link is down
+    expect(counts.dropped.get('disconnected')).toBe(10);
+    expect(sw.count).toBe(0);
+    proxy.resume();
+    await expect.poll(() => sr.count, { timeout: 15_000 }).toBeGreaterThan(0);
+    await expect.poll(() => sw.count, { timeout: 10_000 }).toBeGreaterThan(0);
+    runner.publish(marker(conv, 'after'));
+    await rw.next(isMarker('after'));
+    expect(rw.remote(conv).filter((e) => e.kind === 'frame' && e.frame.type === 'response.delta')).toHaveLength(0);
+  });
+
+  it('bounds what the link has not confirmed: beyond NATS_MAX_PENDING_BYTES events are dropped, counted, and the watchers resync once it drains', async () => {
+    const proxy = await startTcpProxy('127.0.0.1', nats.port);
+    proxies.push(proxy);
+    const { counts, m } = countingMetrics();
+    const limit = 64 * 1024;
+    const pub = await bus({ NATS_URL: `nats://127.0.0.1:${proxy.port}`, NATS_MAX_PENDING_BYTES: String(limit) }, m);
+    const watcher = await bus();
+    const sw = resyncs(watcher);
+    const rw = record(watcher);
+    const conv = randomUUID();
+    watcher.watch(conv);
+    await untilHearing(pub, rw, conv);
+    proxy.stall(); // bytes are held: nothing is confirmed
+    const piece = 'y'.repeat(1000);
+    let sent = 0;
+    for (let i = 0; i < 400; i++) {
+      pub.publish(delta(conv, 'r', sent, piece));
+      sent += piece.length;
+    }
+    // the publishes are synchronous: the bound is decided at once
+    await new Promise((r) => setImmediate(r));
+    expect(counts.dropped.get('buffer_full') ?? 0).toBeGreaterThan(300);
+    expect(counts.published).toBeLessThan(100);
+    expect(sw.count).toBe(0);
+    proxy.resume();
+    // either the held bytes arrive (then a hint) or the stalled link was declared dead
+    // and reconnected (then a hint too): both end with the watcher re-reading
+    await expect.poll(() => sw.count, { timeout: 15_000 }).toBeGreaterThan(0);
+  });
+
+  it('notices a gap in another replica\'s numbered events (lost between servers) and re-reads', async () => {
+    const { counts, m } = countingMetrics();
+    const watcher = await bus({}, m);
+    const sw = resyncs(watcher);
+    const rw = record(watcher);
+    const conv = randomUUID();
+    watcher.watch(conv);
+    // another replica's envelopes, written by hand so that number 3 can go missing
+    const peer = await connect({ servers: nats.url });
+    try {
+      const subject = conversationSubject('chat', conv);
+      const send = (s: number) => peer.publish(subject, JSON.stringify({ o: 'peer', t: Date.now(), s, e: marker(conv, `n${s}`) }));
+      for (let i = 0; i < 200 && rw.remote(conv).length === 0; i++) {
+        send(1);
+        await peer.flush();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      send(2);
+      await rw.next(isMarker('n2'));
+      expect(counts.gaps).toBe(0);
+      send(4);
+      await rw.next(isMarker('n4'));
+      expect(counts.gaps).toBe(1);
+      await expect.poll(() => sw.count, { timeout: 5000 }).toBe(1);
+    } finally {
+      await peer.close();
+    }
+  });
+
+  describe('configuration that must fail at start, naming the variable', () => {
+    it('an unreachable NATS_URL', async () => {
+      const port = await freePort();
+      await expect(createNatsBus({ cfg: natsConfig({ NATS_URL: `nats://127.0.0.1:${port}` }), replicaId: 'x', log })).rejects.toThrow(/^NATS_URL=nats:\/\/127\.0\.0\.1:\d+: cannot connect/);
+    });
+
+    it('a missing credentials file, and a file that is not a .creds file', async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'nats-creds-'));
+      await expect(createNatsBus({ cfg: natsConfig({ NATS_URL: nats.url, NATS_CREDS_FILE: path.join(dir, 'none.creds') }), replicaId: 'x', log })).rejects.toThrow(/^NATS_CREDS_FILE=.*none\.creds: cannot read the file \(ENOENT\)/);
+      writeFileSync(path.join(dir, 'bad.creds'), 'hello');
+      await expect(createNatsBus({ cfg: natsConfig({ NATS_URL: nats.url, NATS_CREDS_FILE: path.join(dir, 'bad.creds') }), replicaId: 'x', log })).rejects.toThrow(/^NATS_CREDS_FILE=.*: not a NATS \.creds file/);
+    });
+
+    it('a password refused by a server that requires one, while the right one from a file connects', async () => {
+      const secured = await startNatsServer(bin!, ['--user', 'chat', '--pass', 's3cret-pass']);
+      try {
+        const dir = mkdtempSync(path.join(os.tmpdir(), 'nats-pass-'));
+        writeFileSync(path.join(dir, 'good'), 's3cret-pass\n');
+        writeFileSync(path.join(dir, 'bad'), 'wrong\n');
+        await expect(createNatsBus({ cfg: natsConfig({ NATS_URL: secured.url, NATS_USER: 'chat', NATS_PASSWORD_FILE: path.join(dir, 'bad') }), replicaId: 'x', log })).rejects.toThrow(/^NATS_USER, NATS_PASSWORD_FILE: NATS at .* refused the credentials/);
+        const ok = await createNatsBus({ cfg: natsConfig({ NATS_URL: secured.url, NATS_USER: 'chat', NATS_PASSWORD_FILE: path.join(dir, 'good') }), replicaId: 'x', log });
+        open.push(ok);
+        const rx = record(ok);
+        const peer = await createNatsBus({ cfg: natsConfig({ NATS_URL: secured.url, NATS_USER: 'chat', NATS_PASSWORD: 's3cret-pass' }), replicaId: 'y', log });
+        open.push(peer);
+        const conv = randomUUID();
+        ok.watch(conv);
+        peer.publish(marker(conv, 'authed'));
+        await rx.next(isMarker('authed'));
+      } finally {
+        await secured.stop();
+      }
+    });
+  });
+});
+
+export type { BusEvent };
