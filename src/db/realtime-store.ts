@@ -75,7 +75,8 @@ export function runStore(db: Db, lease: Pick<RunnerLease, 'runnerId' | 'held'>):
   return {
     insertAnswer: async (conv, runId) => {
       // An answer is claimed under our runner id only while we hold its lock.
-      await lease.held();
+      const wait = lease.held();
+      if (wait) await wait;
       const out = await insertMessage(db, { conversationId: conv, role: 'assistant', content: '', status: 'streaming', runId, runnerId: lease.runnerId });
       return out.kind === 'no_conversation' ? undefined : wireMessage(out.message);
     },
