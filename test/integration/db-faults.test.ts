@@ -116,9 +116,8 @@ describe.skipIf(skip !== undefined)('database faults with two replicas streaming
     // Everything is back without a restart: a new message on each replica is answered.
     const runsBefore = w.clients.map((c) => c.sock.frames.length);
     for (const c of [w.sentA, w.sentB]) await sendUntilAcked(c, 'What is 6*7?');
-    for (const [i, c] of [w.sentA, w.sentB].entries()) {
+    for (const c of [w.sentA, w.sentB]) {
       await c.sock.waitFor((f) => f.type === 'response.completed' && f.content.includes('42'), 30_000, runsBefore[w.clients.indexOf(c)]);
-      void i;
     }
     await expect.poll(streamingRows, { timeout: 30_000 }).toBe(0);
 
