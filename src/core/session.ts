@@ -243,7 +243,8 @@ export class Session implements Endpoint {
       if (g.autoRun) g.runs.submit(this.conv, this.userId, out.message.seq);
     } catch (err) {
       g.log.error({ err_message: (err as Error).message }, 'storing a message failed');
-      if (err instanceof AppError) this.error(err.code, `${err.message}: the message may not be stored; retry with the same client_msg_id (it is never stored twice)`);
+      // a connection lost mid-statement may still have committed it: the retry is acked as a duplicate
+      if (err instanceof AppError) this.error(err.code, `${err.message}: the message may not have been stored; retry with the same client_msg_id`);
       else this.error('internal', 'the message was not stored; retry with the same client_msg_id');
     } finally {
       g.inflight.end();

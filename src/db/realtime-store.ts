@@ -19,7 +19,7 @@ export function wireMessage(m: MessageRow): WireMessage {
 }
 
 // Sessions tell a client "try again" (a recoverable error frame, or a close it may
-// resume after) when the database is away, rather than "internal server error". Queries
+// resume after) when the database is away, rather than "internal server error". Reads
 // also give up after deadlineMs: while PostgreSQL is unreachable the driver keeps
 // reconnecting up to its connect timeout, longer than a socket may take to authenticate.
 async function unavailableOnLoss<T>(run: Promise<T>, deadlineMs?: number): Promise<T> {
@@ -39,7 +39,7 @@ async function unavailableOnLoss<T>(run: Promise<T>, deadlineMs?: number): Promi
 
 export function gatewayStore(db: Db, deadlineMs?: number): GatewayStore {
   const s = gatewayQueries(db);
-  // A query that outlives its deadline still settles later; nothing waits for it.
+  // A read that outlives its deadline still settles later; nothing waits for it.
   const read = <T>(p: Promise<T>) => {
     p.catch(() => undefined);
     return unavailableOnLoss(p, deadlineMs);
@@ -47,8 +47,9 @@ export function gatewayStore(db: Db, deadlineMs?: number): GatewayStore {
   return {
     findOwned: (u, c) => read(s.findOwned(u, c)),
     messagesAfter: (c, a, l) => read(s.messagesAfter(c, a, l)),
-    // may still land after the deadline: the client's retry with its client_msg_id is acked as a duplicate
-    insertUserMessage: (c, u, id, content) => read(s.insertUserMessage(c, u, id, content)),
+    // no deadline: a burst of messages may queue for the pool well past it (the
+    // driver's connect timeout still ends the wait when the database is away)
+    insertUserMessage: (c, u, id, content) => unavailableOnLoss(s.insertUserMessage(c, u, id, content)),
     streamingAnswer: (c) => read(s.streamingAnswer(c)),
   };
 }
@@ -75,7 +76,8 @@ export function runStore(db: Db, lease: Pick<RunnerLease, 'runnerId' | 'held'>):
   return {
     insertAnswer: async (conv, runId) => {
       // An answer is claimed under our runner id only while we hold its lock.
-      await lease.held();
+      const wait = lease.held();
+      if (wait) await wait;
       const out = await insertMessage(db, { conversationId: conv, role: 'assistant', content: '', status: 'streaming', runId, runnerId: lease.runnerId });
       return out.kind === 'no_conversation' ? undefined : wireMessage(out.message);
     },

@@ -29,8 +29,9 @@ export interface RunnerLease {
   // already free at the previous sweep (a live replica re-taking its lock after a
   // reconnect is not mistaken for a dead one).
   sweep(strict?: boolean): Promise<Interrupted[]>;
-  // Resolves once the lock is held: nothing may be claimed under our runner id before.
-  held(): Promise<void>;
+  // undefined while the lock is held, else a promise that resolves once it is again:
+  // nothing may be claimed under our runner id before (no await on the common path).
+  held(): Promise<void> | undefined;
   stop(): Promise<void>;
 }
 
@@ -151,7 +152,7 @@ export async function startRunnerLease(url: string, db: Db, log: Logger, hooks: 
   return {
     runnerId,
     sweep,
-    held: () => (pid !== undefined ? Promise.resolve() : new Promise<void>((resolve, reject) => {
+    held: () => (pid !== undefined ? undefined : new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`runner lock not held for ${HELD_WAIT_MS} ms: database unavailable`)), HELD_WAIT_MS);
       waiters.push(() => { clearTimeout(t); resolve(); });
     })),

@@ -116,9 +116,8 @@ describe.skipIf(skip !== undefined)('database faults with two replicas streaming
     // Everything is back without a restart: a new message on each replica is answered.
     const runsBefore = w.clients.map((c) => c.sock.frames.length);
     for (const c of [w.sentA, w.sentB]) await sendUntilAcked(c, 'What is 6*7?');
-    for (const [i, c] of [w.sentA, w.sentB].entries()) {
+    for (const c of [w.sentA, w.sentB]) {
       await c.sock.waitFor((f) => f.type === 'response.completed' && f.content.includes('42'), 30_000, runsBefore[w.clients.indexOf(c)]);
-      void i;
     }
     await expect.poll(streamingRows, { timeout: 30_000 }).toBe(0);
 
@@ -195,7 +194,7 @@ describe.skipIf(skip !== undefined)('database faults with two replicas streaming
     await expect.poll(async () => (await admin`SELECT status FROM messages WHERE conversation_id = ${w.convA} AND role = 'assistant'`)[0]!.status, { timeout: 30_000 }).toBe('interrupted');
     const from = w.sentA.sock.frames.length;
     w.sentA.sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'not now' });
-    expect((await w.sentA.sock.waitFor((f) => f.type === 'error', 15_000, from)).code).toBe('unavailable');
+    expect((await w.sentA.sock.waitFor((f) => f.type === 'error', 40_000, from)).code).toBe('unavailable');
     const [ma] = mark();
     proxyA.resume();
     await retaken(a, ma);
@@ -213,7 +212,8 @@ describe.skipIf(skip !== undefined)('database faults with two replicas streaming
     await Promise.all([expectOutageReported(a), expectOutageReported(b)]);
     const from = w.sentB.sock.frames.length;
     w.sentB.sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'not now' });
-    expect((await w.sentB.sock.waitFor((f) => f.type === 'error', 15_000, from))).toMatchObject({ code: 'unavailable' });
+    // (after the driver's connect timeout, 10 s, possibly behind other queries waiting for the pool)
+    expect((await w.sentB.sock.waitFor((f) => f.type === 'error', 40_000, from))).toMatchObject({ code: 'unavailable' });
     // A socket joining now is closed with 1001 (going away): it may reconnect and resume.
     const late = await TestSocket.open(wsUrl(a.url, w.convA));
     late.send({ type: 'auth', token: alice });
