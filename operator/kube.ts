@@ -1,5 +1,6 @@
 // The only module that talks to the cluster: server-side apply under one field manager, reads,
-// deletes, the status subresource, events, Leases and informers. Everything else is given a Kube.
+// deletes, the status subresource, events, Leases and informers. Everything else is given a
+// KubeApi (kube-api.ts), which this implements.
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -19,6 +20,9 @@ import {
 } from '@kubernetes/client-node';
 import { GROUP, KIND, PLURAL, VERSION, API_VERSION, type ChatBackendStatus } from './api.js';
 import { FIELD_MANAGER } from './builders/common.js';
+import type { EventType, KubeApi, Ref } from './kube-api.js';
+
+export type { EventType, KubeApi, Ref } from './kube-api.js';
 
 /** The HTTP status of a failed request: ApiException has `code`, a refused watch `statusCode`. */
 export function statusCode(err: unknown): number | undefined {
@@ -43,15 +47,6 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export interface Ref {
-  apiVersion: string;
-  kind: string;
-  namespace: string;
-  name: string;
-}
-
-export type EventType = 'Normal' | 'Warning';
-
 type Cached = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
 
 /** What a Secret watch keeps: enough to key it and see it change (resourceVersion), no values. */
@@ -74,7 +69,7 @@ class SecretMetadataWatch extends Watch {
  */
 const SECRET_FIELD_SELECTOR = 'type!=helm.sh/release.v1';
 
-export class Kube {
+export class Kube implements KubeApi {
   readonly objects: KubernetesObjectApi;
   readonly core: CoreV1Api;
   readonly custom: CustomObjectsApi;
