@@ -182,13 +182,19 @@ export class Kube implements KubeApi {
     return this.coordination.replaceNamespacedLease({ namespace: lease.metadata!.namespace!, name: lease.metadata!.name!, body: lease });
   }
 
-  /** Whether an API group/version serves a kind (e.g. ServiceMonitor needs prometheus-operator's CRDs). */
+  /**
+   * Whether an API group/version serves a kind (e.g. ServiceMonitor needs prometheus-operator's
+   * CRDs), asked of API discovery: every authenticated user may read it (system:discovery),
+   * while listing the kind cluster-wide is refused (403) to an operator whose RBAC covers only
+   * its watched namespaces, although the CRD is there.
+   */
   async serves(apiVersion: string, kind: string): Promise<boolean> {
+    const slash = apiVersion.indexOf('/');
     try {
-      const res = await this.objects.list(apiVersion, kind, undefined, undefined, undefined, undefined, undefined, undefined, 1);
-      return Array.isArray(res.items);
+      const list = slash < 0 ? await this.core.getAPIResources() : await this.custom.getAPIResources({ group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) });
+      return list.resources.some((r) => r.kind === kind && !r.name.includes('/'));
     } catch (err) {
-      if (statusCode(err) === 404 || /not found|could not find/i.test(errorMessage(err))) return false;
+      if (statusCode(err) === 404) return false; // the group/version is not served at all
       throw err;
     }
   }
