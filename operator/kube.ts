@@ -18,7 +18,7 @@ import {
   type ObjectCache,
   type V1Lease,
 } from '@kubernetes/client-node';
-import { GROUP, KIND, PLURAL, VERSION, API_VERSION, type ChatBackendStatus } from './api.js';
+import { GROUP, KIND, PLURAL, VERSION, API_VERSION } from './api.js';
 import { FIELD_MANAGER } from './builders/common.js';
 import type { EventType, KubeApi, Ref } from './kube-api.js';
 
