@@ -277,16 +277,21 @@ describe.skipIf(plan.skipReason !== undefined)(`Operator reconcile (${plan.provi
       await c.createNamespacedSecret({ namespace: scoped.name, body: { metadata: { name: 'db' }, stringData: { url: database.url } } });
       await c.createNamespacedSecret({ namespace: scoped.name, body: { metadata: { name: 'jwt' }, stringData: { secret: JWT } } });
       op = await startOperator(file, { name: 'op-scoped', namespace: releaseNs, watch: scoped.name });
-      // Ready means the informers run: start-up asked whether ServiceMonitors are served and got an answer.
-      await waitFor('the scoped operator to be ready', 60_000, async () => {
-        if (op!.child.exitCode !== null) throw new Error(`the operator exited ${op!.child.exitCode} at start: ${op!.output().slice(-2000)}`);
-        return (await fetch(`http://127.0.0.1:${op!.healthPort}/readyz`)).ok;
+      const alive = () => {
+        if (op!.child.exitCode !== null) throw new Error(`the operator exited ${op!.child.exitCode}: ${op!.output().slice(-2000)}`);
+      };
+      // Leading and ready: the controller started, so start-up's question whether ServiceMonitors are served got an answer.
+      await waitFor('the scoped operator to lead with its informers running', 60_000, async () => {
+        alive();
+        const metrics = await (await fetch(`http://127.0.0.1:${op!.metricsPort}/metrics`)).text();
+        return /^chatbackend_operator_leader 1$/m.test(metrics) && (await fetch(`http://127.0.0.1:${op!.healthPort}/readyz`)).ok;
       });
       await chatBackends(kc(), scoped.name).create('chat', spec({ replicas: 1, metrics: { serviceMonitor: { enabled: true } } }));
       const objects = KubernetesObjectApi.makeApiClient(kc());
-      await waitFor('the ServiceMonitor in the watched namespace', 60_000, () =>
-        objects.read({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'chat', namespace: scoped.name } }).then(() => true, (err: unknown) => (statusCode(err) === 404 ? false : Promise.reject(err))),
-      );
+      await waitFor('the ServiceMonitor in the watched namespace', 60_000, () => {
+        alive();
+        return objects.read({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'chat', namespace: scoped.name } }).then(() => true, (err: unknown) => (statusCode(err) === 404 ? false : Promise.reject(err)));
+      });
       expect(op.child.exitCode).toBeNull();
       expect(op.output()).not.toMatch(/servicemonitors.monitoring.coreos.com is forbidden/);
     } finally {
