@@ -1,21 +1,19 @@
 // Condition bookkeeping: lastTransitionTime changes only when a condition's status does, and
 // every status change is reported so the reconciler can emit one event per transition.
 import type { Condition } from './api.js';
+import { FAILURE_REASONS, type Reason } from './reasons.js';
 
 export type ConditionType = 'Ready' | 'Progressing' | 'Degraded' | 'SchemaReady';
 export interface ConditionUpdate {
   type: ConditionType;
   status: 'True' | 'False' | 'Unknown';
-  reason: string;
+  reason: Reason;
   message: string;
 }
 
 export interface Transition extends ConditionUpdate {
   warning: boolean;
 }
-
-/** Reasons that describe a failure; their transitions become Warning events. */
-const FAILURE_REASONS = new Set(['SchemaMigrationFailed', 'SecretNotFound', 'SecretKeyNotFound', 'InvalidSpec', 'InvalidConfig', 'ApplyFailed']);
 
 export class Conditions {
   private readonly byType = new Map<string, Condition>();

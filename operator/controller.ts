@@ -2,11 +2,12 @@
 // Secrets feed a work queue keyed by ChatBackend. An informer that errors is restarted with
 // backoff, one that has been silent too long is restarted (which relists), and every key is
 // resynced periodically.
-import type { Informer, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
+import type { Informer, KubernetesObject } from '@kubernetes/client-node';
 import { errInfo, type Logger } from '../src/log.js';
 import { API_VERSION, KIND, PLURAL } from './api.js';
 import { MANAGED_BY } from './builders/common.js';
-import { errorMessage, statusCode, type Kube } from './kube.js';
+import { errorMessage, statusCode } from './kube.js';
+import type { KubeApi } from './kube-api.js';
 import type { OperatorMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
 import { reconcile } from './reconcile.js';
@@ -41,7 +42,7 @@ export class Controller {
   private stopped = false;
   synced = false;
 
-  constructor(private readonly kube: Kube, private readonly log: Logger, private readonly metrics: OperatorMetrics, private readonly opts: ControllerOptions) {
+  constructor(private readonly kube: KubeApi, private readonly log: Logger, private readonly metrics: OperatorMetrics, private readonly opts: ControllerOptions) {
     this.queue = new WorkQueue((key) => this.process(key), {
       workers: opts.workers ?? 2,
       onDepth: (d) => metrics.queueDepth.set({ name: 'chatbackend' }, d),
@@ -132,7 +133,7 @@ export class Controller {
     }
   }
 
-  private watch(kind: string, namespace: string | undefined, informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject>, onObject: (o: KubernetesObject, event: Event) => void): void {
+  private watch(kind: string, namespace: string | undefined, informer: Informer<KubernetesObject>, onObject: (o: KubernetesObject, event: Event) => void): void {
     let lastSeen = Date.now();
     let failures = 0;
     let stopped = false;

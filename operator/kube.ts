@@ -1,5 +1,6 @@
 // The only module that talks to the cluster: server-side apply under one field manager, reads,
-// deletes, the status subresource, events, Leases and informers. Everything else is given a Kube.
+// deletes, the status subresource, events, Leases and informers. Everything else is given a
+// KubeApi (kube-api.ts), which this implements.
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -17,8 +18,11 @@ import {
   type ObjectCache,
   type V1Lease,
 } from '@kubernetes/client-node';
-import { GROUP, KIND, PLURAL, VERSION, API_VERSION, type ChatBackendStatus } from './api.js';
+import { GROUP, KIND, PLURAL, VERSION, API_VERSION } from './api.js';
 import { FIELD_MANAGER } from './builders/common.js';
+import type { EventType, KubeApi, Ref } from './kube-api.js';
+
+export type { EventType, KubeApi, Ref } from './kube-api.js';
 
 /** The HTTP status of a failed request: ApiException has `code`, a refused watch `statusCode`. */
 export function statusCode(err: unknown): number | undefined {
@@ -43,15 +47,6 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export interface Ref {
-  apiVersion: string;
-  kind: string;
-  namespace: string;
-  name: string;
-}
-
-export type EventType = 'Normal' | 'Warning';
-
 type Cached = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
 
 /** What a Secret watch keeps: enough to key it and see it change (resourceVersion), no values. */
@@ -74,7 +69,7 @@ class SecretMetadataWatch extends Watch {
  */
 const SECRET_FIELD_SELECTOR = 'type!=helm.sh/release.v1';
 
-export class Kube {
+export class Kube implements KubeApi {
   readonly objects: KubernetesObjectApi;
   readonly core: CoreV1Api;
   readonly custom: CustomObjectsApi;
@@ -187,13 +182,19 @@ export class Kube {
     return this.coordination.replaceNamespacedLease({ namespace: lease.metadata!.namespace!, name: lease.metadata!.name!, body: lease });
   }
 
-  /** Whether an API group/version serves a kind (e.g. ServiceMonitor needs prometheus-operator's CRDs). */
+  /**
+   * Whether an API group/version serves a kind (e.g. ServiceMonitor needs prometheus-operator's
+   * CRDs), asked of API discovery: every authenticated user may read it (system:discovery),
+   * while listing the kind cluster-wide is refused (403) to an operator whose RBAC covers only
+   * its watched namespaces, although the CRD is there.
+   */
   async serves(apiVersion: string, kind: string): Promise<boolean> {
+    const slash = apiVersion.indexOf('/');
     try {
-      const res = await this.objects.list(apiVersion, kind, undefined, undefined, undefined, undefined, undefined, undefined, 1);
-      return Array.isArray(res.items);
+      const list = slash < 0 ? await this.core.getAPIResources() : await this.custom.getAPIResources({ group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) });
+      return list.resources.some((r) => r.kind === kind && !r.name.includes('/'));
     } catch (err) {
-      if (statusCode(err) === 404 || /not found|could not find/i.test(errorMessage(err))) return false;
+      if (statusCode(err) === 404) return false; // the group/version is not served at all
       throw err;
     }
   }

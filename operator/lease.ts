@@ -5,7 +5,8 @@
 // its Lease would expire stops acting (onLost) so that two leaders never overlap.
 import type { V1Lease } from '@kubernetes/client-node';
 import { errInfo, type Logger } from '../src/log.js';
-import { statusCode, type Kube } from './kube.js';
+import { statusCode } from './kube.js';
+import type { KubeApi } from './kube-api.js';
 
 /**
  * MicroTime as the API server parses it (RFC 3339 with exactly six fractional digits); client-node
@@ -42,7 +43,7 @@ export class LeaderElector {
   private released = false;
   private events: LeaderEvents | undefined;
 
-  constructor(private readonly kube: Kube, private readonly opts: LeaseOptions, private readonly log: Logger) {}
+  constructor(private readonly kube: KubeApi, private readonly opts: LeaseOptions, private readonly log: Logger) {}
 
   get isLeader(): boolean {
     return this.leading;

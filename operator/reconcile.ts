@@ -13,13 +13,15 @@ import { buildSchemaJob, schemaHash, schemaJobName } from './builders/schema-job
 import { secretDigests, secretUses, type SecretDigests, type SecretValue } from './builders/secrets.js';
 import { buildService, serviceUrl } from './builders/service.js';
 import { Conditions, type ConditionUpdate } from './conditions.js';
+import { errorMessage, statusCode } from './kube.js';
+import type { KubeApi } from './kube-api.js';
 import type { Outcome } from './queue.js';
-import type { Kube } from './kube.js';
+import { EventReason, Reason } from './reasons.js';
 
 export const COMPONENT = 'chat-backend-operator';
 
 interface Pass {
-  kube: Kube;
+  kube: KubeApi;
   cb: ChatBackend;
   conditions: Conditions;
   status: ChatBackendStatus;
@@ -33,7 +35,7 @@ export interface Observed {
   schemaFailed: boolean;
 }
 
-export async function reconcile(kube: Kube, namespace: string, name: string, log: Logger, observe?: (o: Observed) => void): Promise<Outcome> {
+export async function reconcile(kube: KubeApi, namespace: string, name: string, log: Logger, observe?: (o: Observed) => void): Promise<Outcome> {
   const raw = (await kube.getChatBackend(namespace, name)) as (KubernetesObject & { status?: ChatBackendStatus }) | undefined;
   if (raw === undefined) {
     observe?.({ gone: true, readyReplicas: 0, desiredReplicas: 0, schemaFailed: false });
@@ -45,20 +47,35 @@ export async function reconcile(kube: Kube, namespace: string, name: string, log
   const parsed = ChatBackendSchema.safeParse(raw);
   if (!parsed.success) {
     const message = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    notReady(conditions, 'InvalidSpec', message);
+    notReady(conditions, Reason.InvalidSpec, message);
     await finish(kube, raw, status, conditions, raw.status, generation);
     return {};
   }
   const cb = parsed.data;
   const pass: Pass = { kube, cb, conditions, status };
-  const outcome = await decide(pass, log);
+  let outcome: Outcome;
+  try {
+    outcome = await decide(pass, log);
+  } catch (err) {
+    // A conflict is the next pass's to resolve; any other refusal stays visible in status until
+    // an apply succeeds, while the queue retries with backoff.
+    if (!(err instanceof ApplyFailure)) throw err;
+    if (statusCode(err.cause) !== 409) {
+      const message = `${err.child} was not applied: ${errorMessage(err.cause)}`;
+      notReady(conditions, Reason.ApplyFailed, message);
+      conditions.set({ type: 'Degraded', status: 'True', reason: Reason.ApplyFailed, message });
+      status.url = serviceUrl(cb);
+      await finish(kube, raw, status, conditions, raw.status, generation);
+    }
+    throw err.cause;
+  }
   status.url = serviceUrl(cb);
   await finish(kube, raw, status, conditions, raw.status, generation);
   observe?.({
     gone: false,
     readyReplicas: status.readyReplicas ?? 0,
     desiredReplicas: cb.spec.autoscaling.enabled ? cb.spec.autoscaling.minReplicas : cb.spec.replicas,
-    schemaFailed: conditions.get('SchemaReady')?.reason === 'SchemaMigrationFailed',
+    schemaFailed: conditions.get('SchemaReady')?.reason === Reason.SchemaMigrationFailed,
   });
   return outcome;
 }
@@ -67,7 +84,7 @@ async function decide(p: Pass, log: Logger): Promise<Outcome> {
   const { kube, cb, conditions } = p;
   const annotations = (cb.metadata.annotations ?? {}) as Record<string, string>;
   if (annotations[ANNOTATION_PAUSED] === 'true') {
-    conditions.set({ type: 'Progressing', status: 'False', reason: 'ReconcilePaused', message: `reconciling is paused by the ${ANNOTATION_PAUSED} annotation; children are left as they are` });
+    conditions.set({ type: 'Progressing', status: 'False', reason: Reason.ReconcilePaused, message: `reconciling is paused by the ${ANNOTATION_PAUSED} annotation; children are left as they are` });
     await observeDeployment(p);
     return {};
   }
@@ -84,8 +101,8 @@ async function decide(p: Pass, log: Logger): Promise<Outcome> {
   const config = renderConfig(cb);
   if (!config.ok) {
     const message = `the server would reject its configuration: ${config.errors.join('; ')}`;
-    notReady(conditions, 'InvalidConfig', message);
-    conditions.set({ type: 'Degraded', status: 'True', reason: 'InvalidConfig', message });
+    notReady(conditions, Reason.InvalidConfig, message);
+    conditions.set({ type: 'Degraded', status: 'True', reason: Reason.InvalidConfig, message });
     await observeDeployment(p);
     return {};
   }
@@ -98,35 +115,53 @@ async function decide(p: Pass, log: Logger): Promise<Outcome> {
       return done.outcome;
     }
   }
-  conditions.set({ type: 'SchemaReady', status: 'True', reason: 'SchemaMigrated', message: `schema migrated by Job ${p.status.schema?.jobName ?? schemaJobName(cb, digests)}` });
+  conditions.set({ type: 'SchemaReady', status: 'True', reason: Reason.SchemaMigrated, message: `schema migrated by Job ${p.status.schema?.jobName ?? schemaJobName(cb, digests)}` });
 
-  await kube.apply(buildService(cb));
-  const deployment = await kube.apply(buildDeployment(cb, config.config, digests));
+  await applyChild(kube, buildService(cb));
+  const deployment = await applyChild(kube, buildDeployment(cb, config.config, digests));
   for (const child of OPTIONAL_KINDS) {
     const desired = (child.build as (c: ChatBackend) => KubernetesObject | undefined)(cb);
-    if (desired !== undefined) await kube.apply(desired);
+    if (desired !== undefined) await applyChild(kube, desired);
     else if (child.kind !== 'ServiceMonitor' || (await kube.serves(child.apiVersion, child.kind))) {
       if (await kube.delete({ apiVersion: child.apiVersion, kind: child.kind, namespace: cb.metadata.namespace, name: serverName(cb) })) log.info({ kind: child.kind, name: cb.metadata.name }, 'deleted switched-off child');
     }
   }
-  conditions.set({ type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'no problem found' });
+  conditions.set({ type: 'Degraded', status: 'False', reason: Reason.AsExpected, message: 'no problem found' });
   rolloutConditions(p, deployment);
   return {};
 }
 
-function notReady(conditions: Conditions, reason: string, message: string): void {
+/** A child the API server refused to apply; `cause` is the refusal. */
+class ApplyFailure extends Error {
+  /** Kind and name, e.g. `Deployment chat`. */
+  readonly child: string;
+  constructor(obj: KubernetesObject, override readonly cause: unknown) {
+    super(`${obj.kind} ${obj.metadata?.name}: ${errorMessage(cause)}`);
+    this.child = `${obj.kind} ${obj.metadata?.name}`;
+  }
+}
+
+async function applyChild<T extends KubernetesObject>(kube: KubeApi, obj: T): Promise<T> {
+  try {
+    return await kube.apply(obj);
+  } catch (err) {
+    throw new ApplyFailure(obj, err);
+  }
+}
+
+function notReady(conditions: Conditions, reason: Reason, message: string): void {
   conditions.set({ type: 'Ready', status: 'False', reason, message });
   conditions.set({ type: 'Progressing', status: 'False', reason, message });
 }
 
 /** The referenced values (only ever hashed), or why one is missing. */
-async function readSecrets(kube: Kube, cb: ChatBackend): Promise<SecretValue[] | { reason: string; message: string }> {
+async function readSecrets(kube: KubeApi, cb: ChatBackend): Promise<SecretValue[] | { reason: Reason; message: string }> {
   const values: SecretValue[] = [];
   for (const use of secretUses(cb.spec)) {
     const secret = await kube.read<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace: cb.metadata.namespace, name: use.name });
-    if (secret === undefined) return { reason: 'SecretNotFound', message: `Secret ${use.name} referenced by ${use.field} does not exist` };
+    if (secret === undefined) return { reason: Reason.SecretNotFound, message: `Secret ${use.name} referenced by ${use.field} does not exist` };
     const value = secret.data?.[use.key] ?? secret.stringData?.[use.key];
-    if (value === undefined) return { reason: 'SecretKeyNotFound', message: `Secret ${use.name} referenced by ${use.field} has no key ${use.key}` };
+    if (value === undefined) return { reason: Reason.SecretKeyNotFound, message: `Secret ${use.name} referenced by ${use.field} has no key ${use.key}` };
     values.push({ ...use, value });
   }
   return values;
@@ -147,7 +182,7 @@ async function schemaStep(p: Pass, digests: SecretDigests, retry: boolean, log: 
   if (retry && ((job !== undefined && jobCondition(job, 'Failed')) || (job === undefined && failedBefore))) {
     if (job !== undefined) await kube.delete(ref);
     await kube.patchAnnotations(cb.metadata.namespace, cb.metadata.name, { [ANNOTATION_RETRY_SCHEMA]: null });
-    await kube.event(cb.metadata, 'Normal', 'SchemaMigrationRetry', `running schema Job ${name} again (${ANNOTATION_RETRY_SCHEMA})`, COMPONENT);
+    await kube.event(cb.metadata, 'Normal', EventReason.SchemaMigrationRetry, `running schema Job ${name} again (${ANNOTATION_RETRY_SCHEMA})`, COMPONENT);
     p.status.schema = { ...p.status.schema, failedHash: undefined };
     return { ready: false, outcome: { requeueAfterMs: 1000 } };
   }
@@ -157,9 +192,9 @@ async function schemaStep(p: Pass, digests: SecretDigests, retry: boolean, log: 
     return { ready: false, outcome: {} };
   }
   if (job === undefined) {
-    job = await kube.apply(buildSchemaJob(cb, digests));
+    job = await applyChild(kube, buildSchemaJob(cb, digests));
     log.info({ namespace: cb.metadata.namespace, job: name }, 'schema Job created');
-    await kube.event(cb.metadata, 'Normal', 'SchemaJobCreated', `created schema Job ${name} for image ${cb.spec.image}`, COMPONENT);
+    await kube.event(cb.metadata, 'Normal', EventReason.SchemaJobCreated, `created schema Job ${name} for image ${cb.spec.image}`, COMPONENT);
   }
   p.status.schema = { ...p.status.schema, jobName: name };
   if (jobCondition(job, 'Complete')) {
@@ -172,7 +207,7 @@ async function schemaStep(p: Pass, digests: SecretDigests, retry: boolean, log: 
     failedSchema(p, name, `schema Job ${name} failed: ${failed.reason ?? 'Failed'}: ${failed.message ?? ''}`.trim());
     return { ready: false, outcome: {} };
   }
-  const running = { status: 'False' as const, reason: 'SchemaMigrationRunning', message: `schema Job ${name} is running chat-backend migrate` };
+  const running = { status: 'False' as const, reason: Reason.SchemaMigrationRunning, message: `schema Job ${name} is running chat-backend migrate` };
   conditions.set({ type: 'SchemaReady', ...running });
   conditions.set({ type: 'Progressing', ...running, status: 'True' });
   if (conditions.get('Ready')?.status !== 'True') conditions.set({ type: 'Ready', ...running });
@@ -180,12 +215,12 @@ async function schemaStep(p: Pass, digests: SecretDigests, retry: boolean, log: 
 }
 
 function failedSchema(p: Pass, name: string, message: string): void {
-  const update: Omit<ConditionUpdate, 'type'> = { status: 'False', reason: 'SchemaMigrationFailed', message };
+  const update: Omit<ConditionUpdate, 'type'> = { status: 'False', reason: Reason.SchemaMigrationFailed, message };
   p.status.schema = { ...p.status.schema, jobName: name };
   p.conditions.set({ type: 'Ready', ...update });
   p.conditions.set({ type: 'SchemaReady', ...update });
   p.conditions.set({ type: 'Progressing', ...update });
-  p.conditions.set({ type: 'Degraded', status: 'True', reason: 'SchemaMigrationFailed', message: `${message}; the running Deployment is left untouched; change the spec or set ${ANNOTATION_RETRY_SCHEMA} to retry` });
+  p.conditions.set({ type: 'Degraded', status: 'True', reason: Reason.SchemaMigrationFailed, message: `${message}; the running Deployment is left untouched; change the spec or set ${ANNOTATION_RETRY_SCHEMA} to retry` });
 }
 
 /** Replica counts of the Deployment as it is, for passes that do not apply it. */
@@ -204,15 +239,15 @@ function rolloutConditions(p: Pass, d: V1Deployment): void {
   const done = observed && (st.updatedReplicas ?? 0) === want && (st.availableReplicas ?? 0) === want && (st.replicas ?? 0) === want;
   const counts = `${st.updatedReplicas ?? 0} updated, ${st.availableReplicas ?? 0} available of ${want}`;
   if (done) {
-    p.conditions.set({ type: 'Ready', status: 'True', reason: 'ReplicasReady', message: `Deployment ${d.metadata?.name}: ${counts}` });
-    p.conditions.set({ type: 'Progressing', status: 'False', reason: 'RolloutComplete', message: `Deployment ${d.metadata?.name} is rolled out` });
+    p.conditions.set({ type: 'Ready', status: 'True', reason: Reason.ReplicasReady, message: `Deployment ${d.metadata?.name}: ${counts}` });
+    p.conditions.set({ type: 'Progressing', status: 'False', reason: Reason.RolloutComplete, message: `Deployment ${d.metadata?.name} is rolled out` });
   } else {
-    p.conditions.set({ type: 'Ready', status: 'False', reason: 'RollingOut', message: `Deployment ${d.metadata?.name}: ${counts}` });
-    p.conditions.set({ type: 'Progressing', status: 'True', reason: 'RollingOut', message: `Deployment ${d.metadata?.name}: ${counts}` });
+    p.conditions.set({ type: 'Ready', status: 'False', reason: Reason.RollingOut, message: `Deployment ${d.metadata?.name}: ${counts}` });
+    p.conditions.set({ type: 'Progressing', status: 'True', reason: Reason.RollingOut, message: `Deployment ${d.metadata?.name}: ${counts}` });
   }
 }
 
-async function finish(kube: Kube, raw: KubernetesObject, status: ChatBackendStatus, conditions: Conditions, before: ChatBackendStatus | undefined, generation: number | undefined): Promise<void> {
+async function finish(kube: KubeApi, raw: KubernetesObject, status: ChatBackendStatus, conditions: Conditions, before: ChatBackendStatus | undefined, generation: number | undefined): Promise<void> {
   status.conditions = conditions.list();
   if (generation !== undefined) status.observedGeneration = generation;
   const ns = raw.metadata!.namespace!;

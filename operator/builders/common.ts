@@ -1,6 +1,7 @@
-// Shared pieces of every child object: names, labels, the owner reference and hashes. Pure.
+// Shared pieces of every child object: names, labels, the owner reference, hashes and the
+// security contexts of every pod the operator creates. Pure.
 import { createHash } from 'node:crypto';
-import type { V1OwnerReference } from '@kubernetes/client-node';
+import type { V1OwnerReference, V1PodSecurityContext, V1SecurityContext } from '@kubernetes/client-node';
 import { API_VERSION, KIND, type ChatBackend } from '../api.js';
 
 /** The one field manager every server-side apply of the operator uses. */
@@ -14,6 +15,17 @@ export const ANNOTATION_RETRY_SCHEMA = 'chatbackend.dev/retry-schema';
 export const ANNOTATION_CONFIG_HASH = 'chatbackend.dev/config-hash';
 export const ANNOTATION_SECRET_HASH = 'chatbackend.dev/secret-hash';
 export const LABEL_SCHEMA_HASH = 'chatbackend.dev/schema-hash';
+
+/**
+ * The server pods and the schema Job's pod run as this one non-root user, which must match the
+ * image's: a numeric id, so `runAsNonRoot` can be checked by the kubelet without reading
+ * /etc/passwd in the image.
+ */
+export const RUN_AS_USER = 65532;
+
+export const podSecurityContext: V1PodSecurityContext = { runAsNonRoot: true, runAsUser: RUN_AS_USER, runAsGroup: RUN_AS_USER, fsGroup: RUN_AS_USER, seccompProfile: { type: 'RuntimeDefault' } };
+/** Nothing to escalate to and nothing to write but the mounted /tmp. */
+export const containerSecurityContext: V1SecurityContext = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ['ALL'] } };
 
 export function hash(value: unknown, length = 10): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, length);

@@ -4,9 +4,9 @@
 // pods (the env only names the Secrets, so the kubelet would not notice), and zone/host spread.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { ChatBackend } from '../api.js';
-import { ANNOTATION_CONFIG_HASH, ANNOTATION_SECRET_HASH, LABEL_SCHEMA_HASH, metadata, METRICS_PORT, selectorLabels, SERVER_PORT, serverName, labels } from './common.js';
+import { ANNOTATION_CONFIG_HASH, ANNOTATION_SECRET_HASH, containerSecurityContext, LABEL_SCHEMA_HASH, labels, metadata, METRICS_PORT, podSecurityContext, selectorLabels, SERVER_PORT, serverName } from './common.js';
 import { PRE_STOP_SECONDS, SHUTDOWN_GRACE_SECONDS, type RenderedConfig } from './config.js';
-import { containerSecurityContext, podSecurityContext, schemaHash } from './schema-job.js';
+import { schemaHash } from './schema-job.js';
 import type { SecretDigests } from './secrets.js';
 import { busPod } from './bus.js';
 

@@ -3,7 +3,7 @@
 // gets a new Job and an unchanged one is never migrated twice.
 import type { V1Job } from '@kubernetes/client-node';
 import type { ChatBackend } from '../api.js';
-import { childName, hash, LABEL_SCHEMA_HASH, metadata } from './common.js';
+import { childName, containerSecurityContext, hash, LABEL_SCHEMA_HASH, metadata, podSecurityContext } from './common.js';
 import { databaseEnv } from './config.js';
 import type { SecretDigests } from './secrets.js';
 
@@ -60,6 +60,3 @@ export function buildSchemaJob(cb: ChatBackend, secrets: SecretDigests): V1Job {
     },
   };
 }
-
-export const podSecurityContext = { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } };
-export const containerSecurityContext = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ['ALL'] } };

@@ -44,6 +44,37 @@ describe('createVerifier', () => {
   });
 });
 
+describe('issuer and audience', () => {
+  const sign = (claims: { iss?: string; aud?: string | string[] }) => {
+    const jwt = new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime(Math.floor(Date.now() / 1000) + 60);
+    if (claims.iss !== undefined) jwt.setIssuer(claims.iss);
+    if (claims.aud !== undefined) jwt.setAudience(claims.aud);
+    return jwt.sign(new TextEncoder().encode(SECRET));
+  };
+  const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: AuthError) => `${e.reason}: ${e.message}`);
+
+  it('accepts only the configured issuer, and names the claim that failed', async () => {
+    const v = createVerifier(jwtConfig({ JWT_SECRET: SECRET, JWT_ISSUER: 'https://id.example.com' }));
+    expect(await outcome(v.verify(await sign({ iss: 'https://id.example.com' })))).toBe('ok');
+    expect(await outcome(v.verify(await sign({ iss: 'https://evil.example.com' })))).toBe('claim_invalid: token claim "iss" is invalid or missing');
+    expect(await outcome(v.verify(await sign({})))).toBe('claim_invalid: token claim "iss" is invalid or missing');
+  });
+
+  it('accepts only tokens for the configured audience, one among several included', async () => {
+    const v = createVerifier(jwtConfig({ JWT_SECRET: SECRET, JWT_AUDIENCE: 'chat' }));
+    expect(await outcome(v.verify(await sign({ aud: 'chat' })))).toBe('ok');
+    expect(await outcome(v.verify(await sign({ aud: ['billing', 'chat'] })))).toBe('ok');
+    expect(await outcome(v.verify(await sign({ aud: 'billing' })))).toBe('claim_invalid: token claim "aud" is invalid or missing');
+    expect(await outcome(v.verify(await sign({})))).toBe('claim_invalid: token claim "aud" is invalid or missing');
+    expect(v.cache.size).toBe(2); // the two accepted tokens only
+  });
+
+  it('checks neither when none is configured', async () => {
+    const v = createVerifier(jwtConfig({ JWT_SECRET: SECRET }));
+    expect(await outcome(v.verify(await sign({ iss: 'anyone', aud: 'anything' })))).toBe('ok');
+  });
+});
+
 describe('bearerToken', () => {
   it('parses the scheme case-insensitively and rejects anything else', () => {
     expect(bearerToken('bearer abc.def.ghi')).toBe('abc.def.ghi');

@@ -27,7 +27,7 @@ function setup(finish: RunStore['finish'], a: Agent) {
   bus.subscribe((ev) => { if (ev.kind === 'frame') frames.push(ev.frame); });
   const store: RunStore = {
     insertAnswer: async (conv, runId) => ({ id: 'm1', seq: 2, role: 'assistant', status: 'streaming', content: '', client_msg_id: null, run_id: runId, user_id: null, created_at: '' }),
-    saveContent: async () => undefined,
+    appendChunks: async () => undefined,
     finish,
     checkpoint: async () => undefined,
     toolCall: async () => undefined,

@@ -53,6 +53,11 @@ describe('database that stops answering', () => {
   });
 
   it('recovers by itself when the database answers again', async () => {
+    // Its own outage, so that it passes or fails alone, whatever ran before it.
+    proxy.stall();
+    const down = await full(s);
+    expect(down.status, 'a stalled database must first make /health/full fail').toBe(503);
+    expect(down.body.checks.database.status).toBe('fail');
     proxy.resume();
     await expect.poll(async () => (await full(s)).status, { timeout: 10_000 }).toBe(200);
   });

@@ -1,7 +1,8 @@
 // The operator against a real control plane: `helm install` of the chart (CRD, RBAC), the
 // operator as a child process, a real PostgreSQL for the schema Job's command, and kwok making
 // Job pods complete and Deployment pods Ready, as a cluster would.
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AppsV1Api, AutoscalingV2Api, BatchV1Api, CoreV1Api, KubernetesObjectApi, loadAllYaml, NetworkingV1Api, PatchStrategy, PolicyV1Api, type KubernetesObject, type V1Job } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ import { repoRoot } from './harness/binaries.js';
 import { createNamespace, statusCode, waitFor } from './harness/kube.js';
 import { planControlPlane } from './harness/provider.js';
 import { CONTROL_PLANE_START_TIMEOUT_MS, useControlPlane } from './harness/suite.js';
-import { chatBackends, events, startOperator, type OperatorProcess } from './operator-helpers.js';
+import { chatBackends, events, startOperator, writeServiceAccountKubeconfig, type OperatorProcess } from './operator-helpers.js';
 
 const plan = await planControlPlane();
 const OPERATOR_NS = 'chat-operator';
@@ -42,6 +43,15 @@ describe.skipIf(plan.skipReason !== undefined)(`Operator reconcile (${plan.provi
       const p = c.status?.conditions?.find((x) => x.type === 'Progressing');
       // Ready stays True while a new version migrates and rolls out; done means nothing in progress.
       return r?.status === 'True' && p?.status === 'False' && c.status?.observedGeneration === c.metadata.generation && c;
+    });
+  /**
+   * Waits until the operator has passed over the ChatBackend's current generation: the observed
+   * event after which a "nothing happened" assertion holds, instead of a guessed sleep.
+   */
+  const observed = (name: string) =>
+    waitFor(`ChatBackend ${name} observedGeneration to catch up`, 30_000, async () => {
+      const c = await cbs().get(name);
+      return c.status?.observedGeneration === c.metadata.generation && c;
     });
   const jobsOf = async (name: string) => (await batch().listNamespacedJob({ namespace: ns, labelSelector: `app.kubernetes.io/instance=${name}` })).items;
 
@@ -132,7 +142,7 @@ describe.skipIf(plan.skipReason !== undefined)(`Operator reconcile (${plan.provi
     expect(ev.some((e) => e.type === 'Warning' && e.reason === 'SchemaMigrationFailed')).toBe(true);
 
     // Back to the last good spec: its schema is already applied, so it is Ready at once.
-    await cbs().patch('chat', { spec: { image: 'chat-backend:2', nodeSelector: null, schemaJob: { activeDeadlineSeconds: 600 } } });
+    await cbs().patch('chat', { spec: { image: 'chat-backend:2', nodeSelector: null, logLevel: null, schemaJob: { activeDeadlineSeconds: 600 } } });
     await ready('chat');
     expect(await cbs().condition('chat', 'Degraded')).toMatchObject({ status: 'False' });
   }, 120_000);
@@ -174,13 +184,16 @@ describe.skipIf(plan.skipReason !== undefined)(`Operator reconcile (${plan.provi
     await cbs().patch('chat', { spec: { image: 'chat-backend:bad', nodeSelector: { 'chatbackend.dev/none': 'true' }, schemaJob: { activeDeadlineSeconds: 1 } } });
     await waitFor('Degraded=True', 60_000, async () => (await cbs().condition('chat', 'Degraded'))?.status === 'True');
     const failed = (await jobsOf('chat')).find((j) => j.spec?.template.spec?.containers[0]?.image === 'chat-backend:bad')!;
-    await new Promise((r) => setTimeout(r, 1500));
+    // A spec change the schema does not depend on makes the operator pass over the failure again.
+    await cbs().patch('chat', { spec: { logLevel: 'debug' } });
+    await observed('chat');
     // Not retried by itself: the same failed Job is still the one.
     expect((await batch().readNamespacedJob({ name: failed.metadata!.name!, namespace: ns })).metadata?.uid).toBe(failed.metadata?.uid);
     // Nor after its TTL removes it: the failure is remembered in status.schema.failedHash.
     await batch().deleteNamespacedJob({ name: failed.metadata!.name!, namespace: ns, propagationPolicy: 'Background' });
     await waitFor('the failed Job to be gone', 30_000, async () => (await batch().readNamespacedJob({ name: failed.metadata!.name!, namespace: ns }).catch(() => undefined)) === undefined);
-    await new Promise((r) => setTimeout(r, 3000));
+    await cbs().patch('chat', { spec: { logLevel: 'warn' } });
+    await observed('chat');
     expect(await batch().readNamespacedJob({ name: failed.metadata!.name!, namespace: ns }).catch(() => undefined)).toBeUndefined();
     expect((await cbs().condition('chat', 'Degraded'))?.reason).toBe('SchemaMigrationFailed');
     await cbs().patch('chat', { metadata: { annotations: { 'chatbackend.dev/retry-schema': 'now' } } });
@@ -190,7 +203,7 @@ describe.skipIf(plan.skipReason !== undefined)(`Operator reconcile (${plan.provi
     });
     await waitFor('the retry annotation to be cleared', 10_000, async () => (await cbs().get('chat')).metadata && !('chatbackend.dev/retry-schema' in (((await cbs().get('chat')) as { metadata: { annotations?: Record<string, string> } }).metadata.annotations ?? {})));
     expect((await events(kc(), ns, 'chat')).some((e) => e.reason === 'SchemaMigrationRetry')).toBe(true);
-    await cbs().patch('chat', { spec: { image: 'chat-backend:2', nodeSelector: null, schemaJob: { activeDeadlineSeconds: 600 } } });
+    await cbs().patch('chat', { spec: { image: 'chat-backend:2', nodeSelector: null, logLevel: null, schemaJob: { activeDeadlineSeconds: 600 } } });
     await ready('chat');
   }, 120_000);
 
@@ -209,7 +222,7 @@ describe.skipIf(plan.skipReason !== undefined)(`Operator reconcile (${plan.provi
     await cbs().patch('chat', { metadata: { annotations: { 'chatbackend.dev/paused': 'true' } } });
     await waitFor('the Paused condition', 30_000, async () => (await cbs().condition('chat', 'Progressing'))?.reason === 'ReconcilePaused');
     await cbs().patch('chat', { spec: { replicas: 3 } });
-    await new Promise((r) => setTimeout(r, 2000));
+    await observed('chat'); // a pass has seen replicas: 3, and left the Deployment alone
     expect((await apps().readNamespacedDeployment({ name: 'chat', namespace: ns })).spec?.replicas).toBe(2);
     await cbs().patch('chat', { metadata: { annotations: { 'chatbackend.dev/paused': null } } });
     await waitFor('3 replicas', 30_000, async () => (await apps().readNamespacedDeployment({ name: 'chat', namespace: ns })).spec?.replicas === 3);
@@ -247,4 +260,45 @@ describe.skipIf(plan.skipReason !== undefined)(`Operator reconcile (${plan.provi
     await waitFor('the Service of third to be collected', 30_000, () => core().readNamespacedService({ name: 'third', namespace: ns }).then(() => false, (err: unknown) => statusCode(err) === 404));
     expect(await jobsOf('third')).toHaveLength(0);
   }, 90_000);
+
+  it("starts under the chart's namespaced RBAC (watchNamespaces) where the ServiceMonitor CRD exists, and creates ServiceMonitors", async () => {
+    // A second release: Roles in one watched namespace only, no ClusterRole, the CRD left to the first.
+    const scoped = await createNamespace(kc(), 'scoped');
+    const release = 'scoped';
+    const releaseNs = `${OPERATOR_NS}-scoped`;
+    const dir = await mkdtemp(path.join(tmpdir(), 'chat-operator-scoped-'));
+    let op: OperatorProcess | undefined;
+    try {
+      const res = await helm(['install', release, chartDir, '--namespace', releaseNs, '--create-namespace', '--set', 'replicaCount=0', '--set', 'crds.create=false', '--set', `operator.watchNamespaces={${scoped.name}}`], cluster().kubeconfigPath);
+      expect(res.code, res.stderr).toBe(0);
+      const file = path.join(dir, 'kubeconfig');
+      await writeServiceAccountKubeconfig(kc(), { namespace: releaseNs, serviceAccount: `${release}-chat-backend-operator`, file });
+      const c = core();
+      await c.createNamespacedSecret({ namespace: scoped.name, body: { metadata: { name: 'db' }, stringData: { url: database.url } } });
+      await c.createNamespacedSecret({ namespace: scoped.name, body: { metadata: { name: 'jwt' }, stringData: { secret: JWT } } });
+      op = await startOperator(file, { name: 'op-scoped', namespace: releaseNs, watch: scoped.name });
+      const alive = () => {
+        if (op!.child.exitCode !== null) throw new Error(`the operator exited ${op!.child.exitCode}: ${op!.output().slice(-2000)}`);
+      };
+      // Leading and ready: the controller started, so start-up's question whether ServiceMonitors are served got an answer.
+      await waitFor('the scoped operator to lead with its informers running', 60_000, async () => {
+        alive();
+        const metrics = await (await fetch(`http://127.0.0.1:${op!.metricsPort}/metrics`)).text();
+        return /^chatbackend_operator_leader 1$/m.test(metrics) && (await fetch(`http://127.0.0.1:${op!.healthPort}/readyz`)).ok;
+      });
+      await chatBackends(kc(), scoped.name).create('chat', spec({ replicas: 1, metrics: { serviceMonitor: { enabled: true } } }));
+      const objects = KubernetesObjectApi.makeApiClient(kc());
+      await waitFor('the ServiceMonitor in the watched namespace', 60_000, () => {
+        alive();
+        return objects.read({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'chat', namespace: scoped.name } }).then(() => true, (err: unknown) => (statusCode(err) === 404 ? false : Promise.reject(err)));
+      });
+      expect(op.child.exitCode).toBeNull();
+      expect(op.output()).not.toMatch(/servicemonitors.monitoring.coreos.com is forbidden/);
+    } finally {
+      await op?.kill();
+      await helm(['uninstall', release, '--namespace', releaseNs], cluster().kubeconfigPath);
+      await scoped.remove();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

@@ -126,10 +126,14 @@ describe.skipIf(plan.skipReason !== undefined)(`Operator and referenced Secrets 
 
     await putSecret('unrelated', { secret: 'one' });
     await putSecret('unrelated', { secret: 'two' });
-    // A watch event reaches the operator within milliseconds here; this is many times that.
-    await new Promise((r) => setTimeout(r, 3000));
+    // A barrier on the same watch: a label on the referenced Secret queues exactly one pass (no
+    // value changed, so nothing rolls). Secret events reach the operator in order, so once that
+    // pass is counted, any pass the unrelated Secret had queued would have been counted too.
+    const db = await core().readNamespacedSecret({ name: 'db', namespace: ns });
+    await core().replaceNamespacedSecret({ name: 'db', namespace: ns, body: { ...db, metadata: { ...db.metadata, labels: { ...db.metadata?.labels, barrier: String(Date.now()) } } } });
+    await waitFor('the pass queued by the barrier', 30_000, async () => (await reconcileCount()) > count);
 
-    expect(await reconcileCount()).toBe(count);
+    expect(await reconcileCount(), 'the unrelated Secret queued passes of its own').toBe(count + 1);
     const after = await deployment();
     expect(after.metadata?.generation).toBe(before.metadata?.generation);
     expect(annotation(after, SECRET_HASH)).toBe(annotation(before, SECRET_HASH));

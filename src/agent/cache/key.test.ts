@@ -18,6 +18,13 @@ describe('cache key', () => {
     expect(local.endpoint).toBe('http://vllm.local:8000/v1');
   });
 
+  it('separates models: another model gives another key', () => {
+    const key = (model: string, provider = 'openai') => cacheKey(normaliseRequest(provider, { ...body, model }, 'http://llm.local/v1'));
+    expect(key('gpt-4o-mini')).not.toBe(key('gpt-4o'));
+    expect(key('m')).toBe(key('m'));
+    expect(key('m', 'openai')).not.toBe(key('m', 'anthropic'));
+  });
+
   it('separates requests whose parameters differ', () => {
     expect(cacheKey(normaliseRequest('openai', body))).not.toBe(cacheKey(normaliseRequest('openai', { ...body, temperature: 1 })));
   });
