@@ -9,6 +9,15 @@ describe('parseConfig', () => {
     expect(r.config.jwt).toMatchObject({ mode: { kind: 'development' }, issuer: DEV_ISSUER, audience: DEV_AUDIENCE });
   });
 
+  it('listens on loopback in development mode and on every interface otherwise, unless HOST says', () => {
+    const dev = parseConfig({});
+    expect(dev.ok && [dev.config.host, dev.config.metricsHost]).toEqual(['127.0.0.1', '127.0.0.1']);
+    const prod = parseConfig({ JWT_SECRET: 'x'.repeat(32) });
+    expect(prod.ok && [prod.config.host, prod.config.metricsHost]).toEqual(['0.0.0.0', '0.0.0.0']);
+    const asked = parseConfig({ HOST: '0.0.0.0', METRICS_HOST: '::' });
+    expect(asked.ok && [asked.config.host, asked.config.metricsHost]).toEqual(['0.0.0.0', '::']);
+  });
+
   it('selects the key source and keeps issuer/audience unset unless given', () => {
     const r = parseConfig({ JWT_JWKS_URL: 'https://idp.example/jwks', JWT_AUDIENCE: 'app' });
     expect(r.ok && r.config.jwt).toMatchObject({ mode: { kind: 'jwks', url: 'https://idp.example/jwks' }, issuer: undefined, audience: 'app' });

@@ -94,12 +94,15 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
     : r.JWT_JWKS_URL !== undefined ? { kind: 'jwks', url: r.JWT_JWKS_URL }
     : { kind: 'development' };
   const dev = mode.kind === 'development';
+  // Development mode hands out tokens (GET /api/dev/token): unless told otherwise it
+  // listens on loopback only, so nobody on the LAN can take one.
+  const anyHost = dev ? '127.0.0.1' : '0.0.0.0';
   return {
     ok: true,
     config: {
-      host: r.HOST,
+      host: r.HOST ?? anyHost,
       port: r.PORT,
-      metricsHost: r.METRICS_HOST,
+      metricsHost: r.METRICS_HOST ?? anyHost,
       metricsPort: r.METRICS_PORT,
       databaseUrl: r.DATABASE_URL,
       dbPoolMax: r.DB_POOL_MAX,

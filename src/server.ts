@@ -134,7 +134,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     ...documentRoutes(documents),
   ];
   const app = uws.App();
-  mountWs(app, gateway, { allowedOrigins: config.ws.allowedOrigins, trustedProxies: config.ws.trustedProxies }, log);
+  mountWs(app, gateway, { allowedOrigins: config.ws.allowedOrigins, trustedProxies: config.ws.trustedProxies, devMode: config.jwt.mode.kind === 'development' }, log);
   mountHttp(app, routes, { verifier, log, metrics, maxBodyBytes: config.maxBodyBytes, inflight });
 
   let http: Listener | undefined;

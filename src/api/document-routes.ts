@@ -3,14 +3,16 @@
 import { z } from 'zod';
 import type { DocumentHit, DocumentService } from '../agent/embeddings/document-service.js';
 import type { DocumentRow } from '../db/documents.js';
-import { ErrorJson, IdParams, Uuid } from '../protocol/rest.js';
+import { ErrorJson, IdParams, text, Uuid } from '../protocol/rest.js';
+import { hasLoneSurrogate, hasNul, NOT_BLANK_NO_NUL } from '../protocol/text.js';
 import { route, type Route } from './route.js';
 
-const noNul = (s: string) => !s.includes('\u0000');
-
 export const CreateDocumentBody = z.strictObject({
-  title: z.string().trim().min(1, 'must not be empty').max(300, 'must be at most 300 characters').refine(noNul, 'must not contain NUL characters'),
-  content: z.string().refine(noNul, 'must not contain NUL characters').describe('the text; size limit DOCUMENT_MAX_BYTES'),
+  title: text(300),
+  // Not trimmed: the document is kept exactly as sent.
+  content: z.string().regex(NOT_BLANK_NO_NUL, { error: (iss) => (hasNul(String(iss.input)) ? 'must not contain NUL characters' : 'must contain text') })
+    .refine((v) => !hasLoneSurrogate(v), 'must not contain unpaired UTF-16 surrogates (not valid Unicode)')
+    .describe('the text; size limit DOCUMENT_MAX_BYTES'),
   content_type: z.enum(['text/plain', 'text/markdown']).default('text/plain'),
   conversation_id: Uuid.optional().describe('attach to one of your conversations; its runs search it along with unattached documents'),
 });
@@ -22,7 +24,7 @@ export const ListDocumentsQuery = z.strictObject({
 });
 
 export const SearchDocumentsQuery = z.strictObject({
-  q: z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters'),
+  q: text(500),
   limit: z.coerce.number().int().min(1).max(20).default(5),
   conversation_id: Uuid.optional().describe('search this conversation\'s documents and unattached ones; default: all of yours'),
 });

@@ -45,7 +45,8 @@ export function openApiDocument(routes: Route[], version: string): Json {
       operationId: `${r.method}${r.path.replace(/[/:]+(\w)/g, (_, c: string) => c.toUpperCase()).replace(/\W/g, '')}`,
       ...(r.auth ? {} : { security: [] }),
       parameters: parameters(r),
-      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: schema(r.body, 'input') } } } } : {}),
+      // A body whose every field is optional may be omitted: the server reads no body as {}.
+      ...(r.body ? { requestBody: { required: !r.body.safeParse({}).success, content: { 'application/json': { schema: schema(r.body, 'input') } } } } : {}),
       responses,
     };
   }

@@ -11,6 +11,7 @@ export interface RequestContext<P, Q, B> {
   query: Q;
   body: B;
   requestId: string;
+  host: string; // the Host header, as sent
 }
 
 export interface Reply {

@@ -109,6 +109,8 @@ export interface ClientError {
   code: string;
   message: string;
   issues?: { path: string; message: string }[];
+  // the message the server refused, when the error is about one
+  clientMsgId?: string;
 }
 
 export interface ClientEvents {

@@ -1,12 +1,19 @@
 // WebSocket protocol v1: every client frame validated with zod, every server frame typed.
 // The client SDK and the server both build on this module.
 import { z } from 'zod';
+import { hasLoneSurrogate, hasNul } from './text.js';
 
 export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME_BYTES = 64 * 1024;
 export const MAX_MESSAGE_CHARS = 32_000;
 
-const noNul = (s: string) => !s.includes('\u0000');
+// Content is stored exactly as sent (never trimmed); what cannot be stored intact is refused.
+const Content = z
+  .string()
+  .max(MAX_MESSAGE_CHARS, `must be at most ${MAX_MESSAGE_CHARS} characters`)
+  .refine((s) => s.trim() !== '', 'must contain a non-whitespace character')
+  .refine((s) => !hasNul(s), 'must not contain NUL characters')
+  .refine((s) => !hasLoneSurrogate(s), 'must not contain unpaired UTF-16 surrogates (not valid Unicode)');
 const Token = z.string().min(1, 'must not be empty').max(8192, 'must be at most 8192 characters');
 
 export const AuthFrame = z.strictObject({
@@ -21,7 +28,7 @@ export const ClientFrame = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('message'),
     client_msg_id: z.uuid({ error: 'must be a UUID' }),
-    content: z.string().trim().min(1, 'must not be empty').max(MAX_MESSAGE_CHARS, `must be at most ${MAX_MESSAGE_CHARS} characters`).refine(noNul, 'must not contain NUL characters'),
+    content: Content,
   }),
   z.strictObject({ type: z.literal('typing'), state: z.enum(['start', 'stop']) }),
   z.strictObject({ type: z.literal('ping'), id: z.union([z.string().max(64), z.number()]) }),
@@ -72,7 +79,7 @@ export type ServerFrame =
   | { type: 'presence'; sessions: SessionInfo[] }
   | { type: 'ping'; id: string; t: number }
   | { type: 'pong'; id: string | number }
-  | { type: 'error'; code: string; message: string; issues?: { path: string; message: string }[] }
+  | { type: 'error'; code: string; message: string; issues?: { path: string; message: string }[]; client_msg_id?: string }
   | { type: 'resync'; reason: string };
 
 export type ServerFrameType = ServerFrame['type'];
