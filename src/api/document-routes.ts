@@ -3,9 +3,9 @@
 import { z } from 'zod';
 import type { DocumentHit, DocumentService } from '../agent/embeddings/document-service.js';
 import type { DocumentRow } from '../db/documents.js';
-import { ErrorJson, IdParams, text, Uuid } from '../protocol/rest.js';
+import { Cursor, ErrorJson, IdParams, text, Uuid } from '../protocol/rest.js';
 import { hasLoneSurrogate, hasNul, NOT_BLANK_NO_NUL } from '../protocol/text.js';
-import { route, type Route } from './route.js';
+import { byId, route, type Route } from './route.js';
 
 export const CreateDocumentBody = z.strictObject({
   title: text(300),
@@ -19,7 +19,7 @@ export const CreateDocumentBody = z.strictObject({
 
 export const ListDocumentsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50).describe('page size, newest first, 1-200'),
-  cursor: z.string().min(1).max(512).optional().describe('next_cursor from the previous page'),
+  cursor: Cursor.optional(),
   conversation_id: Uuid.optional().describe('only the documents attached to this conversation'),
 });
 
@@ -68,7 +68,7 @@ export function documentRoutes(svc: DocumentService): Route[] {
       summary: 'Store a text or markdown document, chunked and embedded for search',
       body: CreateDocumentBody,
       responses: {
-        201: { description: 'stored', schema: DocumentJson }, 400: invalid, 401: unauthorized,
+        201: { description: 'stored', schema: DocumentJson, links: byId('/api/v1/documents/:id', ['get', 'delete']) }, 400: invalid, 401: unauthorized,
         404: { description: 'conversation_id is not one of your conversations', schema: ErrorJson },
         413: { description: 'content larger than DOCUMENT_MAX_BYTES', schema: ErrorJson },
         503: { description: 'the embeddings server failed; nothing was stored', schema: ErrorJson },
@@ -107,7 +107,7 @@ export function documentRoutes(svc: DocumentService): Route[] {
     }),
     route<Id>({
       method: 'delete', path: '/api/v1/documents/:id', tag: 'documents', auth: true,
-      summary: 'Delete a document and its embeddings',
+      summary: 'Delete a document and its embeddings (deleting its conversation deletes it too)',
       params: IdParams,
       responses: { 204: { description: 'deleted' }, 400: invalid, 401: unauthorized, 404: notFound },
       handler: async (ctx) => {

@@ -7,6 +7,12 @@ export const Uuid = z.uuid({ error: 'must be a UUID' });
 
 export const IdParams = z.strictObject({ id: Uuid });
 
+// List cursors are "<microseconds since 1970>_<uuid>" (src/core/cursor.ts): simple enough
+// for the description to state the whole format, and every string of it is a usable
+// position, so the description and the server agree on what is accepted.
+export const CURSOR_PATTERN = /^[0-9]{1,17}_[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+export const Cursor = z.string().regex(CURSOR_PATTERN, 'not a cursor returned by this API').describe('next_cursor from the previous page');
+
 // A text field as stored. Limits apply to what was sent (so the description's maxLength
 // and pattern say exactly what is accepted), then surrounding whitespace is trimmed.
 // PostgreSQL cannot store U+0000 and UTF-8 cannot encode an unpaired surrogate: both are
@@ -50,7 +56,7 @@ export const RenameConversationBody = z.strictObject({ title: Title });
 
 export const ListConversationsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20).describe('page size, 1-100'),
-  cursor: z.string().min(1).max(512).optional().describe('next_cursor from the previous page'),
+  cursor: Cursor.optional(),
 });
 
 export const ListMessagesQuery = z.strictObject({
