@@ -1,7 +1,7 @@
 // One conversation's connection: first-frame auth, resume from the last known seq,
 // reconnect with backoff, heartbeat watchdog, token refresh and an outbox of unacked
 // messages. Frames feed the Transcript; the app listens to typed events.
-import type { ClientFrame, ServerFrame } from '../protocol/frames.js';
+import type { WireClientFrame as ClientFrame, ServerFrame } from '../protocol/wire.js';
 import { backoffDelay, reconnectOptions, type ReconnectOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { endpoints, fetchMessagesAfter, type Endpoints } from './endpoints.js';
