@@ -32,9 +32,9 @@ export interface VarSpec {
 
 // One table drives validation, defaults and --help, so they cannot disagree.
 export const CONFIG_VARS = {
-  HOST: { schema: z.string().min(1), default: '0.0.0.0', help: 'address the HTTP/WebSocket server binds' },
+  HOST: { schema: optionalText, help: 'address the HTTP/WebSocket server binds; unset = 0.0.0.0, or 127.0.0.1 in development mode' },
   PORT: { schema: port, default: '8000', help: 'HTTP/WebSocket port (0 picks a free one)' },
-  METRICS_HOST: { schema: z.string().min(1), default: '0.0.0.0', help: 'address the metrics server binds' },
+  METRICS_HOST: { schema: optionalText, help: 'address the metrics server binds; unset = 0.0.0.0, or 127.0.0.1 in development mode' },
   METRICS_PORT: { schema: port, default: '9464', help: 'Prometheus /metrics port, kept off the public port' },
   DATABASE_URL: {
     schema: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'a postgres:// or postgresql:// URL'),

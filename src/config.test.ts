@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEV_AUDIENCE, DEV_ISSUER, parseConfig } from './config.js';
+import { configHelp, CONFIG_VARS, DEV_AUDIENCE, DEV_ISSUER, parseConfig } from './config.js';
 
 describe('parseConfig', () => {
   it('applies defaults and runs in development mode without JWT settings', () => {
@@ -7,6 +7,15 @@ describe('parseConfig', () => {
     if (!r.ok) throw new Error(r.errors.join());
     expect(r.config).toMatchObject({ port: 8000, metricsPort: 9464, dataDir: '.data', maxBodyBytes: 1048576, databaseUrl: undefined });
     expect(r.config.jwt).toMatchObject({ mode: { kind: 'development' }, issuer: DEV_ISSUER, audience: DEV_AUDIENCE });
+  });
+
+  it('listens on loopback in development mode and on every interface otherwise, unless HOST says', () => {
+    const dev = parseConfig({});
+    expect(dev.ok && [dev.config.host, dev.config.metricsHost]).toEqual(['127.0.0.1', '127.0.0.1']);
+    const prod = parseConfig({ JWT_SECRET: 'x'.repeat(32) });
+    expect(prod.ok && [prod.config.host, prod.config.metricsHost]).toEqual(['0.0.0.0', '0.0.0.0']);
+    const asked = parseConfig({ HOST: '0.0.0.0', METRICS_HOST: '::' });
+    expect(asked.ok && [asked.config.host, asked.config.metricsHost]).toEqual(['0.0.0.0', '::']);
   });
 
   it('selects the key source and keeps issuer/audience unset unless given', () => {
@@ -29,6 +38,24 @@ describe('parseConfig', () => {
     const bad = parseConfig({ TRUSTED_PROXIES: '10.0.0.0/8,ingress.local' });
     expect(bad.ok).toBe(false);
     expect(bad.ok ? [] : bad.errors).toEqual([expect.stringMatching(/^TRUSTED_PROXIES=.*CIDR ranges/)]);
+  });
+
+  it('says what a number or a choice must be in words, and what it got', () => {
+    const r = parseConfig({ PORT: 'abc', SHUTDOWN_GRACE_MS: '-1', WS_RATE_PER_SEC: '0', LOG_LEVEL: 'loud' });
+    expect(r.ok ? [] : r.errors).toEqual([
+      'PORT="abc": expected an integer from 0 to 65535, got "abc"',
+      'WS_RATE_PER_SEC="0": expected a number of at least 0.1, got "0"',
+      'SHUTDOWN_GRACE_MS="-1": expected an integer of at least 1, got "-1"',
+      'LOG_LEVEL="loud": expected one of "fatal", "error", "warn", "info", "debug", "trace", "silent", got "loud"',
+    ].sort((a, b) => Object.keys(CONFIG_VARS).indexOf(a.split('=')[0]!) - Object.keys(CONFIG_VARS).indexOf(b.split('=')[0]!)));
+  });
+
+  it('aligns the --help columns however long a name or default is', () => {
+    const rows = configHelp().split('\n').slice(1);
+    const helpColumn = (row: string, name: string) => row.indexOf((CONFIG_VARS as Record<string, { help: string }>)[name]!.help);
+    const columns = new Set(Object.keys(CONFIG_VARS).map((name, i) => helpColumn(rows[i]!, name)));
+    expect(columns.size).toBe(1);
+    expect(rows.find((r) => r.includes('LLM_FIRST_TOKEN_TIMEOUT_MS'))).toMatch(/^ {2}LLM_FIRST_TOKEN_TIMEOUT_MS {2}60000 +time from/);
   });
 
   it('treats blank values as unset', () => {

@@ -95,8 +95,10 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
     const parsed = spec.schema.safeParse(value);
     if (parsed.success) raw[name] = parsed.data;
     else {
-      const shown = value === undefined ? 'unset' : SECRET_VARS.has(name) ? '<redacted>' : JSON.stringify(value);
-      errors.push(`${name}=${shown}: expected ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+      const secret = SECRET_VARS.has(name);
+      const shown = value === undefined ? 'unset' : secret ? '<redacted>' : JSON.stringify(value);
+      const want = expected(spec.schema) ?? parsed.error.issues.map((i) => i.message).join('; ');
+      errors.push(`${name}=${shown}: expected ${want}${value === undefined || secret ? '' : `, got ${shown}`}`);
     }
   }
   const r = raw as Raw;
@@ -112,12 +114,15 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
     : r.JWT_JWKS_URL !== undefined ? { kind: 'jwks', url: r.JWT_JWKS_URL }
     : { kind: 'development' };
   const dev = mode.kind === 'development';
+  // Development mode hands out tokens (GET /api/dev/token): unless told otherwise it
+  // listens on loopback only, so nobody on the LAN can take one.
+  const anyHost = dev ? '127.0.0.1' : '0.0.0.0';
   return {
     ok: true,
     config: {
-      host: r.HOST,
+      host: r.HOST ?? anyHost,
       port: r.PORT,
-      metricsHost: r.METRICS_HOST,
+      metricsHost: r.METRICS_HOST ?? anyHost,
       metricsPort: r.METRICS_PORT,
       databaseUrl: r.DATABASE_URL,
       dbPoolMax: r.DB_POOL_MAX,
@@ -178,6 +183,24 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
   };
 }
 
+// What a variable's schema accepts, in words, for the kinds zod would otherwise describe
+// in its own terms ("Invalid input: expected number, received NaN"); undefined for the
+// others, whose refinements carry their own wording.
+function expected(schema: z.ZodType): string | undefined {
+  const def = schema._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType };
+  if (def.type === 'optional' || def.type === 'default') return expected(def.innerType!);
+  if (def.type === 'pipe') return expected(def.in!);
+  if (schema instanceof z.ZodNumber) {
+    const kind = schema.isInt ? 'an integer' : 'a number';
+    const max = schema.maxValue ?? Infinity;
+    const min = schema.minValue ?? -Infinity;
+    if (max < Number.MAX_SAFE_INTEGER) return `${kind} from ${min} to ${max}`;
+    return Number.isFinite(min) ? `${kind} of at least ${min}` : kind;
+  }
+  if (schema instanceof z.ZodEnum) return `one of ${schema.options.map((o) => JSON.stringify(o)).join(', ')}`;
+  return undefined;
+}
+
 // Values never echoed in errors: they may hold credentials.
 const SECRET_VARS = new Set(['JWT_SECRET', 'DATABASE_URL', 'LLM_API_KEY', 'EMBEDDINGS_API_KEY', 'NATS_URL', 'NATS_PASSWORD', 'NATS_TOKEN']);
 
@@ -219,9 +242,11 @@ export function loadConfig(): ParseResult {
 }
 
 export function configHelp(): string {
-  const rows = Object.entries(CONFIG_VARS as Record<string, VarSpec>).map(
-    ([name, spec]) => `  ${name.padEnd(22)} ${(spec.default ?? '(unset)').padEnd(10)} ${spec.help}`,
-  );
+  const vars = Object.entries(CONFIG_VARS as Record<string, VarSpec>).map(([name, spec]) => [name, spec.default ?? '(unset)', spec.help] as const);
+  // Columns as wide as their longest entry, so long names and defaults stay aligned.
+  const nameWidth = Math.max(...vars.map(([n]) => n.length));
+  const defaultWidth = Math.max(...vars.map(([, d]) => d.length));
+  const rows = vars.map(([name, def, help]) => `  ${name.padEnd(nameWidth)}  ${def.padEnd(defaultWidth)}  ${help}`);
   return ['Environment variables (name, default, meaning):', ...rows].join('\n');
 }
 

@@ -172,7 +172,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     ...uiStreamRoutes(new UiChat({ store: uiChatStore(db), runs, hub, bus, log, autoRun: config.agent.name !== 'none' })),
   ];
   const app = uws.App();
-  mountWs(app, gateway, { allowedOrigins: config.ws.allowedOrigins, trustedProxies: config.ws.trustedProxies }, log);
+  mountWs(app, gateway, { allowedOrigins: config.ws.allowedOrigins, trustedProxies: config.ws.trustedProxies, devMode: config.jwt.mode.kind === 'development' }, log);
   mountHttp(app, routes, { verifier, log, metrics, maxBodyBytes: config.maxBodyBytes, inflight });
 
   let http: Listener | undefined;

@@ -1,6 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { BuiltinAgent } from './builtin.js';
 import { createAgent } from './index.js';
+import { searchDocumentsTool } from './tools/documents.js';
+import { builtinTools } from './tools/registry.js';
 import type { AgentContext, AgentEvent, ChatTurn, SearchHit } from './types.js';
 
 const NOW = new Date('2025-01-02T03:04:05Z');
@@ -129,8 +131,19 @@ describe('BuiltinAgent: one tool', () => {
     expect(answer).toContain('calculator');
     expect(answer).toContain('time zone');
     expect(answer).toContain('search over this conversation');
-    expect(answer).toContain('search over your uploaded documents');
     expect(new Set(of(events, 'thinking').map((t) => t.step))).toEqual(new Set([1, 2]));
+  });
+
+  it('names the same tools in its thinking and its answer: the ones it has', async () => {
+    const withDocs = new BuiltinAgent({ tokenDelayMs: 0, tools: [...builtinTools, searchDocumentsTool(async () => [])] });
+    const blurbs = { calculator: 'a calculator', current_time: 'a clock', search_conversation: 'a search over this conversation', search_documents: 'a search over your uploaded documents' };
+    for (const [a, count] of [[agent, 'three'], [withDocs, 'four']] as const) {
+      const events = await collect(a, user('Tell me a joke'), fake().ctx);
+      const thinking = of(events, 'thinking').map((t) => t.text).join('');
+      const answer = answerOf(events);
+      expect(answer).toContain(`I have ${count} tools`);
+      for (const [name, blurb] of Object.entries(blurbs)) expect(thinking.includes(name), name).toBe(answer.includes(blurb));
+    }
   });
 
   it('greets back, and copes with a history without a user turn', async () => {

@@ -43,7 +43,8 @@ export class BuiltinAgent implements Agent {
     const planned = planToolCalls(question);
     const plan = planned.slice(0, MAX_TOOL_CALLS);
 
-    const thoughts = thinkingSteps(question, plan);
+    const toolNames = this.tools.map((t) => t.name);
+    const thoughts = thinkingSteps(question, plan, toolNames);
     for (const [i, thought] of thoughts.entries()) {
       for (const text of phraseChunks(thought, WORDS_PER_THINKING_CHUNK)) {
         if (signal.aborted) return;
@@ -64,7 +65,7 @@ export class BuiltinAgent implements Agent {
       executed.push({ plan: call, outcome });
     }
 
-    const answer = composeAnswer(question, executed, planned.length - plan.length);
+    const answer = composeAnswer(question, executed, planned.length - plan.length, toolNames);
     for (const [i, text] of wordChunks(answer).entries()) {
       if (i > 0) await pause(this.tokenDelayMs, signal);
       if (signal.aborted) return;

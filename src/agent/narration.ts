@@ -9,7 +9,23 @@ export interface ExecutedCall {
   outcome: ToolOutcome;
 }
 
-const TOOL_LIST = 'calculator, current_time and search_conversation';
+// The one list of what the agent can do: the thinking names the tools, the answer shows
+// each with an example, both from here and both for the tools the agent actually has.
+const TOOLS = {
+  calculator: 'a calculator (try “what is 2*(3+4)?”)',
+  current_time: 'a clock for any time zone (“what time is it in Tokyo?”)',
+  search_conversation: 'a search over this conversation (“what did I say about pizza?”)',
+  search_documents: 'a search over your uploaded documents (“what do my documents say about the wifi password?”)',
+} as const;
+const ALL_TOOLS = Object.keys(TOOLS);
+const NUMBERS = ['no', 'one', 'two', 'three', 'four', 'five', 'six'];
+
+const andList = (items: readonly string[]): string =>
+  items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+
+function known(tools: readonly string[]): (keyof typeof TOOLS)[] {
+  return tools.filter((t): t is keyof typeof TOOLS => t in TOOLS);
+}
 
 const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
 
@@ -22,7 +38,7 @@ function zoneOf(plan: Extract<PlannedCall, { tool: 'current_time' }>): string {
   return plan.arguments.timezone ?? 'UTC';
 }
 
-export function thinkingSteps(question: string, plan: PlannedCall[]): string[] {
+export function thinkingSteps(question: string, plan: PlannedCall[], tools: readonly string[] = ALL_TOOLS): string[] {
   if (oneLine(question) === '') {
     return ['There is no user message to answer, so I will say so and explain what I can do.'];
   }
@@ -46,7 +62,7 @@ export function thinkingSteps(question: string, plan: PlannedCall[]): string[] {
     }
   }
   if (plan.length === 0) {
-    steps.push(`None of my tools (${TOOL_LIST}) fits this request, so I will restate it and explain what I can do.`);
+    steps.push(`None of my tools (${andList(known(tools))}) fits this request, so I will restate it and explain what I can do.`);
   }
   return steps;
 }
@@ -104,12 +120,11 @@ function describeCall(call: ExecutedCall, question: string): string {
   }
 }
 
-function withoutTools(question: string): string {
+function withoutTools(question: string, tools: readonly string[]): string {
   const text = oneLine(question);
-  const capabilities = `I'm the built-in offline agent, so I can't look things up or chat freely, but I have four tools: `
-    + `a calculator (try “what is 2*(3+4)?”), a clock for any time zone (“what time is it in Tokyo?”), `
-    + `a search over this conversation (“what did I say about pizza?”) `
-    + `and a search over your uploaded documents (“what do my documents say about the wifi password?”).`;
+  const mine = known(tools);
+  const capabilities = `I'm the built-in offline agent, so I can't look things up or chat freely, but I have ${NUMBERS[mine.length] ?? mine.length} tool${mine.length === 1 ? '' : 's'}: `
+    + `${andList(mine.map((t) => TOOLS[t]))}.`;
   if (text === '') return `I didn't receive a message to answer. ${capabilities}`;
   let opener = '';
   if (/^(?:hi|hello|hey|howdy|good\s+(?:morning|afternoon|evening))\b/i.test(text)) opener = 'Hello! ';
@@ -117,8 +132,8 @@ function withoutTools(question: string): string {
   return `${opener}You asked: “${shorten(text, 200)}”. ${capabilities}`;
 }
 
-export function composeAnswer(question: string, calls: ExecutedCall[], droppedCalls = 0): string {
-  if (calls.length === 0) return withoutTools(question);
+export function composeAnswer(question: string, calls: ExecutedCall[], droppedCalls = 0, tools: readonly string[] = ALL_TOOLS): string {
+  if (calls.length === 0) return withoutTools(question, tools);
   const parts = calls.map((c) => describeCall(c, question));
   if (droppedCalls > 0) parts.push(`(I answered the first ${calls.length} requests; ask again for the rest.)`);
   return parts.join('\n\n');

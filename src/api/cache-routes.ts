@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { CacheSettingsRow, CacheStats, ModelCacheSettingsRow } from '../db/cache.js';
 import { AppError } from '../protocol/errors.js';
-import { ErrorJson } from '../protocol/rest.js';
+import { ErrorJson, text } from '../protocol/rest.js';
 import { route, type Route } from './route.js';
 
 export const CacheStatsQuery = z.strictObject({
@@ -25,7 +25,7 @@ export const CacheStatsJson = z.object({
   daily: z.array(z.object({ day: z.string(), model: z.string(), hits: z.number().int(), misses: z.number().int(), tokens_saved: z.number().int() })),
 });
 
-const Model = z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters').refine((m) => !m.includes('\u0000'), 'must not contain NUL characters');
+const Model = text(256);
 
 export const CacheSettingsBody = z.strictObject({
   model: Model.describe('the model name as sent to the provider (LLM_MODEL), e.g. gpt-4o-mini'),

@@ -5,7 +5,7 @@ import {
   ConversationJson, ConversationPage, CreateConversationBody, ErrorJson, IdParams,
   ListConversationsQuery, ListMessagesQuery, MessagePage, RenameConversationBody,
 } from '../protocol/rest.js';
-import { route, type Route } from './route.js';
+import { byId, route, type Route } from './route.js';
 
 export function conversationJson(c: Conversation): z.input<typeof ConversationJson> {
   return {
@@ -35,7 +35,7 @@ export function conversationRoutes(svc: ConversationService): Route[] {
       method: 'post', path: '/api/v1/conversations', tag: 'conversations', auth: true,
       summary: 'Create a conversation owned by the caller',
       body: CreateConversationBody,
-      responses: { 201: { description: 'created', schema: ConversationJson }, 400: invalid, 401: unauthorized },
+      responses: { 201: { description: 'created', schema: ConversationJson, links: byId('/api/v1/conversations/:id', ['get', 'patch', 'delete'], { messages: { method: 'get', path: '/api/v1/conversations/:id/messages', parameters: { id: '$response.body#/id' } } }) }, 400: invalid, 401: unauthorized },
       handler: async (ctx) => ({
         status: 201,
         body: conversationJson(await svc.create(user(ctx.user), ctx.body.title, ctx.body.metadata)),
@@ -70,7 +70,7 @@ export function conversationRoutes(svc: ConversationService): Route[] {
     }),
     route<Id>({
       method: 'delete', path: '/api/v1/conversations/:id', tag: 'conversations', auth: true,
-      summary: 'Delete a conversation and everything in it',
+      summary: 'Delete a conversation and everything in it: its messages, and the documents attached to it',
       params: IdParams,
       responses: { 204: { description: 'deleted' }, 400: invalid, 401: unauthorized, 404: notFound },
       handler: async (ctx) => {

@@ -3,26 +3,28 @@
 import { z } from 'zod';
 import type { DocumentHit, DocumentService } from '../agent/embeddings/document-service.js';
 import type { DocumentRow } from '../db/documents.js';
-import { ErrorJson, IdParams, Uuid } from '../protocol/rest.js';
-import { route, type Route } from './route.js';
-
-const noNul = (s: string) => !s.includes('\u0000');
+import { Cursor, ErrorJson, IdParams, text, Uuid } from '../protocol/rest.js';
+import { hasLoneSurrogate, hasNul, NOT_BLANK_NO_NUL } from '../protocol/text.js';
+import { byId, route, type Route } from './route.js';
 
 export const CreateDocumentBody = z.strictObject({
-  title: z.string().trim().min(1, 'must not be empty').max(300, 'must be at most 300 characters').refine(noNul, 'must not contain NUL characters'),
-  content: z.string().refine(noNul, 'must not contain NUL characters').describe('the text; size limit DOCUMENT_MAX_BYTES'),
+  title: text(300),
+  // Not trimmed: the document is kept exactly as sent.
+  content: z.string().regex(NOT_BLANK_NO_NUL, { error: (iss) => (hasNul(String(iss.input)) ? 'must not contain NUL characters' : 'must contain text') })
+    .refine((v) => !hasLoneSurrogate(v), 'must not contain unpaired UTF-16 surrogates (not valid Unicode)')
+    .describe('the text; size limit DOCUMENT_MAX_BYTES'),
   content_type: z.enum(['text/plain', 'text/markdown']).default('text/plain'),
   conversation_id: Uuid.optional().describe('attach to one of your conversations; its runs search it along with unattached documents'),
 });
 
 export const ListDocumentsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50).describe('page size, newest first, 1-200'),
-  cursor: z.string().min(1).max(512).optional().describe('next_cursor from the previous page'),
+  cursor: Cursor.optional(),
   conversation_id: Uuid.optional().describe('only the documents attached to this conversation'),
 });
 
 export const SearchDocumentsQuery = z.strictObject({
-  q: z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters'),
+  q: text(500),
   limit: z.coerce.number().int().min(1).max(20).default(5),
   conversation_id: Uuid.optional().describe('search this conversation\'s documents and unattached ones; default: all of yours'),
 });
@@ -66,7 +68,7 @@ export function documentRoutes(svc: DocumentService): Route[] {
       summary: 'Store a text or markdown document, chunked and embedded for search',
       body: CreateDocumentBody,
       responses: {
-        201: { description: 'stored', schema: DocumentJson }, 400: invalid, 401: unauthorized,
+        201: { description: 'stored', schema: DocumentJson, links: byId('/api/v1/documents/:id', ['get', 'delete']) }, 400: invalid, 401: unauthorized,
         404: { description: 'conversation_id is not one of your conversations', schema: ErrorJson },
         413: { description: 'content larger than DOCUMENT_MAX_BYTES', schema: ErrorJson },
         503: { description: 'the embeddings server failed; nothing was stored', schema: ErrorJson },
@@ -105,7 +107,7 @@ export function documentRoutes(svc: DocumentService): Route[] {
     }),
     route<Id>({
       method: 'delete', path: '/api/v1/documents/:id', tag: 'documents', auth: true,
-      summary: 'Delete a document and its embeddings',
+      summary: 'Delete a document and its embeddings (deleting its conversation deletes it too)',
       params: IdParams,
       responses: { 204: { description: 'deleted' }, 400: invalid, 401: unauthorized, 404: notFound },
       handler: async (ctx) => {

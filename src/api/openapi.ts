@@ -28,6 +28,10 @@ function parameters(r: Route): Json[] {
   return out;
 }
 
+function operationId(method: string, path: string): string {
+  return `${method}${path.replace(/[/:]+(\w)/g, (_, c: string) => c.toUpperCase()).replace(/\W/g, '')}`;
+}
+
 export function openApiDocument(routes: Route[], version: string): Json {
   const paths: Record<string, Record<string, Json>> = {};
   for (const r of routes) {
@@ -36,18 +40,27 @@ export function openApiDocument(routes: Route[], version: string): Json {
     for (const [status, doc] of Object.entries(r.responses)) {
       responses[status] = {
         description: doc.description,
+        ...(doc.links ? {
+          links: Object.fromEntries(Object.entries(doc.links).map(([name, l]) => [name, { operationId: operationId(l.method, l.path), parameters: l.parameters }])),
+        } : {}),
         ...(doc.schema ? { content: { 'application/json': { schema: schema(doc.schema, 'output') } } } : {}),
       };
     }
     (paths[p] ??= {})[r.method] = {
       summary: r.summary,
       tags: [r.tag],
-      operationId: `${r.method}${r.path.replace(/[/:]+(\w)/g, (_, c: string) => c.toUpperCase()).replace(/\W/g, '')}`,
+      operationId: operationId(r.method, r.path),
       ...(r.auth ? {} : { security: [] }),
       parameters: parameters(r),
-      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: schema(r.body, 'input') } } } } : {}),
+      // A body whose every field is optional may be omitted: the server reads no body as {}.
+      ...(r.body ? { requestBody: { required: !r.body.safeParse({}).success, content: { 'application/json': { schema: schema(r.body, 'input') } } } } : {}),
       responses,
     };
+  }
+  for (const r of routes) {
+    for (const l of Object.values(r.responses).flatMap((d) => Object.values(d.links ?? {}))) {
+      if (!routes.some((t) => t.method === l.method && t.path === l.path)) throw new Error(`link from ${r.method} ${r.path} to unknown ${l.method} ${l.path}`);
+    }
   }
   return {
     openapi: '3.1.0',

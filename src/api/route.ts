@@ -13,6 +13,7 @@ export interface RequestContext<P, Q, B> {
   requestId: string;
   // the Last-Event-ID header of an event-stream request ('' when absent)
   lastEventId?: string;
+  host: string; // the Host header, as sent
 }
 
 export interface Reply {
@@ -37,6 +38,8 @@ export interface EventSink {
 export interface ResponseDoc {
   description: string;
   schema?: z.ZodType;
+  // OpenAPI links: which operations take a value of this response, e.g. the new id.
+  links?: Record<string, { method: Method; path: string; parameters: Record<string, string> }>;
 }
 
 export interface Route<P = unknown, Q = unknown, B = unknown> {
@@ -60,4 +63,9 @@ export function route<P = undefined, Q = undefined, B = undefined>(r: Route<P, Q
 // Path parameter names in declaration order, as uWS getParameter(i) returns them.
 export function paramNames(path: string): string[] {
   return path.split('/').filter((s) => s.startsWith(':')).map((s) => s.slice(1));
+}
+
+// Links from a created resource to the operations on it, for the OpenAPI description.
+export function byId(path: string, methods: Method[], extra: NonNullable<ResponseDoc['links']> = {}): NonNullable<ResponseDoc['links']> {
+  return { ...Object.fromEntries(methods.map((m) => [m, { method: m, path, parameters: { id: '$response.body#/id' } }])), ...extra };
 }

@@ -6,6 +6,9 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { loadWebAssets, type WebAssets } from '../web/assets.js';
 import { landingPage } from './docs-page.js';
+import { isLoopbackHost } from '../core/loopback.js';
+import { AppError } from '../protocol/errors.js';
+import { ErrorJson } from '../protocol/rest.js';
 import { route, type Route } from './route.js';
 
 export const DEMO_USER = 'demo';
@@ -66,8 +69,12 @@ export function webRoutes(d: WebDeps): Route[] {
     routes.push(route({
       method: 'get', path: '/api/dev/token', tag: 'demo', auth: false,
       summary: `Development mode only: a ${DEMO_TOKEN_TTL_S / 60}-minute token for the user "${DEMO_USER}"`,
-      responses: { 200: { description: '{token, user_id, expires_at}' } },
-      handler: async () => {
+      responses: { 200: { description: '{token, user_id, expires_at}' }, 403: { description: 'the request\'s Host is not a loopback name', schema: ErrorJson } },
+      handler: async (ctx) => {
+        // A page on any other name that resolves here (DNS rebinding) sends that name.
+        if (!isLoopbackHost(ctx.host)) {
+          throw new AppError('forbidden', `development tokens are handed out only to requests for a loopback host (localhost, 127.0.0.1, [::1]); Host was ${JSON.stringify(ctx.host.slice(0, 100))}`);
+        }
         const token = await signToken(jwt, devSecret, { sub: DEMO_USER, ttlSeconds: DEMO_TOKEN_TTL_S });
         const expires_at = new Date(Date.now() + DEMO_TOKEN_TTL_S * 1000).toISOString();
         return { status: 200, body: { token, user_id: DEMO_USER, expires_at }, headers: { 'Cache-Control': 'no-store' } };

@@ -5,6 +5,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config.js';
 import { AppError } from '../protocol/errors.js';
+import { unstorable } from '../protocol/text.js';
 import { TokenCache, type VerifiedToken } from './token-cache.js';
 
 export type AuthFailureReason =
@@ -86,6 +87,9 @@ export function createVerifier(jwt: Config['jwt'], devSecret?: string): Verifier
         if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 255) {
           throw new AuthError('claim_invalid', 'token "sub" must be a non-empty string of at most 255 characters');
         }
+        // sub becomes conversations.user_id: PostgreSQL must be able to store it as sent.
+        const bad = unstorable(payload.sub);
+        if (bad !== undefined) throw new AuthError('claim_invalid', `token "sub" ${bad}`);
         const verified: VerifiedToken = { sub: payload.sub, exp: payload.exp!, claims: payload as Record<string, unknown> };
         cache.set(token, verified);
         return verified;

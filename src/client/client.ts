@@ -1,7 +1,7 @@
 // One conversation's connection: first-frame auth, resume from the last known seq,
 // reconnect with backoff, heartbeat watchdog, token refresh and an outbox of unacked
 // messages. Frames feed the Transcript; the app listens to typed events.
-import type { ClientFrame, ServerFrame } from '../protocol/frames.js';
+import type { WireClientFrame as ClientFrame, ServerFrame } from '../protocol/wire.js';
 import { backoffDelay, reconnectOptions, type ReconnectOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { endpoints, fetchMessagesAfter, type Endpoints } from './endpoints.js';
@@ -16,6 +16,7 @@ import type { Ack, ChatMessage, ClientEvents, ClientOptions, CloseInfo, CloseRea
 // Mirrors MAX_MESSAGE_CHARS in protocol/frames.ts (a unit test keeps them equal); the
 // value itself is not imported so the browser bundle carries no validation library.
 export const MAX_MESSAGE_CHARS = 32_000;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // Retrying cannot fix these: a rejected token, a conversation that is not ours, a
 // protocol violation. 4401 after a ready socket is an expiry and gets one fresh try.
 const FINAL: Record<number, CloseReason> = { 4400: 'protocol_error', 4401: 'unauthorized', 4404: 'not_found' };
@@ -91,13 +92,13 @@ export class ChatClient extends Emitter<ClientEvents> {
   // Stored after the ack: resolves with it, and survives reconnects through the outbox.
   send(content: string): Promise<Ack> {
     if (this.state.status === 'closed') return Promise.reject(new ChatClientError(this.state.reason, `not sent: ${this.state.message}`));
-    const text = content.trim();
-    if (text === '' || text.length > MAX_MESSAGE_CHARS || text.includes('\u0000')) {
-      return Promise.reject(new ChatClientError('invalid_message', `a message must have 1 to ${MAX_MESSAGE_CHARS} characters and no NUL`));
+    // The server stores content exactly as sent and refuses what it cannot store intact.
+    if (content.trim() === '' || content.length > MAX_MESSAGE_CHARS || content.includes('\u0000') || LONE_SURROGATE.test(content)) {
+      return Promise.reject(new ChatClientError('invalid_message', `a message must have 1 to ${MAX_MESSAGE_CHARS} characters, some not whitespace, no NUL and no unpaired surrogate`));
     }
     const id = randomUuid();
     const acked = this.outbox.add(id, content);
-    this.transcript.addPending(id, text, this.ready?.userId ?? null);
+    this.transcript.addPending(id, content, this.ready?.userId ?? null);
     if (this.state.status === 'ready') this.write({ type: 'message', client_msg_id: id, content });
     return acked;
   }
@@ -222,8 +223,9 @@ export class ChatClient extends Emitter<ClientEvents> {
         this.presence = f.sessions;
         return this.emit('presence', f.sessions);
       case 'error':
-        if ((f.code === 'rate_limited' || f.code === 'internal' || f.code === 'unavailable') && this.outbox.size > 0) this.resendSoon();
-        return this.emit('error', { code: f.code, message: f.message, ...(f.issues ? { issues: f.issues } : {}) });
+        if (f.code === 'invalid_request' && f.client_msg_id !== undefined) this.outbox.reject(f.client_msg_id, new ChatClientError('invalid_message', f.message));
+        else if ((f.code === 'rate_limited' || f.code === 'internal' || f.code === 'unavailable') && this.outbox.size > 0) this.resendSoon();
+        return this.emit('error', { code: f.code, message: f.message, ...(f.issues ? { issues: f.issues } : {}), ...(f.client_msg_id !== undefined ? { clientMsgId: f.client_msg_id } : {}) });
       case 'resync': return this.resync(f.reason);
       case 'pong': return;
       default: return; // frame types from a newer server are ignored

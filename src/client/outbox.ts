@@ -39,6 +39,15 @@ export class Outbox {
     return this.pending.size;
   }
 
+  // The server refused this message for good (bad content): it is not sent again.
+  reject(clientMsgId: string, err: Error): boolean {
+    const p = this.pending.get(clientMsgId);
+    if (!p) return false;
+    this.pending.delete(clientMsgId);
+    p.reject(err);
+    return true;
+  }
+
   rejectAll(err: Error): void {
     const all = [...this.pending.values()];
     this.pending.clear();

@@ -1,6 +1,6 @@
 // A scripted in-memory server for tests of code built on the SDK (and of the SDK): the
 // client's sockets are FakeSockets the test opens, feeds frames to and closes at will.
-import type { ServerFrame } from '../protocol/frames.js';
+import type { ServerFrame } from '../protocol/wire.js';
 import type { SocketFactory, SocketLike } from './socket.js';
 
 export class FakeSocket implements SocketLike {

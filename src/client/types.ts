@@ -1,6 +1,6 @@
 // The SDK's public types. Wire shapes come from the protocol module (types only, so the
 // browser bundle never pulls in the server's validation code).
-import type { ActiveRun, ServerFrame, SessionInfo, WireMessage } from '../protocol/frames.js';
+import type { ActiveRun, ServerFrame, SessionInfo, WireMessage } from '../protocol/wire.js';
 import type { ReconnectOptions } from './backoff.js';
 import type { SocketFactory } from './socket.js';
 
@@ -119,6 +119,8 @@ export interface ClientError {
   code: string;
   message: string;
   issues?: { path: string; message: string }[];
+  // the message the server refused, when the error is about one
+  clientMsgId?: string;
 }
 
 export interface ClientEvents {

@@ -8,9 +8,14 @@ describe('list cursor', () => {
   });
 
   it('rejects anything it did not issue, naming the cursor', () => {
-    for (const bad of ['', 'bm90LWpzb24', Buffer.from('["x","y"]').toString('base64url'), Buffer.from('{"t":1}').toString('base64url')]) {
+    for (const bad of ['', '0', 'bm90LWpzb24', '12_x', '-1_c217e82e-842c-4bdb-8465-7a819a611152', Buffer.from('["x","y"]').toString('base64url')]) {
       expect(() => decodeCursor(bad)).toThrow(/cursor/);
     }
+  });
+
+  it('accepts every string of the documented pattern as a position', () => {
+    expect(decodeCursor('0_C217E82E-842C-4BDB-8465-7A819A611152')).toEqual({ t: '1970-01-01T00:00:00.000000Z', id: 'c217e82e-842c-4bdb-8465-7a819a611152' });
+    expect(decodeCursor('99999999999999999_c217e82e-842c-4bdb-8465-7a819a611152').t).toBe('5138-11-16T09:46:39.999999Z');
   });
 });
 

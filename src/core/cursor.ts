@@ -2,6 +2,7 @@
 // (created_at to the microsecond, id), so a page never skips or repeats a row when rows are
 // added meanwhile, and the next page is an index range scan rather than an OFFSET.
 import { invalid } from '../protocol/errors.js';
+import { CURSOR_PATTERN } from '../protocol/rest.js';
 
 export interface ListCursor {
   t: string;
@@ -13,25 +14,20 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ISO_US = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 export function encodeCursor(c: ListCursor): string {
-  return Buffer.from(JSON.stringify([c.t, c.id])).toString('base64url');
+  if (!ISO_US.test(c.t)) throw new Error(`cursor timestamp must have microseconds: ${c.t}`);
+  const micros = BigInt(Date.parse(c.t.slice(0, 23) + 'Z')) * 1000n + BigInt(c.t.slice(23, 26));
+  return `${micros}_${c.id.toLowerCase()}`;
 }
 
 export function decodeCursor(s: string): ListCursor {
-  const bad = () => invalid('query', [{ path: ['cursor'], message: 'not a cursor returned by this API' }]);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-  } catch {
-    throw bad();
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 2) throw bad();
-  const [t, id] = parsed as unknown[];
-  if (typeof t !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(t)) throw bad();
-  if (typeof id !== 'string' || !UUID.test(id)) throw bad();
-  return { t, id };
+  if (!CURSOR_PATTERN.test(s)) throw invalid('query', [{ path: ['cursor'], message: 'not a cursor returned by this API' }]);
+  const [num = '', id = ''] = s.split('_');
+  const micros = BigInt(num);
+  const ms = new Date(Number(micros / 1000n)).toISOString(); // …SS.mmmZ
+  return { t: `${ms.slice(0, -1)}${String(micros % 1000n).padStart(3, '0')}Z`, id: id.toLowerCase() };
 }
 
 // `fetch` is asked for one row more than the page, which tells whether another page exists

@@ -120,7 +120,7 @@ export class Session implements Endpoint {
     const parsed = ClientFrame.safeParse(raw);
     const type = typeof (raw as { type?: unknown })?.type === 'string' ? (raw as { type: string }).type : 'invalid';
     this.g.metrics.wsFrames.inc({ direction: 'in', type: parsed.success ? type : 'invalid' });
-    if (!parsed.success) return this.reject(invalid('frame', parsed.error.issues));
+    if (!parsed.success) return this.reject(invalid('frame', parsed.error.issues), clientMsgId(raw));
     const f = parsed.data;
     if (this.state === 'pending') {
       if (f.type !== 'auth') return this.fail(new AppError('invalid_request', `the first frame must be auth, got ${f.type}`));
@@ -146,14 +146,15 @@ export class Session implements Endpoint {
     }
   }
 
-  private reject(err: AppError): void {
+  // client_msg_id (when the refused frame carried one) tells the client which message failed.
+  private reject(err: AppError, client_msg_id?: string): void {
     if (this.state === 'pending') return this.fail(err);
-    const body = { type: 'error' as const, code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) };
+    const body = { type: 'error' as const, code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}), ...(client_msg_id !== undefined ? { client_msg_id } : {}) };
     this.send(body);
   }
 
-  private error(code: ErrorCode, message: string): void {
-    this.send({ type: 'error', code, message });
+  private error(code: ErrorCode, message: string, client_msg_id?: string): void {
+    this.send({ type: 'error', code, message, ...(client_msg_id !== undefined ? { client_msg_id } : {}) });
   }
 
   private async auth(f: ClientFrameOf<'auth'>): Promise<void> {
@@ -230,7 +231,7 @@ export class Session implements Endpoint {
     const userBucket = g.userBucket(this.userId);
     if (!userBucket.take()) {
       if (userBucket.debt > g.cfg.userMessageBurst) return this.fail(new AppError('rate_limited', 'too many messages for this user; slow down'));
-      return this.error('rate_limited', `more than ${g.cfg.userMessageRatePerSec} messages per second for this user; message not stored`);
+      return this.error('rate_limited', `more than ${g.cfg.userMessageRatePerSec} messages per second for this user; message not stored`, f.client_msg_id);
     }
     g.inflight.begin();
     try {
@@ -244,8 +245,8 @@ export class Session implements Endpoint {
     } catch (err) {
       g.log.error({ err_message: (err as Error).message }, 'storing a message failed');
       // a connection lost mid-statement may still have committed it: the retry is acked as a duplicate
-      if (err instanceof AppError) this.error(err.code, `${err.message}: the message may not have been stored; retry with the same client_msg_id`);
-      else this.error('internal', 'the message was not stored; retry with the same client_msg_id');
+      if (err instanceof AppError) this.error(err.code, `${err.message}: the message may not have been stored; retry with the same client_msg_id`, f.client_msg_id);
+      else this.error('internal', 'the message was not stored; retry with the same client_msg_id', f.client_msg_id);
     } finally {
       g.inflight.end();
     }
@@ -298,3 +299,9 @@ export class Session implements Endpoint {
   }
 }
 
+// The client_msg_id of a refused message frame, when it has a usable one.
+function clientMsgId(raw: unknown): string | undefined {
+  const r = raw as { type?: unknown; client_msg_id?: unknown } | null;
+  if (r?.type !== 'message' || typeof r.client_msg_id !== 'string' || r.client_msg_id.length > 64) return undefined;
+  return r.client_msg_id;
+}

@@ -1,27 +1,51 @@
 // REST wire contract: request and response shapes, validated with zod and exported to
 // OpenAPI from the same definitions.
 import { z } from 'zod';
+import { hasLoneSurrogate, hasNul, NO_NUL, NOT_BLANK_NO_NUL, unstorableJson } from './text.js';
 
 export const Uuid = z.uuid({ error: 'must be a UUID' });
 
 export const IdParams = z.strictObject({ id: Uuid });
 
-// PostgreSQL text and jsonb cannot hold U+0000; reject it here with the field's name
-// instead of failing in the database.
-const noNul = (s: string) => !s.includes('\u0000');
+// List cursors are "<microseconds since 1970>_<uuid>" (src/core/cursor.ts): simple enough
+// for the description to state the whole format, and every string of it is a usable
+// position, so the description and the server agree on what is accepted.
+export const CURSOR_PATTERN = /^[0-9]{1,17}_[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+export const Cursor = z.string().regex(CURSOR_PATTERN, 'not a cursor returned by this API').describe('next_cursor from the previous page');
+
+// A text field as stored. Limits apply to what was sent (so the description's maxLength
+// and pattern say exactly what is accepted), then surrounding whitespace is trimmed.
+// PostgreSQL cannot store U+0000 and UTF-8 cannot encode an unpaired surrogate: both are
+// refused naming the field rather than failing in the database or changing silently.
+export function text(max: number, opts: { blank?: boolean } = {}) {
+  const blank = opts.blank ?? false;
+  return z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .regex(blank ? NO_NUL : NOT_BLANK_NO_NUL, { error: (iss) => (hasNul(String(iss.input)) ? 'must not contain NUL characters' : 'must contain a non-whitespace character') })
+    .refine((v) => !hasLoneSurrogate(v), 'must not contain unpaired UTF-16 surrogates (not valid Unicode)')
+    .trim();
+}
+
+// JSON Schema cannot say "no NUL in any string, however deep" without recursion, which
+// generators and validators handle poorly: metadata nests at most METADATA_DEPTH levels, and
+// every key and string at every level is NUL-free.
+const METADATA_DEPTH = 4;
+const MetaString = z.string().regex(NO_NUL, 'must not contain NUL characters');
+function metaValue(depth: number): z.ZodType {
+  const scalar = z.union([MetaString, z.number(), z.boolean(), z.null()]);
+  if (depth === 0) return scalar;
+  const next = metaValue(depth - 1);
+  return z.union([scalar, z.array(next), z.record(MetaString, next)], { error: `must be JSON nested at most ${METADATA_DEPTH} levels deep` });
+}
 
 const Metadata = z
-  .record(z.string(), z.unknown())
+  .record(MetaString, metaValue(METADATA_DEPTH - 1))
   .refine((m) => JSON.stringify(m).length <= 16_384, 'must serialise to at most 16 KiB')
-  .refine((m) => !JSON.stringify(m).includes('\\u0000'), 'must not contain NUL characters')
-  .describe('free-form JSON object kept with the conversation');
+  .refine((m) => unstorableJson(m) === undefined, 'must not contain NUL characters or unpaired UTF-16 surrogates')
+  .describe(`free-form JSON object kept with the conversation (at most ${METADATA_DEPTH} levels deep, 16 KiB serialised)`);
 
-const Title = z
-  .string()
-  .trim()
-  .max(200, 'must be at most 200 characters')
-  .refine(noNul, 'must not contain NUL characters')
-  .describe('conversation title');
+const Title = text(200, { blank: true }).describe('conversation title');
 
 export const CreateConversationBody = z.strictObject({
   title: Title.optional().default(''),
@@ -32,7 +56,7 @@ export const RenameConversationBody = z.strictObject({ title: Title });
 
 export const ListConversationsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20).describe('page size, 1-100'),
-  cursor: z.string().min(1).max(512).optional().describe('next_cursor from the previous page'),
+  cursor: Cursor.optional(),
 });
 
 export const ListMessagesQuery = z.strictObject({

@@ -30,8 +30,11 @@ interface Incoming {
   query: string;
   authorization: string;
   lastEventId: string;
+  host: string;
   contentType: string;
   contentLength: number | undefined;
+  // more than one Content-Length with different values: the body's end is ambiguous
+  conflictingLength: boolean;
   requestId: string;
   params: string[];
 }
@@ -53,6 +56,10 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 function incoming(req: HttpRequest, nParams: number): Incoming {
   const len = req.getHeader('content-length');
+  const lengths = new Set<string>();
+  req.forEach((k, v) => {
+    if (k === 'content-length') lengths.add(v.trim());
+  });
   const given = req.getHeader('x-request-id');
   const params: string[] = [];
   for (let i = 0; i < nParams; i++) params.push(decodeURIComponent(req.getParameter(i) ?? ''));
@@ -62,8 +69,10 @@ function incoming(req: HttpRequest, nParams: number): Incoming {
     query: req.getQuery() ?? '',
     authorization: req.getHeader('authorization'),
     lastEventId: req.getHeader('last-event-id'),
+    host: req.getHeader('host'),
     contentType: req.getHeader('content-type'),
     contentLength: len === '' ? undefined : Number(len),
+    conflictingLength: lengths.size > 1,
     requestId: REQUEST_ID.test(given) ? given : randomUUID(),
     params,
   };
@@ -74,8 +83,7 @@ export function mountHttp(app: TemplatedApp, routes: Route[], deps: HttpDeps): v
   for (const r of routes) {
     methodsByPath.set(r.path, [...(methodsByPath.get(r.path) ?? []), r.method.toUpperCase()]);
     const names = paramNames(r.path);
-    const register = r.method === 'delete' ? app.del.bind(app) : app[r.method].bind(app);
-    register(r.path, (res, req) => {
+    const handle = (res: HttpResponse, req: HttpRequest) => {
       let inc: Incoming;
       try {
         inc = incoming(req, names.length);
@@ -86,6 +94,7 @@ export function mountHttp(app: TemplatedApp, routes: Route[], deps: HttpDeps): v
         return reply(res, state, inc, r.path, deps, errorReply(new AppError('invalid_request', 'invalid path: bad percent-encoding', { issues: [{ path: 'path', message: 'bad percent-encoding' }] })));
       }
       const state = begin(res, deps);
+      if (inc.conflictingLength) return reply(res, state, inc, r.path, deps, conflictingLength());
       const body = r.body !== undefined ? readBody(res, deps.maxBodyBytes, inc.contentLength, state) : undefined;
       run(r, names, inc, body, deps)
         .then((out) => reply(res, state, inc, r.path, deps, out))
@@ -93,21 +102,39 @@ export function mountHttp(app: TemplatedApp, routes: Route[], deps: HttpDeps): v
           if (!(err instanceof AppError)) deps.log.error({ req_id: inc.requestId, route: r.path, ...errInfo(err) }, 'handler failed');
           reply(res, state, inc, r.path, deps, errorReply(err));
         });
-    });
+    };
+    if (r.method === 'delete') app.del(r.path, handle);
+    else app[r.method](r.path, handle);
+    // HEAD answers like GET, without the body (RFC 9110 §9.3.2); load balancers probe with it.
+    if (r.method === 'get') app.head(r.path, handle);
   }
-  // Known path, other method → 405 (after auth, so anonymous callers learn nothing).
+  // Known path, other method → 405, after auth on authenticated API paths so anonymous
+  // callers learn nothing about them.
+  const publicPaths = new Set(routes.filter((r) => !r.auth).map((r) => r.path));
   for (const [path, methods] of methodsByPath) {
-    app.any(path, (res, req) => fallback(res, req, deps, path, methods));
+    if (methods.includes('GET')) methods.push('HEAD');
+    app.any(path, (res, req) => fallback(res, req, deps, path, methods, !publicPaths.has(path)));
   }
-  app.any('/*', (res, req) => fallback(res, req, deps, 'unmatched', undefined));
+  app.any('/*', (res, req) => fallback(res, req, deps, 'unmatched', undefined, true));
 }
 
-function fallback(res: HttpResponse, req: HttpRequest, deps: HttpDeps, label: string, allow: string[] | undefined): void {
+function conflictingLength(): Out {
+  return { ...errorReply(new AppError('invalid_request', 'conflicting Content-Length headers')), close: true };
+}
+
+// Only the API is behind auth: anything else (favicon.ico, a missing asset) is public
+// and simply not there, so a page load never logs a 401.
+function needsAuth(url: string): boolean {
+  return url === '/api' || url.startsWith('/api/');
+}
+
+function fallback(res: HttpResponse, req: HttpRequest, deps: HttpDeps, label: string, allow: string[] | undefined, authed: boolean): void {
   const inc = incoming(req, 0);
   const state = begin(res, deps);
+  if (inc.conflictingLength) return reply(res, state, inc, label, deps, conflictingLength());
   const notFound = () => errorReply(new AppError('route_not_found', `no route for ${inc.method.toUpperCase()} ${inc.url}`));
   if (authExempt(inc.url)) return reply(res, state, inc, label, deps, notFound());
-  authenticate(inc, deps)
+  (authed && needsAuth(inc.url) ? authenticate(inc, deps) : Promise.resolve())
     .then(() => {
       if (allow === undefined) return notFound();
       const out = errorReply(new AppError('method_not_allowed', `${inc.method.toUpperCase()} is not allowed here; use ${allow.join(', ')}`));
@@ -138,6 +165,7 @@ interface Out {
   json?: unknown;
   raw?: { contentType: string; text: string };
   stream?: (sink: EventSink) => void;
+  close?: boolean;
 }
 
 function errorReply(err: unknown): Out {
@@ -155,7 +183,10 @@ async function run(r: Route, names: string[], inc: Incoming, body: Promise<Buffe
   const bodyBuf = body?.catch((err: unknown) => err as Error);
   const who = r.auth ? await authenticate(inc, deps) : undefined;
   const params = r.params === undefined ? undefined : parse(r.params, Object.fromEntries(names.map((n, i) => [n, inc.params[i]])), 'path');
-  const query = parse(r.query, Object.fromEntries(new URLSearchParams(inc.query)), 'query');
+  // Pages and assets ignore query strings (cache busters, tracking parameters); the API
+  // refuses the ones it does not know.
+  const ignoreQuery = r.query === undefined && !needsAuth(r.path);
+  const query = ignoreQuery ? undefined : parse(r.query, Object.fromEntries(new URLSearchParams(inc.query)), 'query');
   let parsedBody: unknown;
   if (r.body !== undefined) {
     const buf = await bodyBuf!;
@@ -163,7 +194,7 @@ async function run(r: Route, names: string[], inc: Incoming, body: Promise<Buffe
     parsedBody = parse(r.body, decodeJson(buf, inc.contentType), 'body');
   }
   const result = await r.handler({
-    user: who?.sub, claims: who?.claims, params, query, body: parsedBody, requestId: inc.requestId, lastEventId: inc.lastEventId,
+    user: who?.sub, claims: who?.claims, params, query, body: parsedBody, requestId: inc.requestId, lastEventId: inc.lastEventId, host: inc.host,
   });
   return { status: result.status, headers: result.headers, json: result.body, raw: result.raw, stream: result.stream };
 }
@@ -228,20 +259,24 @@ function reply(res: HttpResponse, state: State & { start: bigint }, inc: Incomin
   state.done = true;
   deps.inflight.end();
   // Unread body bytes would be parsed as the next request: close instead.
-  const close = state.bodyPending || (inc.contentLength !== undefined && inc.contentLength > 0 && out.status === 413);
+  const close = out.close === true || state.bodyPending || (inc.contentLength !== undefined && inc.contentLength > 0 && out.status === 413);
   if (out.stream !== undefined) {
     // The stream is not a request in flight: shutdown ends it by ending its run.
     openEventStream(res, inc.requestId, out.headers ?? {}, (onAbort) => { state.onAbort = onAbort; }, out.stream);
     return;
   }
   const text = out.raw?.text ?? (out.json === undefined ? undefined : JSON.stringify(out.json));
+  const head = inc.method === 'head';
   res.cork(() => {
     res.writeStatus(`${out.status} ${STATUS_CODES[out.status] ?? ''}`);
     res.writeHeader('x-request-id', inc.requestId);
     res.writeHeader('x-content-type-options', 'nosniff');
     if (text !== undefined) res.writeHeader('content-type', out.raw?.contentType ?? 'application/json');
     for (const [k, v] of Object.entries(out.headers ?? {})) res.writeHeader(k, v);
-    if (out.status === 204 || text === undefined) res.endWithoutBody(0, close);
+    // HEAD: GET's headers without the body. Its Content-Length reads 0: this uWS build,
+    // told GET's length, waits for those bytes and never answers the connection's next
+    // request (RFC 9110 lets a HEAD response omit what only the content determines).
+    if (out.status === 204 || text === undefined || head) res.endWithoutBody(0, close);
     else res.end(text, close);
   });
 }

@@ -18,6 +18,14 @@ describe('originAllowed', () => {
     expect(originAllowed('null', 'chat.example.com', undefined)).toBe(false);
   });
 
+  it('in development mode, trusts "the same host" only when that host is loopback (DNS rebinding)', () => {
+    expect(originAllowed('http://evil.example:8000', 'evil.example:8000', undefined, true)).toBe(false);
+    expect(originAllowed('http://evil.example:8000', 'evil.example:8000', undefined, false)).toBe(true);
+    expect(originAllowed('http://localhost:8000', 'localhost:8000', undefined, true)).toBe(true);
+    expect(originAllowed('http://127.0.0.1:8000', 'evil.example:8000', undefined, true)).toBe(true);
+    expect(originAllowed('http://[::1]:8000', '[::1]:8000', undefined, true)).toBe(true);
+  });
+
   it('does not apply to clients that send no Origin (not browsers)', () => {
     expect(originAllowed('', 'chat.example.com', ['https://app.example.com'])).toBe(true);
   });

@@ -4,6 +4,7 @@
 import { STATUS_CODES } from 'node:http';
 import { clientAddress, trustedProxies } from '../core/client-address.js';
 import type { Gateway } from '../core/gateway.js';
+import { isLoopbackHost, isLoopbackHostname } from '../core/loopback.js';
 import type { Session, SocketPort } from '../core/session.js';
 import type { Logger } from '../log.js';
 import { httpError, AppError } from '../protocol/errors.js';
@@ -20,16 +21,17 @@ interface UserData {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 // With no ALLOWED_ORIGINS, only the server's own host and localhost may open sockets
-// from a browser. Clients that send no Origin (not browsers) are not subject to it.
-export function originAllowed(origin: string, host: string, allowed: string[] | undefined): boolean {
+// from a browser. Clients that send no Origin (not browsers) are not subject to it. In
+// development mode "the server's own host" must be a loopback one: the Host header of a
+// DNS-rebinding page names the attacker's domain.
+export function originAllowed(origin: string, host: string, allowed: string[] | undefined, devMode = false): boolean {
   if (origin === '') return true;
   if (allowed !== undefined) return allowed.includes(origin);
   try {
     const u = new URL(origin);
-    return u.host === host || LOOPBACK.has(u.hostname);
+    return (u.host === host && (!devMode || isLoopbackHost(host))) || isLoopbackHostname(u.hostname);
   } catch {
     return false;
   }
@@ -75,10 +77,11 @@ function refuse(res: HttpResponse, err: AppError, status?: number): void {
 
 export interface WsOptions {
   allowedOrigins: string[] | undefined;
+  devMode: boolean;
   trustedProxies: string[] | undefined;
 }
 
-export function mountWs(app: TemplatedApp, gateway: Gateway, { allowedOrigins, trustedProxies: proxies }: WsOptions, log: Logger): void {
+export function mountWs(app: TemplatedApp, gateway: Gateway, { allowedOrigins, trustedProxies: proxies, devMode }: WsOptions, log: Logger): void {
   const uws = loadUws();
   const trusted = trustedProxies(proxies);
   if (trusted) log.info({ trusted_proxies: proxies }, 'client addresses come from X-Forwarded-For when the peer is a trusted proxy');
@@ -106,7 +109,7 @@ export function mountWs(app: TemplatedApp, gateway: Gateway, { allowedOrigins, t
       if (query.has('token') || query.has('access_token')) {
         return refuse(res, new AppError('invalid_request', 'tokens go in the first message ({"type":"auth","token":...}), never in the URL'));
       }
-      if (!originAllowed(origin, host, allowedOrigins)) return refuse(res, new AppError('forbidden', `origin ${origin} is not allowed`));
+      if (!originAllowed(origin, host, allowedOrigins, devMode)) return refuse(res, new AppError('forbidden', `origin ${origin} is not allowed`));
       const admitted = gateway.admit(ip);
       if (admitted === 'draining') return refuse(res, new AppError('unavailable', 'server is shutting down; reconnect'));
       if (admitted === 'too_many_pending') return refuse(res, new AppError('rate_limited', 'too many unauthenticated sockets from this address'));

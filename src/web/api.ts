@@ -11,6 +11,15 @@ const TOKEN_KEY = 'chat-backend-token';
 
 export class NeedToken extends Error {}
 
+// The server refused the pasted token (401): the page must ask for another one.
+export class TokenRejected extends NeedToken {}
+
+export interface StoredDocument {
+  id: string;
+  title: string;
+  chunk_count: number;
+}
+
 export class Api {
   private cached: { token: string; exp: number } | undefined;
   devMode: boolean | undefined;
@@ -51,6 +60,10 @@ export class Api {
     return (await this.call('POST', '/api/v1/conversations', { title })) as Conversation;
   }
 
+  async addDocument(doc: { title: string; content: string; content_type: 'text/plain' | 'text/markdown' }): Promise<StoredDocument> {
+    return (await this.call('POST', '/api/v1/documents', doc)) as StoredDocument;
+  }
+
   async rename(id: string, title: string): Promise<Conversation> {
     return (await this.call('PATCH', `/api/v1/conversations/${id}`, { title })) as Conversation;
   }
@@ -61,8 +74,12 @@ export class Api {
     const res = await fetch(path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     const json = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
     if (!res.ok) {
-      if (res.status === 401 && this.devMode === false) this.forgetToken();
-      throw new Error(json.error?.message ?? `HTTP ${res.status}`);
+      const message = json.error?.message ?? `HTTP ${res.status}`;
+      if (res.status === 401 && this.devMode === false) {
+        this.forgetToken();
+        throw new TokenRejected(message);
+      }
+      throw new Error(message);
     }
     return json;
   }

@@ -1,9 +1,10 @@
 // The demo chat page: conversations on the left, the selected one on the right, all of
 // it live through the client SDK (reconnect, resume and outbox included).
 import { ChatClient, type ClientError } from '../client/index.js';
-import { Api, NeedToken, type Conversation } from './api.js';
+import { Api, NeedToken, TokenRejected, type Conversation } from './api.js';
 import { ConnectionView } from './connection-view.js';
 import { byId, h } from './dom.js';
+import { mountDocumentDialog } from './documents-view.js';
 import { MessagesView } from './messages-view.js';
 
 const DEFAULT_TITLE = 'New chat';
@@ -141,18 +142,28 @@ async function send(): Promise<void> {
 function askToken(why: string): void {
   const dialog = byId('token-dialog');
   byId('token-why').textContent = why;
+  byId('mode').textContent = 'Not signed in';
+  const c = byId('conn');
+  c.dataset.state = 'closed';
+  c.textContent = 'Signed out';
+  client?.close();
+  client = undefined;
   dialog.hidden = false;
+  byId<HTMLTextAreaElement>('token-input').focus();
+}
+
+// Every failure path goes through here: a rejected token reopens the sign-in dialog
+// with the server's reason instead of leaving the page half signed in.
+function failed(what: string, err: unknown): void {
+  if (err instanceof TokenRejected) return askToken(`The server rejected the token (${err.message}): paste a new one.`);
+  if (err instanceof NeedToken) return askToken('This server runs in production mode: paste a JWT for your user to try the chat.');
+  banner(`${what}: ${(err as Error).message}`);
 }
 
 async function start(): Promise<void> {
-  try {
-    await api.token();
-  } catch (err) {
-    if (err instanceof NeedToken) return askToken('This server runs in production mode: paste a JWT for your user to try the chat.');
-    throw err;
-  }
+  await api.token();
+  await refreshList(); // the first call that shows whether the server accepts the token
   byId('mode').textContent = api.devMode ? 'Development mode · signed in as "demo"' : 'Signed in with your token';
-  await refreshList();
   const wanted = conversations.find((c) => c.id === location.hash.slice(1)) ?? conversations[0];
   if (wanted) await select(wanted);
   else await newChat();
@@ -169,12 +180,15 @@ input.addEventListener('keydown', (ev) => {
   }
 });
 input.addEventListener('input', () => typing(input.value.trim() !== ''));
-byId('new').addEventListener('click', () => void newChat().catch((err: unknown) => banner(`Could not create a conversation: ${(err as Error).message}`)));
+byId('new').addEventListener('click', () => void newChat().catch((err: unknown) => failed('Could not create a conversation', err)));
 byId('menu').addEventListener('click', () => document.body.classList.toggle('nav-open'));
 byId('token-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   api.setToken(byId<HTMLTextAreaElement>('token-input').value);
   byId('token-dialog').hidden = true;
-  start().catch((err: unknown) => banner(errorWords(err as Error)));
+  start().catch((err: unknown) => failed('Could not start', err));
 });
-start().catch((err: unknown) => banner(`Could not start: ${(err as Error).message}`));
+mountDocumentDialog(api, (d) => banner(`Stored “${d.title}” (${d.chunk_count} passages). Ask “search my notes for …” to use it.`), (err) => {
+  if (err instanceof NeedToken) failed('Not stored', err);
+});
+start().catch((err: unknown) => failed('Could not start', err));

@@ -1,0 +1,64 @@
+// The OpenAPI description tells the truth: schemathesis (PyPI, installed by .ci/run into
+// ~/.cache/chat-backend/schemathesis) generates requests from GET /api/openapi.json and
+// checks every answer against it — no 5xx, schema-valid requests accepted, invalid ones
+// refused, responses as described. A bounded run; any finding fails the test.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
+import type { Db } from '../../src/db/client.js';
+import { startServer, type ServerProcess } from '../helpers/server.js';
+import { skipOrFail } from '../helpers/skip.js';
+import { AUTH_ENV, token } from '../helpers/tokens.js';
+
+const ST = process.env.SCHEMATHESIS ?? path.join(os.homedir(), '.cache/chat-backend/schemathesis/bin/schemathesis');
+const missing = skipOrFail(existsSync(ST) ? undefined : `schemathesis is not installed at ${ST} (bash .ci/run installs it)`, (r) => `CI: ${r}`);
+
+let tdb: TestDatabase & { db: Db };
+let s: ServerProcess;
+
+// In a scratch directory: schemathesis keeps its cache (.schemathesis/) in the working one.
+function run(args: string[]): Promise<{ code: number | null; out: string }> {
+  const cwd = mkdtempSync(path.join(os.tmpdir(), 'schemathesis-'));
+  return new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+    const child = spawn(ST, args, { cwd, env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, out }));
+  }).finally(() => rmSync(cwd, { recursive: true, force: true }));
+}
+
+describe.skipIf(missing !== undefined)(`schemathesis against the running server${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  beforeAll(async () => {
+    tdb = await createMigratedDatabase('fuzz');
+    s = await startServer({ ...AUTH_ENV, DATABASE_URL: tdb.url }, 'openapi-fuzz');
+  });
+
+  afterAll(async () => {
+    await s?.stop();
+    await tdb?.drop();
+  });
+
+  it('finds no mismatch between the description and the server', async () => {
+    // An admin, so the cache endpoints are exercised beyond their 403.
+    const tok = await token('fuzzer', { claims: { roles: ['admin'] }, expiresIn: 3600 });
+    const r = await run([
+      '--config-file', path.join(import.meta.dirname, '../fixtures/schemathesis.toml'),
+      'run', `${s.url}/api/openapi.json`,
+      '--checks', 'all',
+      '--header', `Authorization: Bearer ${tok}`,
+      '--max-examples', '40',
+      '--seed', '1',
+      '--workers', '2',
+      '--request-timeout', '10',
+      '--phases', 'examples,coverage,fuzzing,stateful',
+      '--max-time', '60',
+    ]);
+    expect(r.code, r.out.slice(-20_000)).toBe(0);
+    expect(s.child.exitCode).toBeNull();
+  }, 240_000);
+});
