@@ -61,5 +61,6 @@ export function buildSchemaJob(cb: ChatBackend, secrets: SecretDigests): V1Job {
   };
 }
 
-export const podSecurityContext = { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } };
+// 1000:1000 is the image's own user (USER in the Dockerfile), as in the chart's values.
+export const podSecurityContext = { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } };
 export const containerSecurityContext = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ['ALL'] } };
