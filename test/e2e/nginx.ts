@@ -39,7 +39,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-function config(dir: string, port: number, upstreamPort: number): string {
+function config(dir: string, port: number, upstreamPort: number, upstreamHost: string): string {
   const temp = (k: string) => `${k}_temp_path ${path.join(dir, k)};`;
   return `daemon off;
 worker_processes 1;
@@ -56,7 +56,7 @@ http {
     ssl_certificate ${path.join(dir, 'cert.pem')};
     ssl_certificate_key ${path.join(dir, 'key.pem')};
     location / {
-      proxy_pass http://127.0.0.1:${upstreamPort};
+      proxy_pass http://${upstreamHost}:${upstreamPort};
       proxy_http_version 1.1;
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection $connection_upgrade;
@@ -86,14 +86,15 @@ async function waitListening(port: number, child: ChildProcess, log: () => strin
   throw new Error(`nginx did not listen on ${port} within 10 s: ${log()}`);
 }
 
-export async function startTlsProxy(upstreamPort: number, port?: number): Promise<TlsProxy> {
+/** `upstreamHost`: e.g. a Kubernetes Service's cluster IP, when nginx is a cluster's TLS edge. */
+export async function startTlsProxy(upstreamPort: number, port?: number, upstreamHost = '127.0.0.1'): Promise<TlsProxy> {
   if (!tools.nginx || !tools.openssl) throw new Error('nginx and openssl are required');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-nginx-'));
   execFileSync(tools.openssl, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
     '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'pipe' });
   const listenPort = port ?? (await freePort());
   const conf = path.join(dir, 'nginx.conf');
-  writeFileSync(conf, config(dir, listenPort, upstreamPort));
+  writeFileSync(conf, config(dir, listenPort, upstreamPort, upstreamHost));
   const errorLog = () => {
     try {
       return readFileSync(path.join(dir, 'error.log'), 'utf8').slice(-2000);
