@@ -38,7 +38,7 @@ describe.skipIf(skipReason !== undefined)('container image (podman, read-only, n
   const names: string[] = [];
 
   beforeAll(async () => {
-    images = await buildImages('image-test');
+    images = await buildImages('v1');
     db = await createTestDatabase('image');
   }, 45 * 60_000);
 

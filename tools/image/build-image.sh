@@ -43,7 +43,7 @@ import_base "${bases[node]}" docker.io/library/node:20-bookworm-slim \
 pg_image="localhost/chat-backend-postgres:15"
 import_base "${bases[pg]}" "$pg_image" \
   --change 'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-  --change 'USER 999:999'
+  --change 'USER 100:102'
 pause_image="localhost/chat-backend-pause:3"
 import_base "${bases[pause]}" "$pause_image" --change 'ENTRYPOINT ["/pause", "-P"]' --change 'USER 65535:65535'
 
