@@ -82,7 +82,7 @@ export async function startRealCluster(images: BuiltImages): Promise<RealCluster
     for (const archive of [images.pause, images.pg, images.app]) await ctr(dirs, ['images', 'import', archive]);
     lap('containerd + images');
 
-    const kubelet = await startKubelet(dirs, cp, NODE_ADDRESS);
+    const kubelet = await startKubelet(dirs, cp, required(bins, 'kubelet'), NODE_ADDRESS);
     procs.push(kubelet.proc);
     const proxy = await startKubeProxy(dirs, cp, required(bins, 'kube-proxy'));
     procs.push(proxy.proc);

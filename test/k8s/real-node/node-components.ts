@@ -77,7 +77,7 @@ export async function ctr(d: NodeDirs, args: string[], timeoutMs = 10 * 60_000):
   }
 }
 
-export async function startKubelet(d: NodeDirs, cp: LocalControlPlane, nodeAddress: string): Promise<{ proc: ManagedProcess; healthz: string }> {
+export async function startKubelet(d: NodeDirs, cp: LocalControlPlane, kubeletBin: string, nodeAddress: string): Promise<{ proc: ManagedProcess; healthz: string }> {
   const dir = path.join(d.runDir, 'kubelet');
   await mkdir(dir, { recursive: true });
   const cert = await cp.pki.client('kubelet', `/O=system:nodes/CN=system:node:${NODE_NAME}`);
@@ -119,7 +119,7 @@ export async function startKubelet(d: NodeDirs, cp: LocalControlPlane, nodeAddre
   await writeFile(configPath, YAML.stringify(config));
   const proc = spawnManaged(
     'kubelet',
-    cp.bins.kubelet!,
+    kubeletBin,
     [`--config=${configPath}`, `--kubeconfig=${kubeconfig}`, `--root-dir=${path.join(dir, 'root')}`, `--cert-dir=${path.join(dir, 'pki')}`, `--node-ip=${nodeAddress}`, `--hostname-override=${NODE_NAME}`, '--v=1'],
     path.join(d.logs, 'kubelet.log'),
   );
