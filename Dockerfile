@@ -17,7 +17,9 @@ COPY package.json package-lock.json ./
 # laptops, not clusters, where DATABASE_URL is always set.
 RUN npm ci --omit=dev --omit=optional --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
-USER node
+# Numeric, so that a pod with runAsNonRoot and no runAsUser can be verified as non-root
+# (the kubelet refuses a named user it cannot resolve). 1000:1000 is the base image's `node`.
+USER 1000:1000
 EXPOSE 8000 9464
 ENTRYPOINT ["node", "dist/src/main.js"]
 CMD ["serve"]

@@ -21,7 +21,7 @@ export const LABEL_SCHEMA_HASH = 'chatbackend.dev/schema-hash';
  * image's: a numeric id, so `runAsNonRoot` can be checked by the kubelet without reading
  * /etc/passwd in the image.
  */
-export const RUN_AS_USER = 65532;
+export const RUN_AS_USER = 1000;
 
 export const podSecurityContext: V1PodSecurityContext = { runAsNonRoot: true, runAsUser: RUN_AS_USER, runAsGroup: RUN_AS_USER, fsGroup: RUN_AS_USER, seccompProfile: { type: 'RuntimeDefault' } };
 /** Nothing to escalate to and nothing to write but the mounted /tmp. */

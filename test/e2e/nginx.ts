@@ -39,7 +39,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-function config(dir: string, port: number, upstreamPort: number, statics: Record<string, string>): string {
+function config(dir: string, port: number, upstreamPort: number, upstreamHost: string, statics: Record<string, string>): string {
   const temp = (k: string) => `${k}_temp_path ${path.join(dir, k)};`;
   return `daemon off;
 worker_processes 1;
@@ -57,7 +57,7 @@ http {
     ssl_certificate_key ${path.join(dir, 'key.pem')};
     ${Object.entries(statics).map(([prefix, root]) => `location ${prefix} { alias ${root}/; types { text/html html; text/javascript js; text/css css; } }`).join('\n    ')}
     location / {
-      proxy_pass http://127.0.0.1:${upstreamPort};
+      proxy_pass http://${upstreamHost}:${upstreamPort};
       proxy_http_version 1.1;
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection $connection_upgrade;
@@ -87,15 +87,16 @@ async function waitListening(port: number, child: ChildProcess, log: () => strin
   throw new Error(`nginx did not listen on ${port} within 10 s: ${log()}`);
 }
 
-// statics: URL prefix → directory served as is (a page built for the test, same origin as the API)
-export async function startTlsProxy(upstreamPort: number, port?: number, statics: Record<string, string> = {}): Promise<TlsProxy> {
+// statics: URL prefix → directory served as is (a page built for the test, same origin as the API);
+// upstreamHost: e.g. a Kubernetes Service's cluster IP, when nginx is a cluster's TLS edge.
+export async function startTlsProxy(upstreamPort: number, port?: number, opts: { statics?: Record<string, string>; upstreamHost?: string } = {}): Promise<TlsProxy> {
   if (!tools.nginx || !tools.openssl) throw new Error('nginx and openssl are required');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-nginx-'));
   execFileSync(tools.openssl, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
     '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'pipe' });
   const listenPort = port ?? (await freePort());
   const conf = path.join(dir, 'nginx.conf');
-  writeFileSync(conf, config(dir, listenPort, upstreamPort, statics));
+  writeFileSync(conf, config(dir, listenPort, upstreamPort, opts.upstreamHost ?? '127.0.0.1', opts.statics ?? {}));
   const errorLog = () => {
     try {
       return readFileSync(path.join(dir, 'error.log'), 'utf8').slice(-2000);

@@ -33,7 +33,7 @@ describe.skipIf(skip !== undefined)(`a stock useChat page through a TLS ingress$
     await build({ root: path.resolve(import.meta.dirname, 'use-chat'), base: './', logLevel: 'error', build: { outDir, emptyOutDir: true } });
     tdb = await createMigratedDatabase('usechat');
     server = await startServer({ ...AUTH_ENV, DATABASE_URL: tdb.url, AGENT_TOKEN_DELAY_MS: '40' }, 'use-chat');
-    proxy = await startTlsProxy(server.port, undefined, { '/use-chat/': outDir });
+    proxy = await startTlsProxy(server.port, undefined, { statics: { '/use-chat/': outDir } });
     // the demo page in development mode, with the calculator behind an approval
     demo = await startServer({ DATABASE_URL: tdb.url, DATA_DIR: demoData, AGENT_TOKEN_DELAY_MS: '20', TOOL_APPROVAL: 'calculator=ask' }, 'demo-approval');
     demoProxy = await startTlsProxy(demo.port);

@@ -5,7 +5,9 @@
 # go.mod/go.sum change, so the first run builds (tens of minutes on 2 cores) and later
 # runs return at once.
 #
-#   tools/k8s/build.sh [kubernetes] [etcd] [kwok] [helm]     (default: all four)
+#   tools/k8s/build.sh [kubernetes] [etcd] [kwok] [helm] [kube-node] [coredns]
+#   (default: the first four, which every k8s suite needs; kube-node and coredns are the
+#   real-node suite's kubelet, kube-proxy, kubectl and cluster DNS)
 #
 # Environment: CHAT_BACKEND_K8S_CACHE overrides the cache root
 # (default ${XDG_CACHE_HOME:-$HOME/.cache}/chat-backend/k8s).
@@ -34,19 +36,22 @@ log() { echo "[k8s-build] $*" >&2; }
 binaries_of() {
   case "$1" in
     kubernetes) echo "kube-apiserver kube-controller-manager kube-scheduler" ;;
+    kube-node) echo "kubelet kube-proxy kubectl" ;;
     etcd) echo "etcd" ;;
     kwok) echo "kwok" ;;
     helm) echo "helm" ;;
+    coredns) echo "coredns" ;;
     *) log "unknown component $1"; exit 2 ;;
   esac
 }
 
 version_of() {
   case "$1" in
-    kubernetes) echo "$K8S_VERSION" ;;
+    kubernetes|kube-node) echo "$K8S_VERSION" ;;
     etcd) echo "$ETCD_VERSION" ;;
     kwok) echo "$KWOK_VERSION" ;;
     helm) echo "$HELM_VERSION" ;;
+    coredns) echo "$COREDNS_VERSION" ;;
   esac
 }
 
@@ -65,7 +70,7 @@ ldflags_of() {
   local c="$1" v minor date
   date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   case "$c" in
-    kubernetes)
+    kubernetes|kube-node)
       v="$K8S_VERSION"; minor="$(echo "$v" | cut -d. -f2)"
       local f=""
       # hack/lib/version.sh sets these in both packages; `kubectl version` and /version read them.
@@ -74,6 +79,7 @@ ldflags_of() {
         f+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$date"
       done
       echo "-s -w$f" ;;
+    coredns) echo "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" ;;
     etcd) echo "-s -w" ;; # etcd's version is a constant of the module itself
     kwok) echo "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v} -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${K8S_VERSION#v}" ;;
     helm)
@@ -88,8 +94,8 @@ ldflags_of() {
 
 packages_of() {
   case "$1" in
-    kubernetes) for b in $(binaries_of kubernetes); do echo "k8s.io/kubernetes/cmd/$b"; done ;;
-    etcd) echo "." ;;
+    kubernetes|kube-node) for b in $(binaries_of "$1"); do echo "k8s.io/kubernetes/cmd/$b"; done ;;
+    etcd|coredns) echo "." ;;
     kwok) echo "sigs.k8s.io/kwok/cmd/kwok" ;;
     helm) echo "helm.sh/helm/v3/cmd/helm" ;;
   esac

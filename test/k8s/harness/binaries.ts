@@ -10,7 +10,7 @@ const run = promisify(execFile);
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const buildScript = path.join(repoRoot, 'tools/k8s/build.sh');
 
-export type Component = 'kubernetes' | 'etcd' | 'kwok' | 'helm';
+export type Component = 'kubernetes' | 'etcd' | 'kwok' | 'helm' | 'kube-node' | 'coredns';
 
 export interface Binaries {
   'kube-apiserver'?: string;
@@ -20,6 +20,10 @@ export interface Binaries {
   kwok?: string;
   'kwok-stages'?: string;
   helm?: string;
+  kubelet?: string;
+  'kube-proxy'?: string;
+  kubectl?: string;
+  coredns?: string;
 }
 
 /** Why the local control plane cannot be built here, or undefined when it can. */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { ensureBinaries, required, type Binaries } from './binaries.js';
 import { writeKubeconfig } from './kubeconfig.js';
-import { createPki } from './pki.js';
+import { createPki, type Pki } from './pki.js';
 import { freePort } from './ports.js';
 import { spawnManaged, type ManagedProcess } from './processes.js';
 import { waitForHttpsOk } from './readiness.js';
@@ -18,6 +18,8 @@ import { createFakeNodes, waitForClusterUsable } from './fake-nodes.js';
 
 export interface LocalControlPlane {
   kubeconfigPath: string;
+  pki: Pki;
+  bins: Binaries;
   kubeconfigText: string;
   serverUrl: string;
   runDir: string;
@@ -31,12 +33,18 @@ export interface LocalControlPlaneOptions {
   nodes?: number;
   /** Keep the run directory (logs, certificates) after stop, for debugging. */
   keepRunDir?: boolean;
+  /**
+   * For a real kubelet (test/k8s/real-node): the node's address, on which the API server
+   * binds and which it advertises, so that pods reach it through the `kubernetes` Service
+   * (kept by the endpoint reconciler) and it reaches kubelets by their InternalIP. No kwok.
+   */
+  nodeAddress?: string;
 }
 
 const SERVICE_CIDR = '10.0.0.0/24';
 
 export async function startLocalControlPlane(options: LocalControlPlaneOptions = {}): Promise<LocalControlPlane> {
-  const bins = await ensureBinaries(['kubernetes', 'etcd', 'kwok']);
+  const bins = await ensureBinaries(options.nodeAddress ? ['kubernetes', 'etcd'] : ['kubernetes', 'etcd', 'kwok']);
   // A free port found here can be taken by another process before ours binds it (other test
   // workers start servers too); such a start is retried from scratch with new ports.
   for (let attempt = 1; ; attempt++) {
@@ -66,7 +74,8 @@ async function attemptStart(bins: Binaries, options: LocalControlPlaneOptions): 
   };
 
   try {
-    const pki = await createPki(runDir);
+    const node = options.nodeAddress;
+    const pki = await createPki(runDir, node ? [node] : []);
 
     const etcdPort = await freePort();
     const etcdPeerPort = await freePort();
@@ -86,14 +95,24 @@ async function attemptStart(bins: Binaries, options: LocalControlPlaneOptions): 
     await waitForHttpsOk(`${etcdUrl}/health`, etcd, { timeoutMs: 60_000 });
 
     const apiPort = await freePort();
-    const serverUrl = `https://127.0.0.1:${apiPort}`;
+    const serverUrl = `https://${node ?? '127.0.0.1'}:${apiPort}`;
     const apiserver = launch('kube-apiserver', required(bins, 'kube-apiserver'), [
       `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      // The kubernetes Service's endpoint would be 127.0.0.1, which Endpoints reject; nothing
-      // in-cluster talks to the API server through it here (kwok's pods are not real).
-      '--endpoint-reconciler-type=none',
+      ...(node
+        ? [
+            `--bind-address=${node}`,
+            `--advertise-address=${node}`,
+            '--kubelet-preferred-address-types=InternalIP',
+            `--kubelet-client-certificate=${pki.kubeletClient.certPath}`,
+            `--kubelet-client-key=${pki.kubeletClient.keyPath}`,
+          ]
+        : [
+            '--bind-address=127.0.0.1',
+            '--advertise-address=127.0.0.1',
+            // The kubernetes Service's endpoint would be 127.0.0.1, which Endpoints reject;
+            // nothing in-cluster talks to the API server through it here (kwok's pods are not real).
+            '--endpoint-reconciler-type=none',
+          ]),
       `--secure-port=${apiPort}`,
       `--cert-dir=${path.join(runDir, 'apiserver-certs')}`,
       `--tls-cert-file=${pki.servingCertPath}`,
@@ -155,6 +174,13 @@ async function attemptStart(bins: Binaries, options: LocalControlPlaneOptions): 
       '--v=1',
     ]);
 
+    await waitForHttpsOk(`https://127.0.0.1:${cmPort}/healthz`, controllerManager, { timeoutMs: 60_000, tls: { insecure: true } });
+    await waitForHttpsOk(`https://127.0.0.1:${schedPort}/healthz`, scheduler, { timeoutMs: 60_000, tls: { insecure: true } });
+    const groups = () => started.map((p) => p.pid);
+    const result = { kubeconfigPath: adminKubeconfigPath, kubeconfigText, serverUrl, runDir, pki, bins, stop, processGroups: groups };
+    // A real node registers itself; the caller starts its kubelet.
+    if (node) return result;
+
     const kwokConfig = path.join(runDir, 'kwok.yaml');
     await writeFile(kwokConfig, await kwokConfiguration(required(bins, 'kwok-stages')));
     const kwokPort = await freePort();
@@ -166,15 +192,13 @@ async function attemptStart(bins: Binaries, options: LocalControlPlaneOptions): 
       `--server-address=127.0.0.1:${kwokPort}`,
     ]);
 
-    await waitForHttpsOk(`https://127.0.0.1:${cmPort}/healthz`, controllerManager, { timeoutMs: 60_000, tls: { insecure: true } });
-    await waitForHttpsOk(`https://127.0.0.1:${schedPort}/healthz`, scheduler, { timeoutMs: 60_000, tls: { insecure: true } });
     await waitForHttpsOk(`http://127.0.0.1:${kwokPort}/healthz`, kwok, { timeoutMs: 60_000 });
 
     await createFakeNodes(kubeconfigText, options.nodes ?? 3);
     await waitForClusterUsable(kubeconfigText, options.nodes ?? 3, [apiserver, controllerManager, scheduler, kwok], 120_000);
 
-    const groups = started.map((p) => p.pid);
-    return { kubeconfigPath: adminKubeconfigPath, kubeconfigText, serverUrl, runDir, stop, processGroups: () => [...groups] };
+    const final = groups();
+    return { ...result, processGroups: () => [...final] };
   } catch (err) {
     const tails = started.map((p) => `--- ${p.name} (pid ${p.pid}) ---\n${p.tail(15)}`).join('\n');
     await stop();

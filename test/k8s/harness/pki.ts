@@ -25,6 +25,10 @@ export interface Pki {
   admin: ClientCert;
   controllerManager: ClientCert;
   scheduler: ClientCert;
+  /** The API server's client certificate towards kubelets (logs, exec). */
+  kubeletClient: ClientCert;
+  /** Signs a client certificate for another component (a kubelet, kube-proxy). */
+  client(name: string, subject: string): Promise<ClientCert>;
 }
 
 async function openssl(args: string[], cwd: string): Promise<void> {
@@ -57,7 +61,8 @@ async function signedCert(dir: string, name: string, subject: string, extensions
 
 const clientExt = 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n';
 
-export async function createPki(dir: string): Promise<Pki> {
+/** `extraIps`: more addresses the API server serves on (a real node's address). */
+export async function createPki(dir: string, extraIps: string[] = []): Promise<Pki> {
   const caKeyPath = path.join(dir, 'ca.key');
   const caCertPath = path.join(dir, 'ca.crt');
   await writeKey(caKeyPath);
@@ -68,13 +73,14 @@ export async function createPki(dir: string): Promise<Pki> {
     'apiserver',
     '/CN=kube-apiserver',
     'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' +
-      'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n',
+      `subjectAltName=IP:127.0.0.1,IP:10.0.0.1,${extraIps.map((ip) => `IP:${ip},`).join('')}DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n`,
   );
   // system:masters is the bootstrap superuser group; the components get their own users so
   // RBAC really applies to them, as on a kubeadm cluster.
   const admin = await signedCert(dir, 'admin', '/O=system:masters/CN=kubernetes-admin', clientExt);
   const controllerManager = await signedCert(dir, 'controller-manager', '/CN=system:kube-controller-manager', clientExt);
   const scheduler = await signedCert(dir, 'scheduler', '/CN=system:kube-scheduler', clientExt);
+  const kubeletClient = await signedCert(dir, 'apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', clientExt);
 
   // A fresh signing key per run: tokens of an earlier run can never validate against this one.
   const sa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -93,5 +99,7 @@ export async function createPki(dir: string): Promise<Pki> {
     admin,
     controllerManager,
     scheduler,
+    kubeletClient,
+    client: (name, subject) => signedCert(dir, name, subject, clientExt),
   };
 }
