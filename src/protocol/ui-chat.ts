@@ -14,7 +14,8 @@ const UiMessage = z.looseObject({
 
 export const UiChatBody = z.looseObject({
   id: z.uuid({ error: 'must be the conversation id (a UUID)' }),
-  messages: z.array(UiMessage).min(1, 'must hold at least the new user message').max(10_000, 'must hold at most 10000 messages'),
+  messages: z.array(UiMessage).min(1, 'must hold at least the new user message').max(10_000, 'must hold at most 10000 messages')
+    .describe('the chat so far; the last message must be the user message to answer, holding a non-empty text part (at most MAX_MESSAGE_CHARS characters, no NUL)'),
   trigger: z.enum(['submit-message', 'regenerate-message'], { error: 'must be submit-message or regenerate-message' }).optional(),
   messageId: z.string().max(200).optional(),
 }).superRefine((b, ctx) => {

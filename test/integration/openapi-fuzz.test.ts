@@ -56,6 +56,12 @@ describe.skipIf(missing !== undefined)(`schemathesis against the running server$
       '--workers', '2',
       '--request-timeout', '10',
       '--phases', 'examples,coverage,fuzzing,stateful',
+      // AI SDK's chat body: its last message must be the user's, holding a non-empty text
+      // part, which JSON Schema cannot say (it cannot address an array's last item), and
+      // hypothesis crashes building examples for its open-ended parts. The description
+      // states the rule in words; ui-stream.test.ts drives the endpoint with the real
+      // `ai` client and checks each malformed body gets a 400 naming its field.
+      '--exclude-path', '/api/v1/chat',
       '--max-time', '60',
     ]);
     expect(r.code, r.out.slice(-20_000)).toBe(0);
