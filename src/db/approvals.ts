@@ -1,27 +1,12 @@
 // Tool approvals, stored on the tool_calls row: a pending request, the decision (who,
 // when, why) taken by one conditional UPDATE so that a click, a second tab on another
 // replica and the timeout can race and exactly one wins.
+import type { Approval } from '../core/approvals.js';
 import type { Db } from './client.js';
 
-export interface ApprovalRow {
-  approval_id: string;
-  tool_call_id: string;
-  agent_call_id: string;
-  run_id: string;
-  conversation_id: string;
+// The core's Approval as stored; message_id is the answer the call belongs to.
+export interface ApprovalRow extends Approval {
   message_id: string | null;
-  name: string;
-  arguments: Record<string, unknown>;
-  approval: 'pending' | 'approved' | 'denied';
-  approval_reason: 'user' | 'timeout' | 'policy' | 'cancelled' | null;
-  approval_note: string | null;
-  decided_by: string | null;
-  decided_at: Date | null;
-  approval_expires_at: Date;
-  // the conversation's owner and how the run's answer stands now (decide() only)
-  owner_id?: string;
-  answer_status?: string | null;
-  answer_seq?: number | null;
 }
 
 const COLS = `t.approval_id, t.id AS tool_call_id, t.agent_call_id, t.run_id, t.conversation_id, t.message_id, t.name,

@@ -2,7 +2,7 @@
 // (tools/nats/build.sh), started on a free loopback port, restartable on the same port,
 // stopped with the suite. Under CI=true a server that cannot be built fails the suite.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import { freePort } from '../../src/db/embedded.js';
 import path from 'node:path';
 import { skipOrFail } from './skip.js';
 
@@ -27,13 +27,6 @@ process.once('exit', () => {
   for (const c of alive) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 export interface NatsServer {
   port: number;
@@ -90,3 +83,6 @@ export async function startNatsServer(bin: string, extraArgs: string[] = []): Pr
     },
   };
 }
+
+// One free-port helper for every suite.
+export { freePort };
