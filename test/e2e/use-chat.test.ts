@@ -63,20 +63,29 @@ describe.skipIf(skip !== undefined)(`a stock useChat page through a TLS ingress$
     await page.locator('#status[data-status="ready"]').waitFor({ timeout: 15_000 }).catch((err: Error) => {
       throw new Error(`${err.message}\npage problems: ${problems.join('; ')}\nproxy errors: ${proxy.errorLog()}`);
     });
-    // Every length the assistant's text had, seen from inside the page at each DOM change.
+    // Every length the assistant's text had and every status the page went through, seen
+    // from inside the page at each DOM change: a short answer can stream and finish
+    // between two polls from outside, so intermediate states are recorded, not awaited.
     await page.evaluate(() => {
-      const lengths: number[] = [];
-      (window as unknown as { __lengths: number[] }).__lengths = lengths;
-      new MutationObserver(() => {
+      const w = window as unknown as { __lengths: number[]; __statuses: string[] };
+      const lengths: number[] = (w.__lengths = []);
+      const statuses: string[] = (w.__statuses = []);
+      new MutationObserver((records) => {
+        for (const r of records) if (r.type === 'attributes' && r.attributeName === 'data-status' && r.oldValue) statuses.push(r.oldValue);
+        const now = document.querySelector('#status')?.getAttribute('data-status');
+        if (now && statuses.at(-1) !== now) statuses.push(now);
         const n = document.querySelector('.msg.assistant .text')?.textContent?.length ?? 0;
         if (n > 0 && lengths.at(-1) !== n) lengths.push(n);
-      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+      }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true, attributeOldValue: true, attributeFilter: ['data-status'] });
     });
     await page.locator('#input').fill(QUESTION);
     await page.locator('#send').click();
-    await page.locator('#status[data-status="streaming"]').waitFor();
-    await page.locator('.msg.assistant .tool[data-state="output-available"]').waitFor();
-    await page.locator('#status[data-status="ready"]').waitFor({ timeout: 60_000 });
+    await page.locator('.msg.assistant .tool[data-state="output-available"]').waitFor({ timeout: 60_000 });
+    // ready again after having streamed (the old values recorded include 'streaming')
+    await page.waitForFunction(() => {
+      const w = window as unknown as { __statuses: string[] };
+      return w.__statuses.includes('streaming') && document.querySelector('#status')?.getAttribute('data-status') === 'ready';
+    }, undefined, { timeout: 60_000 });
 
     const rows = await tdb.db.sql<{ role: string; status: string; content: string }[]>`SELECT role, status, content FROM messages WHERE conversation_id = ${conv} ORDER BY seq`;
     expect(rows.map((r) => [r.role, r.status])).toEqual([['user', 'complete'], ['assistant', 'complete']]);
