@@ -33,7 +33,18 @@ export async function resumeAndRead(httpUrl: string, conv: string, token: string
   const t = new Transcript(() => undefined);
   feed(t, frames);
   const from = t.resumeSeq();
-  const { sock, ready } = await connectReady(httpUrl, conv, token, { last_seq: from });
+  // Right after the database comes back a join may still be refused as resumable (1001,
+  // the server's pool reconnecting); a real client retries, and so does this one.
+  let joined: Awaited<ReturnType<typeof connectReady>> | undefined;
+  for (let attempt = 1; joined === undefined; attempt++) {
+    try {
+      joined = await connectReady(httpUrl, conv, token, { last_seq: from });
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  const { sock, ready } = joined;
   // The replay runs up to the conversation's last_seq as of ready.
   if (ready.last_seq > from) await sock.waitFor((f) => f.type === 'message' && f.message.seq === ready.last_seq, 10_000);
   feed(t, sock.frames);
