@@ -196,8 +196,8 @@ describe.skipIf(skip !== undefined)(`NATS bus on a real nats-server${skip ? ` (s
         open.push(peer);
         const conv = randomUUID();
         ok.watch(conv);
-        peer.publish(marker(conv, 'authed'));
-        await rx.next(isMarker('authed'));
+        // the subscription reaches the server on ok's own connection: publish until heard
+        await untilHearing(peer, rx, conv);
       } finally {
         await secured.stop();
       }
