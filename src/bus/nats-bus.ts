@@ -9,6 +9,7 @@
 // down is re-read from the database, as with the PostgreSQL bus. See docs/scaling.md.
 import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { WatchCounts, type Bus, type BusEvent } from '../core/bus.js';
+import { BusSubscribers } from '../core/bus-subscribers.js';
 import { eventKind, NO_BUS_METRICS, type BusMetrics } from '../core/bus-metrics.js';
 import type { NatsConfig } from '../config.js';
 import { errInfo, type Logger } from '../log.js';
@@ -68,30 +69,21 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
   log.info({ server: nc.getServer(), prefix: cfg.subjectPrefix }, 'NATS bus connected');
   metrics.connected(true);
 
-  const handlers: ((ev: BusEvent, local: boolean) => void)[] = [];
-  const resyncHandlers: (() => void)[] = [];
+  const subscribers = new BusSubscribers(log);
+  const safely = (what: string, f: () => void) => subscribers.safely(what, f);
   const subs = new Map<string, Subscription>();
   const sequences = new Sequences();
   const subject = (conv: string) => conversationSubject(cfg.subjectPrefix, conv);
   let closing = false;
 
-  const safely = (what: string, f: () => void) => {
-    try {
-      f();
-    } catch (err) {
-      log.error({ what, ...errInfo(err) }, 'bus handler failed');
-    }
-  };
-  const emit = (ev: BusEvent, local: boolean) => {
-    for (const h of handlers) safely('event', () => h(ev, local));
-  };
+  const emit = (ev: BusEvent, local: boolean) => subscribers.emit(ev, local);
 
   // Several hints in a burst (one per conversation) make one re-read.
   let resyncTimer: NodeJS.Timeout | undefined;
   const resyncSoon = () => {
     resyncTimer ??= setTimeout(() => {
       resyncTimer = undefined;
-      for (const h of resyncHandlers) safely('resync', h);
+      subscribers.resync();
     }, 20);
   };
 
@@ -162,7 +154,7 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
           // What this replica published just before the link broke may be lost too.
           gate.up(watches.conversations());
           sequences.forgetSeen();
-          for (const h of resyncHandlers) safely('resync', h);
+          subscribers.resync();
           break;
         case 'error':
           log.warn(errInfo(s.error), 'NATS server reported an error');
@@ -200,15 +192,11 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
         log.warn({ kind: ev.kind, ...errInfo(err) }, 'NATS publish failed');
       }
     },
-    subscribe(h) {
-      handlers.push(h);
-    },
+    subscribe: (h) => subscribers.subscribe(h),
     watch(conv) {
       return watches.watch(conv);
     },
-    onResync(h) {
-      resyncHandlers.push(h);
-    },
+    onResync: (h) => subscribers.onResync(h),
     async close() {
       closing = true;
       clearTimeout(resyncTimer);

@@ -139,7 +139,7 @@ export class Hub {
       case 'frame': {
         this.track(ev.conv, ev.frame);
         const obs = this.observers.get(ev.conv);
-        if (obs) for (const o of [...obs.values()]) if ((ev.only === undefined || ev.only === o.sessionId) && ev.except !== o.sessionId) o.deliver(ev.frame);
+        if (obs) for (const o of obs.values()) if ((ev.only === undefined || ev.only === o.sessionId) && ev.except !== o.sessionId) o.deliver(ev.frame);
         const m = this.convs.get(ev.conv);
         if (!m) return;
         if (ev.only !== undefined) {

@@ -30,7 +30,6 @@ export const MESSAGE_COLS = `id, conversation_id, seq::int8 AS seq, role, status
     SELECT string_agg(c.text, '' ORDER BY c.off) FROM answer_chunks c WHERE c.message_id = messages.id), '')
   ELSE content END AS content,
   client_msg_id, run_id, user_id, metadata, created_at, updated_at`;
-const COLS = MESSAGE_COLS;
 
 function normalise(row: MessageRow): MessageRow {
   return { ...row, seq: Number(row.seq) };
@@ -61,7 +60,7 @@ export async function insertMessage(db: Db, m: NewMessage): Promise<InsertOutcom
   try {
     const rows = await db.timed('messages.insert', (sql) => sql<(MessageRow & { existing: boolean })[]>`
       WITH existing AS (
-        SELECT ${sql.unsafe(COLS)} FROM messages
+        SELECT ${sql.unsafe(MESSAGE_COLS)} FROM messages
          WHERE ${m.clientMsgId ?? null}::uuid IS NOT NULL AND conversation_id = ${m.conversationId} AND client_msg_id = ${m.clientMsgId ?? null}
       ), bump AS (
         UPDATE conversations SET last_seq = last_seq + 1, updated_at = clock_timestamp()
@@ -73,7 +72,7 @@ export async function insertMessage(db: Db, m: NewMessage): Promise<InsertOutcom
                ${m.clientMsgId ?? null}, ${m.userId ?? null}, ${m.runId ?? null}, ${m.runnerId?.toString() ?? null},
                ${sql.json((m.metadata ?? {}) as never)}
           FROM bump
-        RETURNING ${sql.unsafe(COLS)}
+        RETURNING ${sql.unsafe(MESSAGE_COLS)}
       )
       SELECT *, false AS existing FROM ins UNION ALL SELECT *, true AS existing FROM existing`);
     const row = rows[0];
@@ -90,13 +89,13 @@ export async function insertMessage(db: Db, m: NewMessage): Promise<InsertOutcom
 
 export async function findByClientMsgId(db: Db, conversationId: string, clientMsgId: string): Promise<MessageRow | undefined> {
   const rows = await db.timed('messages.find_by_client_id', (sql) => sql<MessageRow[]>`
-    SELECT ${sql.unsafe(COLS)} FROM messages WHERE conversation_id = ${conversationId} AND client_msg_id = ${clientMsgId}`);
+    SELECT ${sql.unsafe(MESSAGE_COLS)} FROM messages WHERE conversation_id = ${conversationId} AND client_msg_id = ${clientMsgId}`);
   return rows[0] === undefined ? undefined : normalise(rows[0]);
 }
 
 export async function listMessagesAfter(db: Db, conversationId: string, afterSeq: number, limit: number): Promise<MessageRow[]> {
   const rows = await db.timed('messages.list_after', (sql) => sql<MessageRow[]>`
-    SELECT ${sql.unsafe(COLS)} FROM messages
+    SELECT ${sql.unsafe(MESSAGE_COLS)} FROM messages
      WHERE conversation_id = ${conversationId} AND seq > ${afterSeq}
      ORDER BY seq LIMIT ${limit}`);
   return rows.map(normalise);

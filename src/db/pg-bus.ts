@@ -15,7 +15,8 @@
 // After the listening connection is lost and comes back, postgres.js re-LISTENs and we
 // tell subscribers to re-read what they may have missed.
 import postgres from 'postgres';
-import { isPerToken, WatchCounts, type Bus, type BusEvent } from '../core/bus.js';
+import { isPerToken, WatchCounts, type Bus } from '../core/bus.js';
+import { BusSubscribers } from '../core/bus-subscribers.js';
 import { isControl, Outbox, pack, type Control, type Item } from '../core/bus-outbox.js';
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
@@ -40,8 +41,7 @@ export interface PgBusOptions {
 }
 
 export async function createPgBus(url: string, db: Db, log: Logger, replicaId: string, opts: PgBusOptions = {}): Promise<Bus> {
-  const handlers: ((ev: BusEvent, local: boolean) => void)[] = [];
-  const resyncHandlers: (() => void)[] = [];
+  const subs = new BusSubscribers(log);
   const outbox = new Outbox(opts.maxQueued);
   const m = opts.metrics ?? NO_BUS_METRICS;
   let droppedSeen = 0;
@@ -50,15 +50,7 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
   const sender = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: 'chat-backend-notify' } });
   const listener = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: 'chat-backend-listener' } });
 
-  const emit = (ev: BusEvent, local: boolean) => {
-    for (const h of handlers) {
-      try {
-        h(ev, local);
-      } catch (err) {
-        log.error(errInfo(err), 'bus handler failed');
-      }
-    }
-  };
+
 
   let sending = false;
   let scheduled = false;
@@ -118,7 +110,7 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
         return;
       case '_resync':
         log.warn({ origin }, 'another replica dropped bus events; re-reading what may have been missed');
-        for (const h of resyncHandlers) h();
+        subs.resync();
         return;
     }
   };
@@ -132,7 +124,7 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
       if (isControl(it)) control(env.o, it);
       else {
         m.received(eventKind(it), lag);
-        emit(it, false);
+        subs.emit(it, false);
       }
     }
   };
@@ -174,7 +166,7 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
     for (const conv of watches.conversations()) enqueue({ kind: '_watch', conv });
     if (listens++ > 0) {
       log.warn('bus listener reconnected; re-reading what may have been missed');
-      for (const h of resyncHandlers) h();
+      subs.resync();
     }
   });
 
@@ -186,19 +178,15 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
   return {
     replicaId,
     publish(ev) {
-      emit(ev, true);
+      subs.emit(ev, true);
       if (isPerToken(ev) && !remote.has((ev as { conv: string }).conv)) return;
       enqueue(ev);
     },
-    subscribe(h) {
-      handlers.push(h);
-    },
+    subscribe: (h) => subs.subscribe(h),
     watch(conv) {
       return watches.watch(conv);
     },
-    onResync(h) {
-      resyncHandlers.push(h);
-    },
+    onResync: (h) => subs.onResync(h),
     async close() {
       clearInterval(pruner);
       enqueue({ kind: '_bye' });
