@@ -24,7 +24,6 @@ export class PublishGate {
   // bumped at each reconnect, so a flush from before it cannot settle today's account
   private generation = 0;
   private readonly dirty = new Set<string>();
-  private overflow = false;
 
   constructor(private readonly o: PublishGateOptions) {}
 
@@ -61,7 +60,6 @@ export class PublishGate {
     this.flushing = false;
     this.o.pending?.(0);
     for (const conv of watched) this.remember(conv);
-    this.overflow = false;
     this.sendHints();
   }
 
@@ -74,9 +72,10 @@ export class PublishGate {
     return reason;
   }
 
+  // Past MAX_DIRTY conversations the rest are not hinted: their watchers catch up at their
+  // next gap, join or reconnect (a known limit, in the session note).
   private remember(conv: string): void {
     if (this.dirty.size < MAX_DIRTY) this.dirty.add(conv);
-    else this.overflow = true;
   }
 
   private sendHints(): void {

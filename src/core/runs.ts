@@ -224,7 +224,6 @@ export class RunManager {
     end: { usage: { prompt_tokens: number; completion_tokens: number }; cached: boolean; failure: { code: string; message: string } | undefined },
     checkpoint: (kind: string, state: Record<string, unknown>) => Promise<void>,
   ): Promise<void> {
-    const { store } = this.d;
     const { usage, cached, failure } = end;
     const status = outcome === 'shutdown' ? 'interrupted' : outcome;
     const failed = status === 'failed' && failure ? { error: failure.code } : {};
