@@ -6,7 +6,7 @@
 // server and for PostgreSQL (from /proc), WAL bytes per token, and ratios to the relay.
 // Scenarios: relay; one replica; two replicas with runs on one and clients on the other;
 // and answer length (300 vs 4000 tokens) at equal rate. Asserts nothing.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,13 +14,12 @@ import path from 'node:path';
 import { SignJWT } from 'jose';
 import postgres from 'postgres';
 import { freePort, startEmbeddedPostgres } from '../src/db/embedded.js';
-import { percentile, streamLoad, type Endpoints, type StreamResult } from './stream/load.js';
+import { streamLoad, type Endpoints } from './stream/load.js';
 import { cpuSeconds, rssMb, treeCpuSeconds } from './stream/proc.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 const EPOCH = Date.now();
-process.env.BENCH_EPOCH = String(EPOCH);
 const list = (name: string, def: string) => (process.env[name] ?? def).split(',').filter(Boolean).map(Number);
 const SWEEP = list('BENCH_STREAMS', '200,500,1000,2000');
 const SWEEP2 = list('BENCH_STREAMS_2R', process.env.BENCH_STREAMS ?? '200,500,1000,2000');
@@ -32,8 +31,12 @@ const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'relay,one,two,length').split(
 
 interface Proc { child: ChildProcess; port: number }
 
-async function spawnPrinting(args: string[], env: NodeJS.ProcessEnv, match: RegExp, nodeArgs: string[] = []): Promise<Proc> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+// The harness (fake model server and load client) is Go: in Node it took as much CPU as
+// the relay it measured, and on 2 cores the harness must not be what saturates.
+const LOADGEN = execFileSync(path.join(ROOT, 'bench/loadgen/build.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+
+async function spawnPrinting(args: string[], env: NodeJS.ProcessEnv, match: RegExp, cmd: string[] = [process.execPath, '--import', 'tsx']): Promise<Proc> {
+  const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (b: Buffer) => {
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
   const [dataDir] = await admin<{ data_directory: string }[]>`SHOW data_directory`;
   const postmaster = Number((await readFile(path.join(dataDir!.data_directory, 'postmaster.pid'), 'utf8')).split('\n')[0]);
   const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').setExpirationTime('4h').sign(new TextEncoder().encode(SECRET));
-  const model = await spawnPrinting([path.join(ROOT, 'bench/stream/fake-model.ts')], {}, /"port":(\d+)/);
+  const model = await spawnPrinting(['model', '-epoch', String(EPOCH), '-tokens', String(TOKENS)], {}, /"port":(\d+)/, [LOADGEN]);
   const modelUrl = `http://127.0.0.1:${model.port}/v1`;
   const rows: Row[] = [];
   let relay: Proc | undefined;
@@ -84,22 +87,21 @@ async function main(): Promise<void> {
       const cpu0 = await Promise.all(pids.map(cpuSeconds));
       const pg0 = withPg ? await treeCpuSeconds(postmaster) : 0;
       const [w0] = withPg ? await admin<{ l: string }[]>`SELECT pg_current_wal_lsn()::text AS l` : [{ l: '0/0' }];
-      const { result, sockets } = await streamLoad({ convs, token, ends, tokensPerAnswer: tokens, question, spreadMs: 2000, timeoutMs: (tokens / Number(/rate=(\d+)/.exec(question)?.[1] ?? 30)) * 1000 + 60_000 });
+      const result = await streamLoad(LOADGEN, { epochMs: EPOCH, convs, token, ends, tokens, question, spreadMs: 2000, timeoutMs: (tokens / Number(/rate=(\d+)/.exec(question)?.[1] ?? 30)) * 1000 + 60_000 });
       const cpu1 = await Promise.all(pids.map(cpuSeconds));
       const pg1 = withPg ? await treeCpuSeconds(postmaster) : 0;
       const [wal] = withPg ? await admin<{ b: string }[]>`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), ${w0!.l}::pg_lsn)::text AS b` : [{ b: '0' }];
       const rss = Math.max(...(await Promise.all(pids.map(rssMb))));
-      for (const s of sockets) s.terminate();
       const per100k = (s: number) => (s / Math.max(1, result.delivered)) * 100_000;
       const row: Row = {
-        scenario, m, tokens, p50: percentile(result.latencies, 50), p99: percentile(result.latencies, 99), deliveredPct: (100 * result.delivered) / result.expected,
+        scenario, m, tokens, p50: result.p50, p99: result.p99, deliveredPct: (100 * result.delivered) / result.expected,
         serverCpu: per100k(cpu1.reduce((a, b) => a + b, 0) - cpu0.reduce((a, b) => a + b, 0)), pgCpu: per100k(pg1 - pg0),
         walPerToken: Number(wal!.b) / Math.max(1, result.delivered), rss, failed: result.failed + result.closed,
       };
       rows.push(row);
       print([row], false);
       await new Promise((r) => setTimeout(r, 1500)); // let closes and finishing writes settle
-      return result as StreamResult;
+      return result;
     };
     const newConvs = async (base: string, m: number) => {
       const out: string[] = [];

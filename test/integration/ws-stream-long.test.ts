@@ -2,7 +2,7 @@
 // answer's text while it streams is the stored prefix plus live deltas, a reader of the
 // REST API sees the assembled text mid-answer, and the stored answer at the end is the
 // streamed one exactly, with no chunk left behind.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,8 +21,10 @@ let alice: string;
 
 beforeAll(async () => {
   tdb = await createMigratedDatabase('stream_long');
-  // The streaming bench's model server: tokens at a steady rate, as many as asked for.
-  model = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/stream/fake-model.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  // The streaming bench's model server (Go, built into a cache): tokens at a steady rate,
+  // as many as asked for.
+  const loadgen = execFileSync(path.join(ROOT, 'bench/loadgen/build.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  model = spawn(loadgen, ['model'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     model.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));
     model.once('exit', (c) => reject(new Error(`fake model exited ${c}`)));
