@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     // port and polled until healthy.
     const start = async (): Promise<Proc> => {
       const port = await freePort();
-      const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve'], {
+      const child = spawn(process.execPath, [...nodeArgs, ...(process.env.BENCH_SERVER_DIST ? [path.join(ROOT, 'dist/src/main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')]), 'serve'], {
         cwd: ROOT, env: { ...process.env, ...serverEnv(pg.url, modelUrl), PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'],
       });
       for (let i = 0; ; i++) {

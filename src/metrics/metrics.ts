@@ -18,7 +18,36 @@ export function childCache<T>(make: (v: string) => T): (v: string) => T {
   };
 }
 
+// A count bumped once per frame sent: even a cached child's inc() costs a label hash and
+// an exemplar check per call, so the frame path adds to a plain number and the counter
+// takes the sums when it is collected (at every scrape).
+export class Tally {
+  n = 0;
+  inc(): void {
+    this.n++;
+  }
+}
+
+export function tallies(into: (v: string) => { inc(n: number): void }): { get: (v: string) => Tally; flush: () => void } {
+  const all = new Map<string, Tally>();
+  return {
+    get: (v) => {
+      let t = all.get(v);
+      if (t === undefined) all.set(v, (t = new Tally()));
+      return t;
+    },
+    flush: () => {
+      for (const [v, t] of all) {
+        if (t.n === 0) continue;
+        into(v).inc(t.n);
+        t.n = 0;
+      }
+    },
+  };
+}
+
 export function createMetrics() {
+  let flushFramesOut = () => {};
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const r = [registry];
@@ -80,6 +109,7 @@ export function createMetrics() {
       help: 'WebSocket frames by direction and type',
       labelNames: ['direction', 'type'] as const,
       registers: r,
+      collect: () => flushFramesOut(),
     }),
     agentRunDuration: new Histogram({
       name: 'chat_agent_run_duration_seconds',
@@ -168,7 +198,9 @@ export function createMetrics() {
       registers: r,
     }),
   };
-  return { ...m, wsFramesOut: childCache((type) => m.wsFrames.labels('out', type)) };
+  const framesOut = tallies(childCache((type) => m.wsFrames.labels('out', type)));
+  flushFramesOut = framesOut.flush;
+  return { ...m, wsFramesOut: framesOut.get };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

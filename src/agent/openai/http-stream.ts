@@ -51,6 +51,7 @@ export async function* postStream(o: PostStreamOptions): AsyncGenerator<Buffer> 
   const arm = (ms: number, err: () => LlmError) => {
     clearTimeout(timer);
     timer = setTimeout(() => fail(err()), ms);
+    return timer;
   };
   const onAbort = () => fail(new CancelledError());
   o.signal.addEventListener('abort', onAbort, { once: true });
@@ -75,8 +76,11 @@ export async function* postStream(o: PostStreamOptions): AsyncGenerator<Buffer> 
     }
     const pieces = new Pieces(res);
     try {
+      let idle: NodeJS.Timeout | undefined;
       for (let piece = await pieces.next(); piece !== undefined; piece = await pieces.next()) {
-        arm(o.timeouts.idleMs, () => new LlmError('llm_timeout', `the model server stopped sending for ${o.timeouts.idleMs} ms`));
+        // A piece per token: the idle timer is made once and restarted, not replaced.
+        if (idle === undefined) idle = arm(o.timeouts.idleMs, () => new LlmError('llm_timeout', `the model server stopped sending for ${o.timeouts.idleMs} ms`));
+        else idle.refresh();
         yield piece;
       }
     } catch (err) {
