@@ -72,8 +72,12 @@ interface Row {
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'chat-stream-bench-pg-'));
   await chmod(dir, 0o755);
-  const pg = await startEmbeddedPostgres({ dir });
+  // BENCH_PG_STATS=1: after each row, the statements that cost PostgreSQL the most, per run.
+  const pgStats = process.env.BENCH_PG_STATS === '1';
+  const pg = await startEmbeddedPostgres({ dir, ...(pgStats ? { settings: { shared_preload_libraries: 'pg_stat_statements' } } : {}) });
   const admin = postgres(pg.adminUrl, { max: 1, onnotice: () => undefined });
+  const stats = pgStats ? postgres(pg.url, { max: 1, onnotice: () => undefined }) : undefined;
+  if (stats) await stats`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
   const [dataDir] = await admin<{ data_directory: string }[]>`SHOW data_directory`;
   const postmaster = Number((await readFile(path.join(dataDir!.data_directory, 'postmaster.pid'), 'utf8')).split('\n')[0]);
   const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').setExpirationTime('4h').sign(new TextEncoder().encode(SECRET));
@@ -100,6 +104,13 @@ async function main(): Promise<void> {
       };
       rows.push(row);
       print([row], false);
+      if (stats && withPg) {
+        const top = await stats<{ calls: string; ms: string; wal: string; query: string }[]>`
+          SELECT calls::text, round(total_exec_time::numeric, 1)::text AS ms, wal_bytes::text AS wal, left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
+          FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12`;
+        for (const t of top) console.log(`    ${(Number(t.calls) / m).toFixed(2).padStart(8)} calls/run ${t.ms.padStart(9)} ms ${t.wal.padStart(11)} B WAL  ${t.query}`);
+        await stats`SELECT pg_stat_statements_reset()`;
+      }
       await new Promise((r) => setTimeout(r, 1500)); // let closes and finishing writes settle
       return result;
     };
@@ -169,6 +180,7 @@ async function main(): Promise<void> {
     for (const s of servers) await stop(s);
     await stop(model);
     await admin.end();
+    await stats?.end();
     await pg.stop();
     await rm(dir, { recursive: true, force: true });
   }

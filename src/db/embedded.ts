@@ -26,6 +26,8 @@ export interface EmbeddedOptions {
   // a PostgreSQL installation's bin directory to run instead of the package's binaries
   // (tests use Debian's PostgreSQL 15, which has pgvector built in)
   binDir?: string;
+  // extra server settings (-c name=value), e.g. the bench's pg_stat_statements
+  settings?: Record<string, string>;
 }
 
 interface Binaries {
@@ -114,6 +116,7 @@ async function startLocked(opts: EmbeddedOptions, bin: Binaries, dir: string, ow
     '-D', pgdata, '-p', String(port), '-c', 'listen_addresses=127.0.0.1',
     // no unix socket: its default directory may not exist or be writable here
     '-c', 'unix_socket_directories=', '-c', 'max_connections=300', '-c', 'fsync=on',
+    ...Object.entries(opts.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
   ], { stdio: ['ignore', 'pipe', 'pipe'], ...(owner ?? {}) });
   await waitReady(child, log);
   // Backstop for exits that skip stop(): a child process outlives its parent otherwise.
