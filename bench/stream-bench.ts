@@ -4,11 +4,13 @@
 // message and receive the answer. Per M: token latency p50/p99 (model server emit →
 // client receipt), delivered share, CPU-seconds per 100 000 delivered tokens for the
 // server and for PostgreSQL (from /proc), WAL bytes per token, and ratios to the relay.
-// Scenarios: relay; one replica; two replicas with runs on one and clients on the other;
+// Scenarios: relay; one replica; two replicas with runs on one and clients on the other
+// (PostgreSQL bus: two; NATS bus: two-nats);
 // and answer length (300 vs 4000 tokens) at equal rate. Asserts nothing.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { SignJWT } from 'jose';
@@ -27,7 +29,7 @@ const TOKENS = Number(process.env.BENCH_TOKENS ?? 300);
 const LONG_M = Number(process.env.BENCH_LONG_STREAMS ?? 100);
 const LONG_TOKENS = Number(process.env.BENCH_LONG_TOKENS ?? 4000);
 const LONG_RATE = Number(process.env.BENCH_LONG_RATE ?? 100);
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'relay,one,two,length').split(',');
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'relay,one,two,two-nats,length').split(',');
 
 interface Proc { child: ChildProcess; port: number }
 
@@ -48,6 +50,18 @@ async function spawnPrinting(args: string[], env: NodeJS.ProcessEnv, match: RegE
     child.on('exit', (c) => reject(new Error(`${args[0]} exited ${c}`)));
   });
   return { child, port };
+}
+
+async function waitPort(port: number): Promise<void> {
+  for (let i = 0; ; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => { c.destroy(); resolve(true); });
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (i > 100) throw new Error(`nothing listens on port ${port} after 10 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 const stop = async (p: Proc | undefined) => {
@@ -139,10 +153,10 @@ async function main(): Promise<void> {
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
     // The server logs at warn (its info lines would cost CPU here), so it is given its
     // port and polled until healthy.
-    const start = async (): Promise<Proc> => {
+    const start = async (extra: NodeJS.ProcessEnv = {}): Promise<Proc> => {
       const port = await freePort();
       const child = spawn(process.execPath, [...nodeArgs, ...(process.env.BENCH_SERVER_DIST ? [path.join(ROOT, 'dist/src/main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')]), 'serve'], {
-        cwd: ROOT, env: { ...process.env, ...serverEnv(pg.url, modelUrl), PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'],
+        cwd: ROOT, env: { ...process.env, ...serverEnv(pg.url, modelUrl), ...extra, PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'],
       });
       for (let i = 0; ; i++) {
         if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}`);
@@ -162,18 +176,34 @@ async function main(): Promise<void> {
       if (SCENARIOS.includes('length')) for (const t of [TOKENS, LONG_TOKENS]) await measure('one replica, length', LONG_M, t, [a.child.pid!], ends, await newConvs(base, LONG_M), q(t, LONG_RATE), true);
       await stop(servers.pop());
     }
-    if (SCENARIOS.includes('two')) {
-      const a = await start();
-      const b = await start();
+    // Two replicas, runs on A and clients on B, over each bus asked for: 'two' is the
+    // PostgreSQL bus, 'two-nats' a real nats-server (its CPU counts with the servers').
+    for (const bus of ['two', 'two-nats'].filter((b) => SCENARIOS.includes(b))) {
+      let nats: Proc | undefined;
+      const env: NodeJS.ProcessEnv = {};
+      if (bus === 'two-nats') {
+        const bin = execFileSync(path.join(ROOT, 'tools/nats/build.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').at(-1)!;
+        const port = await freePort();
+        nats = { child: spawn(bin, ['--addr', '127.0.0.1', '--port', String(port)], { stdio: 'ignore' }), port };
+        await waitPort(port);
+        Object.assign(env, { BUS: 'nats', NATS_URL: `nats://127.0.0.1:${port}` });
+      }
+      const a = await start(env);
+      const b = await start(env);
       servers.push(a, b);
+      const pids = [a.child.pid!, b.child.pid!, ...(nats ? [nats.child.pid!] : [])];
       const base = `http://127.0.0.1:${a.port}`;
       const ends = {
         receive: (c: string) => `ws://127.0.0.1:${b.port}/ws/conversations/${c}`,
         send: (c: string) => `ws://127.0.0.1:${a.port}/ws/conversations/${c}`,
       };
-      await measure('warm-up (not counted)', 50, 30, [a.child.pid!, b.child.pid!], ends, await newConvs(base, 50), q(30, 60), true);
+      await measure('warm-up (not counted)', 50, 30, pids, ends, await newConvs(base, 50), q(30, 60), true);
       rows.pop();
-      for (const m of SWEEP2) await measure('two replicas (runs on A, clients on B)', m, TOKENS, [a.child.pid!, b.child.pid!], ends, await newConvs(base, m), q(TOKENS), true);
+      const label = bus === 'two' ? 'two replicas, PostgreSQL bus' : 'two replicas, NATS bus';
+      for (const m of SWEEP2) await measure(label, m, TOKENS, pids, ends, await newConvs(base, m), q(TOKENS), true);
+      await stop(servers.pop());
+      await stop(servers.pop());
+      await stop(nats);
     }
   } finally {
     await stop(relay);
