@@ -140,8 +140,10 @@ async function main(): Promise<void> {
     };
     const q = (tokens: number, rate = 30) => `stream tokens=${tokens} rate=${rate}`;
 
+    // BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the servers (and the relay).
+    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
     if (SCENARIOS.includes('relay')) {
-      relay = await spawnPrinting([path.join(ROOT, 'bench/stream/relay.ts')], { JWT_SECRET: SECRET, LLM_BASE_URL: modelUrl }, /"port":(\d+)/);
+      relay = await spawnPrinting([path.join(ROOT, 'bench/stream/relay.ts')], { JWT_SECRET: SECRET, LLM_BASE_URL: modelUrl }, /"port":(\d+)/, [process.execPath, ...nodeArgs, '--import', 'tsx']);
       const ends = { receive: () => `ws://127.0.0.1:${relay!.port}/` };
       for (const m of SWEEP) await measure('ws relay (baseline)', m, TOKENS, [relay.child.pid!], ends, Array.from({ length: m }, () => randomUUID()), q(TOKENS), false);
       if (SCENARIOS.includes('length')) {
@@ -149,8 +151,6 @@ async function main(): Promise<void> {
       }
       await stop(relay);
     }
-    // BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the servers.
-    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
     // The server logs at warn (its info lines would cost CPU here), so it is given its
     // port and polled until healthy.
     const start = async (extra: NodeJS.ProcessEnv = {}): Promise<Proc> => {
