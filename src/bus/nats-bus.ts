@@ -13,7 +13,8 @@ import { BusSubscribers } from '../core/bus-subscribers.js';
 import { eventKind, NO_BUS_METRICS, type BusMetrics } from '../core/bus-metrics.js';
 import type { NatsConfig } from '../config.js';
 import { errInfo, type Logger } from '../log.js';
-import { natsConnectionOptions, NatsConfigError } from './nats-options.js';
+import { natsConnectError } from './nats-connect-error.js';
+import { natsConnectionOptions } from './nats-options.js';
 import { PublishGate } from './publish-gate.js';
 import { Sequences } from './sequences.js';
 
@@ -39,18 +40,6 @@ export function conversationSubject(prefix: string, conv: string): string {
   return `${prefix}.conv.${/^[A-Za-z0-9_-]+$/.test(conv) ? conv : `~${Buffer.from(conv).toString('base64url')}`}`;
 }
 
-// URLs without their credentials, for error messages and logs.
-function shownServers(servers: string[]): string {
-  return servers.map((s) => s.replace(/\/\/[^@/]*@/, '//<redacted>@')).join(',');
-}
-
-function credentialVariable(cfg: NatsConfig): string {
-  if (cfg.credsFile !== undefined) return 'NATS_CREDS_FILE';
-  if (cfg.user !== undefined) return cfg.password && 'file' in cfg.password ? 'NATS_USER, NATS_PASSWORD_FILE' : 'NATS_USER, NATS_PASSWORD';
-  if (cfg.token !== undefined) return 'file' in cfg.token ? 'NATS_TOKEN_FILE' : 'NATS_TOKEN';
-  return 'NATS_CREDS_FILE, NATS_USER, NATS_TOKEN (none set)';
-}
-
 export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
   const { cfg, replicaId, log } = o;
   const metrics = o.metrics ?? NO_BUS_METRICS;
@@ -59,12 +48,7 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
   try {
     nc = await connect(options);
   } catch (err) {
-    if (err instanceof NatsConfigError) throw err;
-    const message = (err as Error).message;
-    // A refused credential is the credential's fault, not the URL's.
-    const culprit = /authori[sz]ation|authentication/i.test(message) ? credentialVariable(cfg) : undefined;
-    if (culprit) throw new NatsConfigError(`${culprit}: NATS at ${shownServers(cfg.servers)} refused the credentials (${message})`);
-    throw new NatsConfigError(`NATS_URL=${shownServers(cfg.servers)}: cannot connect to NATS (${message})`);
+    throw natsConnectError(err, cfg);
   }
   log.info({ server: nc.getServer(), prefix: cfg.subjectPrefix }, 'NATS bus connected');
   metrics.connected(true);
