@@ -40,6 +40,11 @@ export function conversationSubject(prefix: string, conv: string): string {
   return `${prefix}.conv.${/^[A-Za-z0-9_-]+$/.test(conv) ? conv : `~${Buffer.from(conv).toString('base64url')}`}`;
 }
 
+// Every replica listens here for hints that concern all conversations (see PublishGate).
+export function broadcastSubject(prefix: string): string {
+  return `${prefix}.resync`;
+}
+
 export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
   const { cfg, replicaId, log } = o;
   const metrics = o.metrics ?? NO_BUS_METRICS;
@@ -86,6 +91,10 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
       for (const conv of convs) safely('hint', () => raw(conv, { o: replicaId, t: Date.now(), r: 1 }));
       if (convs.length > 0) log.info({ conversations: convs.length }, 'asked other replicas to re-read conversations whose events may not have reached them');
     },
+    hintAll: () => {
+      safely('hint', () => nc.publish(broadcastSubject(cfg.subjectPrefix), JSON.stringify({ o: replicaId, t: Date.now(), r: 1 } satisfies Envelope)));
+      log.warn('asked every replica to re-read all its conversations: more conversations missed events than can be listed');
+    },
     onError: (err) => log.debug(errInfo(err), 'NATS flush failed; the reconnect resynchronises'),
   });
 
@@ -109,6 +118,10 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
       resyncSoon();
     }
   };
+
+  nc.subscribe(broadcastSubject(cfg.subjectPrefix), {
+    callback: (err, msg) => (err ? log.warn(errInfo(err), 'NATS subscription error') : safely('broadcast hint', () => msg.json<Envelope>().o !== replicaId && resyncSoon())),
+  });
 
   const watches = new WatchCounts((conv, watched) => {
     sequences.reset(conv);
