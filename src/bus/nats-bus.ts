@@ -13,7 +13,8 @@ import { BusSubscribers } from '../core/bus-subscribers.js';
 import { eventKind, NO_BUS_METRICS, type BusMetrics } from '../core/bus-metrics.js';
 import type { NatsConfig } from '../config.js';
 import { errInfo, type Logger } from '../log.js';
-import { natsConnectionOptions, NatsConfigError } from './nats-options.js';
+import { natsConnectError } from './nats-connect-error.js';
+import { natsConnectionOptions } from './nats-options.js';
 import { PublishGate } from './publish-gate.js';
 import { Sequences } from './sequences.js';
 
@@ -39,16 +40,9 @@ export function conversationSubject(prefix: string, conv: string): string {
   return `${prefix}.conv.${/^[A-Za-z0-9_-]+$/.test(conv) ? conv : `~${Buffer.from(conv).toString('base64url')}`}`;
 }
 
-// URLs without their credentials, for error messages and logs.
-function shownServers(servers: string[]): string {
-  return servers.map((s) => s.replace(/\/\/[^@/]*@/, '//<redacted>@')).join(',');
-}
-
-function credentialVariable(cfg: NatsConfig): string {
-  if (cfg.credsFile !== undefined) return 'NATS_CREDS_FILE';
-  if (cfg.user !== undefined) return cfg.password && 'file' in cfg.password ? 'NATS_USER, NATS_PASSWORD_FILE' : 'NATS_USER, NATS_PASSWORD';
-  if (cfg.token !== undefined) return 'file' in cfg.token ? 'NATS_TOKEN_FILE' : 'NATS_TOKEN';
-  return 'NATS_CREDS_FILE, NATS_USER, NATS_TOKEN (none set)';
+// Every replica listens here for hints that concern all conversations (see PublishGate).
+export function broadcastSubject(prefix: string): string {
+  return `${prefix}.resync`;
 }
 
 export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
@@ -59,12 +53,7 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
   try {
     nc = await connect(options);
   } catch (err) {
-    if (err instanceof NatsConfigError) throw err;
-    const message = (err as Error).message;
-    // A refused credential is the credential's fault, not the URL's.
-    const culprit = /authori[sz]ation|authentication/i.test(message) ? credentialVariable(cfg) : undefined;
-    if (culprit) throw new NatsConfigError(`${culprit}: NATS at ${shownServers(cfg.servers)} refused the credentials (${message})`);
-    throw new NatsConfigError(`NATS_URL=${shownServers(cfg.servers)}: cannot connect to NATS (${message})`);
+    throw natsConnectError(err, cfg);
   }
   log.info({ server: nc.getServer(), prefix: cfg.subjectPrefix }, 'NATS bus connected');
   metrics.connected(true);
@@ -102,6 +91,10 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
       for (const conv of convs) safely('hint', () => raw(conv, { o: replicaId, t: Date.now(), r: 1 }));
       if (convs.length > 0) log.info({ conversations: convs.length }, 'asked other replicas to re-read conversations whose events may not have reached them');
     },
+    hintAll: () => {
+      safely('hint', () => nc.publish(broadcastSubject(cfg.subjectPrefix), JSON.stringify({ o: replicaId, t: Date.now(), r: 1 } satisfies Envelope)));
+      log.warn('asked every replica to re-read all its conversations: more conversations missed events than can be listed');
+    },
     onError: (err) => log.debug(errInfo(err), 'NATS flush failed; the reconnect resynchronises'),
   });
 
@@ -125,6 +118,10 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
       resyncSoon();
     }
   };
+
+  nc.subscribe(broadcastSubject(cfg.subjectPrefix), {
+    callback: (err, msg) => (err ? log.warn(errInfo(err), 'NATS subscription error') : safely('broadcast hint', () => msg.json<Envelope>().o !== replicaId && resyncSoon())),
+  });
 
   const watches = new WatchCounts((conv, watched) => {
     sequences.reset(conv);

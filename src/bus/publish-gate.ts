@@ -4,17 +4,22 @@
 // returned. At the bound, and while the link is down, events are dropped instead of
 // queued; their conversations are remembered, and once the backlog is gone (or the link
 // is back) the other replicas watching them are told to re-read them from the database.
+// Past maxRemembered conversations the gate stops listing them and asks every replica to
+// re-read everything instead (one broadcast), so no conversation is left without a hint.
 export interface PublishGateOptions {
   maxPendingBytes: number;
   flush: () => Promise<void>;
   hint: (convs: string[]) => void;
+  // every replica re-reads all it serves: for when too many conversations were dropped to list
+  hintAll: () => void;
+  maxRemembered?: number;
   pending?: (bytes: number) => void;
   onError?: (err: unknown) => void;
 }
 
 // A replica publishes to a handful of conversations per second per answer; far more
-// distinct dropped conversations than this means every watched one gets a hint anyway.
-const MAX_DIRTY = 10_000;
+// distinct dropped conversations than this are cheaper to resync all at once.
+export const MAX_REMEMBERED = 10_000;
 
 export class PublishGate {
   private unconfirmed = 0;
@@ -24,6 +29,8 @@ export class PublishGate {
   // bumped at each reconnect, so a flush from before it cannot settle today's account
   private generation = 0;
   private readonly dirty = new Set<string>();
+  // more conversations were dropped than the set holds: the next hint goes to everyone
+  private overflow = false;
 
   constructor(private readonly o: PublishGateOptions) {}
 
@@ -72,14 +79,19 @@ export class PublishGate {
     return reason;
   }
 
-  // Past MAX_DIRTY conversations the rest are not hinted: their watchers catch up at their
-  // next gap, join or reconnect (a known limit, in the session note).
   private remember(conv: string): void {
-    if (this.dirty.size < MAX_DIRTY) this.dirty.add(conv);
+    if (this.overflow || this.dirty.has(conv)) return;
+    if (this.dirty.size < (this.o.maxRemembered ?? MAX_REMEMBERED)) return void this.dirty.add(conv);
+    this.overflow = true;
+    this.dirty.clear();
   }
 
   private sendHints(): void {
-    if (this.dirty.size === 0 || !this.connected || this.closed) return;
+    if ((this.dirty.size === 0 && !this.overflow) || !this.connected || this.closed) return;
+    if (this.overflow) {
+      this.overflow = false;
+      return this.o.hintAll();
+    }
     const convs = [...this.dirty];
     this.dirty.clear();
     this.o.hint(convs);

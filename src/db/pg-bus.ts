@@ -7,8 +7,9 @@
 // Items too big for a payload travel by reference through bus_events.
 //
 // Routing: each replica announces the conversations it watches (_watch/_unwatch), and on
-// every (re)connect of its listener says _hello, so the others forget what they knew of it
-// and announce theirs. Per-token frames are sent only for conversations another replica
+// every (re)connect of its listener, and after a batch that failed to send (it may have
+// carried announcements), says _hello and lists its watches again, so the others forget
+// what they knew of it, learn it afresh, and announce theirs. Per-token frames are sent only for conversations another replica
 // watches: a lone replica sends none. Everything else is sent always (it is rare, and a
 // replica that started watching a moment ago must not miss the start or end of a run).
 //
@@ -35,9 +36,14 @@ interface Envelope {
   r?: string; // bus_events id of an item too big to inline
 }
 
+// One round trip of NOTIFY payloads, in order.
+export type NotifySend = (payloads: string[]) => Promise<void>;
+
 export interface PgBusOptions {
   maxQueued?: number;
   metrics?: BusMetrics;
+  // wraps the sending round trip (tests inject a link that fails)
+  wrapSend?: (send: NotifySend) => NotifySend;
 }
 
 export async function createPgBus(url: string, db: Db, log: Logger, replicaId: string, opts: PgBusOptions = {}): Promise<Bus> {
@@ -49,8 +55,10 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
   const remote = new Map<string, Set<string>>();
   const sender = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: 'chat-backend-notify' } });
   const listener = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: 'chat-backend-listener' } });
-
-
+  const notify: NotifySend = async (payloads) => {
+    await sender`SELECT pg_notify(${CHANNEL}, p) FROM unnest(${payloads}::text[]) WITH ORDINALITY AS t(p, k) ORDER BY k`;
+  };
+  const send = opts.wrapSend ? opts.wrapSend(notify) : notify;
 
   let sending = false;
   let scheduled = false;
@@ -79,10 +87,12 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
         const payloads: string[] = [];
         try {
           for (const p of packed.payloads) payloads.push(typeof p === 'string' ? p : JSON.stringify({ o: replicaId, n: n++, r: await storeBusEvent(db, p) } satisfies Envelope));
-          await sender`SELECT pg_notify(${CHANNEL}, p) FROM unnest(${payloads}::text[]) WITH ORDINALITY AS t(p, k) ORDER BY k`;
+          await send(payloads);
         } catch (err) {
           log.warn({ payloads: packed.payloads.length, ...errInfo(err) }, 'bus publish failed; other replicas will be told to resync');
           outbox.push({ kind: '_resync' });
+          // The batch may have carried _watch/_unwatch: state our interests in full again.
+          announce();
           if (!closing) await new Promise((r) => setTimeout(r, 200));
           if (closing) return;
         }
@@ -157,13 +167,18 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
     m.watched(watches.size);
   });
 
+  // Others forget what they knew of our interests and learn them again (and announce theirs).
+  const announce = () => {
+    enqueue({ kind: '_hello' });
+    for (const conv of watches.conversations()) enqueue({ kind: '_watch', conv });
+  };
+
   let listens = 0;
   const sub = await listener.listen(CHANNEL, receive, () => {
     // (Re)connected: what others believed about us may be stale, and we may have missed
-    // their announcements; say hello and list our watches again.
+    // their announcements.
     m.connected(true);
-    enqueue({ kind: '_hello' });
-    for (const conv of watches.conversations()) enqueue({ kind: '_watch', conv });
+    announce();
     if (listens++ > 0) {
       log.warn('bus listener reconnected; re-reading what may have been missed');
       subs.resync();

@@ -273,10 +273,14 @@ function reply(res: HttpResponse, state: State & { start: bigint }, inc: Incomin
     res.writeHeader('x-content-type-options', 'nosniff');
     if (text !== undefined) res.writeHeader('content-type', out.raw?.contentType ?? 'application/json');
     for (const [k, v] of Object.entries(out.headers ?? {})) res.writeHeader(k, v);
-    // HEAD: GET's headers without the body. Its Content-Length reads 0: this uWS build,
-    // told GET's length, waits for those bytes and never answers the connection's next
-    // request (RFC 9110 lets a HEAD response omit what only the content determines).
-    if (out.status === 204 || text === undefined || head) res.endWithoutBody(0, close);
+    // HEAD carries GET's headers but no Content-Length: only GET's body determines it
+    // (RFC 9110 §9.3.2), and this uWS, told a length, waits for that many bytes and never
+    // answers the connection's next request. A 204 must not carry one (§8.6). Without an
+    // argument uWS writes none and keeps the connection; with closeConnection it needs a
+    // number (undefined throws), so a response that must also close says 0.
+    const noLength = out.status === 204 || (head && text !== undefined);
+    if (noLength && !close) res.endWithoutBody();
+    else if (noLength || text === undefined || head) res.endWithoutBody(0, close);
     else res.end(text, close);
   });
 }

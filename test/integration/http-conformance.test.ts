@@ -60,36 +60,81 @@ afterAll(async () => {
   await tdb?.drop();
 });
 
+// Sends requests one after another on one keep-alive connection, each after the previous
+// response is complete (a response to HEAD, or a 204, has no body whatever its headers say).
+async function onOneConnection(port: number, requests: string[]): Promise<{ status: number; headers: Record<string, string>; body: string }[]> {
+  const sock = net.connect(port, '127.0.0.1');
+  let buf = '';
+  let wake = () => {};
+  sock.on('data', (b) => { buf += b.toString(); wake(); });
+  const out: { status: number; headers: Record<string, string>; body: string }[] = [];
+  try {
+    for (const req of requests) {
+      sock.write(req);
+      const bodiless = req.startsWith('HEAD ');
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end >= 0) {
+          const r = parse(buf.slice(0, end + 4));
+          const length = bodiless || r.status === 204 ? 0 : Number(r.headers['content-length'] ?? 0);
+          if (buf.length >= end + 4 + length) {
+            out.push({ ...r, body: buf.slice(end + 4, end + 4 + length) });
+            buf = buf.slice(end + 4 + length);
+            break;
+          }
+        }
+        await new Promise<void>((resolve, reject) => {
+          wake = resolve;
+          sock.once('close', () => reject(new Error(`the connection closed after ${out.length} responses: ${JSON.stringify(buf)}`)));
+        });
+      }
+    }
+    expect(buf).toBe(''); // no stray bytes after the last response
+    return out;
+  } finally {
+    sock.destroy();
+  }
+}
+
+// Headers that differ between any two responses.
+const VARYING = new Set(['date', 'x-request-id', 'content-length']);
+const stable = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).filter(([k]) => !VARYING.has(k)));
+
 describe('HEAD', () => {
-  it('answers like GET without a body on /health, / and API routes', async () => {
+  it('answers like GET, with its status and headers, without a body and without a Content-Length, on /health, / and API routes', async () => {
     for (const [p, headers] of [['/health', ''], ['/', ''], ['/api/v1/conversations', `Authorization: ${auth.authorization}\r\n`]] as const) {
-      const got = await raw(s.port, `HEAD ${p} HTTP/1.1\r\nHost: x\r\n${headers}\r\n`);
-      const r = parse(got);
-      expect(r.status, p).toBe(200);
-      expect(r.body, p).toBe('');
-      const get = await fetch(s.url + p, { headers: p.startsWith('/api') ? auth : {} });
-      expect(r.headers['content-type'], p).toBe(get.headers.get('content-type'));
+      const head = parse(await raw(s.port, `HEAD ${p} HTTP/1.1\r\nHost: x\r\n${headers}\r\n`));
+      const get = parse(await raw(s.port, `GET ${p} HTTP/1.1\r\nHost: x\r\n${headers}\r\n`));
+      expect(head.status, p).toBe(200);
+      expect(get.status, p).toBe(200);
+      expect(head.body, p).toBe('');
+      expect(Number(get.headers['content-length']), p).toBeGreaterThan(0);
+      expect(get.body.length, p).toBeGreaterThan(0);
+      // not "Content-Length: 0" for a resource that has a body
+      expect(head.headers['content-length'], p).toBeUndefined();
+      expect(stable(head.headers), p).toEqual(stable(get.headers));
     }
   });
 
-  it('keeps the connection usable after a HEAD (no stray body bytes)', async () => {
-    const sock = net.connect(s.port, '127.0.0.1');
-    let got = '';
-    let onData = () => {};
-    sock.on('data', (b) => { got += b.toString(); onData(); });
-    const responses = (n: number, done: (g: string) => boolean) => new Promise<void>((resolve) => {
-      onData = () => { if ((got.match(/^HTTP\/1\.1 /gm) ?? []).length >= n && done(got)) resolve(); };
-    });
-    const first = responses(1, (g) => g.endsWith('\r\n\r\n'));
-    sock.write('HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n');
-    await first;
-    const second = responses(2, (g) => g.endsWith('}'));
-    sock.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
-    await second;
-    sock.destroy();
-    const parts = got.split('\r\n\r\n');
-    expect(parts[1]).toMatch(/^HTTP\/1\.1 200/); // nothing between the two responses
-    expect(JSON.parse(parts[2]!).status).toBe('ok');
+  it('keeps the connection usable after a HEAD and after a 204 (each next request on it is answered, no stray bytes)', async () => {
+    const authorization = `Authorization: ${auth.authorization}\r\n`;
+    const created = await fetch(`${s.url}/api/v1/conversations`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+    const id = ((await created.json()) as { id: string }).id;
+    const [h1, g1, h2, g2, del, g3] = await onOneConnection(s.port, [
+      `HEAD /api/v1/conversations HTTP/1.1\r\nHost: x\r\n${authorization}\r\n`,
+      `GET /api/v1/conversations HTTP/1.1\r\nHost: x\r\n${authorization}\r\n`,
+      'HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n',
+      'GET /health HTTP/1.1\r\nHost: x\r\n\r\n',
+      `DELETE /api/v1/conversations/${id} HTTP/1.1\r\nHost: x\r\n${authorization}\r\n`,
+      'GET /health HTTP/1.1\r\nHost: x\r\n\r\n',
+    ]);
+    expect([h1!.status, g1!.status, h2!.status, g2!.status, del!.status, g3!.status]).toEqual([200, 200, 200, 200, 204, 200]);
+    expect(h1!.headers['content-length']).toBeUndefined();
+    expect(JSON.parse(g1!.body)).toHaveProperty('items');
+    expect(JSON.parse(g2!.body).status).toBe('ok');
+    // a 204 carries no Content-Length (RFC 9110 §8.6)
+    expect(del!.headers['content-length']).toBeUndefined();
+    expect(JSON.parse(g3!.body).status).toBe('ok');
   });
 
   it('answers errors without a body too', async () => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { conversationSubject, createNatsBus } from '../../src/bus/nats-bus.js';
+import { MAX_REMEMBERED } from '../../src/bus/publish-gate.js';
 import { parseConfig, type NatsConfig } from '../../src/config.js';
 import type { Bus, BusEvent } from '../../src/core/bus.js';
 import type { BusMetrics } from '../../src/core/bus-metrics.js';
@@ -108,6 +109,27 @@ describe.skipIf(skip !== undefined)(`NATS bus on a real nats-server${skip ? ` (s
     runner.publish(marker(conv, 'after'));
     await rw.next(isMarker('after'));
     expect(rw.remote(conv).filter((e) => e.kind === 'frame' && e.frame.type === 'response.delta')).toHaveLength(0);
+  });
+
+  it('when more conversations missed events than the gate can list, every replica is asked to re-read (one broadcast), not only the first ones', async () => {
+    const proxy = await startTcpProxy('127.0.0.1', nats.port);
+    proxies.push(proxy);
+    const { counts, m } = countingMetrics();
+    const runner = await bus({ NATS_URL: `nats://127.0.0.1:${proxy.port}` }, m);
+    const watcher = await bus();
+    const sw = resyncs(watcher);
+    const convs = Array.from({ length: MAX_REMEMBERED + 1 }, () => randomUUID());
+    const last = convs.at(-1)!;
+    watcher.watch(last);
+    const rw = record(watcher);
+    await untilHearing(runner, rw, last);
+    expect(proxy.cut()).toBeGreaterThan(0);
+    await expect.poll(() => counts.connected, { timeout: 10_000 }).toBe(false);
+    for (const conv of convs) runner.publish(delta(conv, 'r', 0, 'x'));
+    expect(counts.dropped.get('disconnected')).toBe(convs.length);
+    proxy.resume();
+    // the watcher's conversation is past the bound: only the broadcast reaches it
+    await expect.poll(() => sw.count, { timeout: 15_000 }).toBeGreaterThan(0);
   });
 
   it('bounds what the link has not confirmed: beyond NATS_MAX_PENDING_BYTES events are dropped, counted, and the watchers resync once it drains', async () => {
