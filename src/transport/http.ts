@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { AppError, httpError, invalid } from '../protocol/errors.js';
-import { openEventStream } from './sse.js';
+import { headEventStream, openEventStream } from './sse.js';
 import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.js';
 
 export interface HttpDeps {
@@ -260,6 +260,7 @@ function reply(res: HttpResponse, state: State & { start: bigint }, inc: Incomin
   deps.inflight.end();
   // Unread body bytes would be parsed as the next request: close instead.
   const close = out.close === true || state.bodyPending || (inc.contentLength !== undefined && inc.contentLength > 0 && out.status === 413);
+  if (out.stream !== undefined && inc.method === 'head') return headEventStream(res, inc.requestId, out.headers ?? {}, out.stream);
   if (out.stream !== undefined) {
     // The stream is not a request in flight: shutdown ends it by ending its run.
     openEventStream(res, inc.requestId, out.headers ?? {}, (onAbort) => { state.onAbort = onAbort; }, out.stream);

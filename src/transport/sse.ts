@@ -10,6 +10,27 @@ const MAX_BACKLOG_BYTES = 1024 * 1024;
 // Proxies drop idle responses (nginx after 60 s); a paused run can wait far longer.
 const KEEPALIVE_MS = 15_000;
 
+function writeHead(res: HttpResponse, requestId: string, headers: Record<string, string>): void {
+  res.writeStatus('200 OK');
+  res.writeHeader('x-request-id', requestId);
+  res.writeHeader('x-content-type-options', 'nosniff');
+  res.writeHeader('content-type', 'text/event-stream; charset=utf-8');
+  res.writeHeader('cache-control', 'no-cache, no-transform');
+  res.writeHeader('x-accel-buffering', 'no');
+  for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
+}
+
+// HEAD of a stream: its headers, no body and no Content-Length (see reply in http.ts).
+// The stream is started on a sink that is already closed, so whatever it holds (a run
+// follower) is released at once.
+export function headEventStream(res: HttpResponse, requestId: string, headers: Record<string, string>, start: (sink: EventSink) => void): void {
+  res.cork(() => {
+    writeHead(res, requestId, headers);
+    res.endWithoutBody();
+  });
+  start({ send: () => false, end: () => undefined, onClose: (cb) => cb() });
+}
+
 export function openEventStream(
   res: HttpResponse, requestId: string, headers: Record<string, string>,
   onAbort: (cb: () => void) => void, start: (sink: EventSink) => void,
@@ -42,13 +63,7 @@ export function openEventStream(
     return true;
   });
   res.cork(() => {
-    res.writeStatus('200 OK');
-    res.writeHeader('x-request-id', requestId);
-    res.writeHeader('x-content-type-options', 'nosniff');
-    res.writeHeader('content-type', 'text/event-stream; charset=utf-8');
-    res.writeHeader('cache-control', 'no-cache, no-transform');
-    res.writeHeader('x-accel-buffering', 'no');
-    for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
+    writeHead(res, requestId, headers);
     res.write(': stream\n\n');
   });
   const keepalive = setInterval(() => write(': keepalive\n\n'), KEEPALIVE_MS);

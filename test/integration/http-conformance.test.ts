@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
 import type { Db } from '../../src/db/client.js';
+import { onOneConnection, parse } from '../helpers/raw-http.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
 import { AUTH_ENV, bearer, token } from '../helpers/tokens.js';
 import { TestSocket, wsUrl } from '../helpers/ws-client.js';
@@ -33,17 +34,6 @@ function raw(port: number, request: string, quietMs = 300): Promise<string> {
   });
 }
 
-function parse(response: string): { status: number; headers: Record<string, string>; body: string } {
-  const [head = '', ...rest] = response.split('\r\n\r\n');
-  const [statusLine = '', ...lines] = head.split('\r\n');
-  const headers: Record<string, string> = {};
-  for (const l of lines) {
-    const i = l.indexOf(':');
-    headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
-  }
-  return { status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n') };
-}
-
 async function conversationCount(): Promise<number> {
   const rows = await tdb.db.sql<{ n: string }[]>`SELECT count(*) AS n FROM conversations`;
   return Number(rows[0]!.n);
@@ -59,42 +49,6 @@ afterAll(async () => {
   await s?.stop();
   await tdb?.drop();
 });
-
-// Sends requests one after another on one keep-alive connection, each after the previous
-// response is complete (a response to HEAD, or a 204, has no body whatever its headers say).
-async function onOneConnection(port: number, requests: string[]): Promise<{ status: number; headers: Record<string, string>; body: string }[]> {
-  const sock = net.connect(port, '127.0.0.1');
-  let buf = '';
-  let wake = () => {};
-  sock.on('data', (b) => { buf += b.toString(); wake(); });
-  const out: { status: number; headers: Record<string, string>; body: string }[] = [];
-  try {
-    for (const req of requests) {
-      sock.write(req);
-      const bodiless = req.startsWith('HEAD ');
-      for (;;) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end >= 0) {
-          const r = parse(buf.slice(0, end + 4));
-          const length = bodiless || r.status === 204 ? 0 : Number(r.headers['content-length'] ?? 0);
-          if (buf.length >= end + 4 + length) {
-            out.push({ ...r, body: buf.slice(end + 4, end + 4 + length) });
-            buf = buf.slice(end + 4 + length);
-            break;
-          }
-        }
-        await new Promise<void>((resolve, reject) => {
-          wake = resolve;
-          sock.once('close', () => reject(new Error(`the connection closed after ${out.length} responses: ${JSON.stringify(buf)}`)));
-        });
-      }
-    }
-    expect(buf).toBe(''); // no stray bytes after the last response
-    return out;
-  } finally {
-    sock.destroy();
-  }
-}
 
 // Headers that differ between any two responses.
 const VARYING = new Set(['date', 'x-request-id', 'content-length']);

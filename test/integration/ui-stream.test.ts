@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
 import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
+import { onOneConnection } from '../helpers/raw-http.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
 import { AUTH_ENV, bearer, token } from '../helpers/tokens.js';
 import { assemble, deltaText, readChunks, sseEvents, textOf, transport, userMessage } from '../helpers/ui-chat.js';
@@ -101,6 +102,27 @@ describe('UI message stream (AI SDK useChat protocol)', () => {
     expect(textOf(message)).toBe(stored.content);
     expect(deltaText(chunks)).toBe(stored.content);
     expect(stored.content.startsWith(before)).toBe(true);
+  });
+
+  it('HEAD of the resume stream while an answer streams: the stream\'s status and headers, no body, and the connection answers its next request', async () => {
+    const conv = await createConversation(a.url, alice);
+    const ac = new AbortController();
+    await readChunks(
+      await transport(a.url, alice).sendMessages({ chatId: conv, messages: [userMessage(LONG)], trigger: 'submit-message', messageId: undefined, abortSignal: ac.signal }),
+      (cs) => deltaText(cs).length > 10,
+    );
+    expect(await streaming(conv)).toBe(true);
+    const [head, health] = await onOneConnection(b.port, [
+      `HEAD /api/v1/chat/${conv}/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${alice}\r\n\r\n`,
+      'GET /health HTTP/1.1\r\nHost: x\r\n\r\n',
+    ]);
+    expect(await streaming(conv)).toBe(true); // the HEAD was answered mid-stream, not after it
+    expect(head!.status).toBe(200);
+    expect(head!.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(head!.headers['x-vercel-ai-ui-message-stream']).toBe('v1');
+    expect(head!.headers['content-length']).toBeUndefined();
+    expect(JSON.parse(health!.body).status).toBe('ok');
+    ac.abort();
   });
 
   it('continues from Last-Event-ID on the other replica: the text before and after the id is the stored answer exactly', async () => {
