@@ -88,16 +88,20 @@ export class ResponseCache implements ModelCallCache {
       completed = true;
     } finally {
       const response = completed ? toStored(events) : undefined;
-      if (settle) {
-        this.inflight.delete(key);
-        settle(response);
-      }
-      if (response) {
-        const responseText = events.flatMap((e) => (e.type === 'text' ? [e.text] : [])).join('');
-        await this.guard(() => this.o.store.save({
-          key, model: request.model, provider: request.provider, request: normalised,
-          queryText: request.queryText.slice(0, MAX_QUERY_TEXT), response, responseText,
-        }, settings), 'save');
+      // Waiting followers get the response at once; the entry stays until the save is done,
+      // or an identical request arriving meanwhile would find neither it nor the stored row
+      // and call the model again.
+      settle?.(response);
+      try {
+        if (response) {
+          const responseText = events.flatMap((e) => (e.type === 'text' ? [e.text] : [])).join('');
+          await this.guard(() => this.o.store.save({
+            key, model: request.model, provider: request.provider, request: normalised,
+            queryText: request.queryText.slice(0, MAX_QUERY_TEXT), response, responseText,
+          }, settings), 'save');
+        }
+      } finally {
+        if (settle) this.inflight.delete(key);
       }
     }
   }
