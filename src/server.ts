@@ -35,7 +35,7 @@ import { createNatsBus } from './bus/nats-bus.js';
 import { gatewayStore, runStore } from './db/realtime-store.js';
 import { uiChatStore } from './db/ui-chat-store.js';
 import { startRunnerLease, type Interrupted } from './db/runner-lease.js';
-import { answersNotStreaming } from './db/runs.js';
+import { answersNotStreaming } from './db/answers.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { DataDirInUse } from './db/data-dir-lock.js';
 import { assertSessionPooling } from './db/pooler-check.js';
