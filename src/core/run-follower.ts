@@ -4,7 +4,7 @@
 // parts and writes them in order. The queue is bounded: past MAX_QUEUED frames the stream
 // ends and the client resumes, which a GET serves from the run log.
 import { randomBytes } from 'node:crypto';
-import type { EventSink } from '../api/route.js';
+import type { EventSink } from './event-sink.js';
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
 import type { ServerFrame } from '../protocol/frames.js';

@@ -3,7 +3,7 @@
 // is streaming in the conversation, on whichever replica runs it; stop cancels that run
 // wherever it runs. The streams follow the same frames a WebSocket gets (hub observers),
 // so resume and stop need nothing beyond the run log and the bus.
-import type { EventSink } from '../api/route.js';
+import type { EventSink } from './event-sink.js';
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
 import { AppError } from '../protocol/errors.js';
