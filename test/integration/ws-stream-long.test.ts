@@ -6,34 +6,36 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { token } from '../helpers/tokens.js';
-import { useServers } from '../helpers/use-server.js';
+import type { Db } from '../../src/db/client.js';
+import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
+import { startServer, type ServerProcess } from '../helpers/server.js';
+import { AUTH_ENV, token } from '../helpers/tokens.js';
 import { assembleAnswer, connectReady, createConversation } from '../helpers/ws-client.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+let tdb: TestDatabase & { db: Db };
 let model: ChildProcess;
-let port: number;
+let a: ServerProcess;
+let b: ServerProcess;
 let alice: string;
 
 beforeAll(async () => {
+  tdb = await createMigratedDatabase('stream_long');
   // The streaming bench's model server: tokens at a steady rate, as many as asked for.
   model = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/stream/fake-model.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  port = await new Promise<number>((resolve, reject) => {
+  const port = await new Promise<number>((resolve, reject) => {
     model.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));
     model.once('exit', (c) => reject(new Error(`fake model exited ${c}`)));
   });
-});
-
-afterAll(() => {
-  model?.kill();
-});
-
-const { servers: [a, b], tdb } = useServers(['long-a', 'long-b'], () => ({
-  AGENT: 'openai', LLM_BASE_URL: `http://127.0.0.1:${port}/v1`, LLM_MODEL: 'bench', CACHE_ENABLED: 'false',
-}), 'stream_long');
-
-beforeAll(async () => {
+  const env = { ...AUTH_ENV, DATABASE_URL: tdb.url, AGENT: 'openai', LLM_BASE_URL: `http://127.0.0.1:${port}/v1`, LLM_MODEL: 'bench', CACHE_ENABLED: 'false' };
+  [a, b] = await Promise.all([startServer(env, 'long-a'), startServer(env, 'long-b')]);
   alice = await token('alice');
+});
+
+afterAll(async () => {
+  await Promise.all([a?.stop(), b?.stop()]);
+  model?.kill();
+  await tdb?.drop();
 });
 
 describe('a 3000-token answer run on A, watched on B', () => {
