@@ -6,12 +6,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
+import type { Db } from '../../src/db/client.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
-import { useServer } from '../helpers/use-server.js';
-import { bearer, token } from '../helpers/tokens.js';
+import { AUTH_ENV, bearer, token } from '../helpers/tokens.js';
 import { TestSocket, wsUrl } from '../helpers/ws-client.js';
 
-const { s, tdb } = useServer('http-conformance', {}, 'httpconf');
+let tdb: TestDatabase & { db: Db };
+let s: ServerProcess;
 let auth: Record<string, string>;
 
 // One raw request; resolves with the whole response once the server closes or goes quiet.
@@ -48,7 +50,14 @@ async function conversationCount(): Promise<number> {
 }
 
 beforeAll(async () => {
+  tdb = await createMigratedDatabase('httpconf');
+  s = await startServer({ ...AUTH_ENV, DATABASE_URL: tdb.url }, 'http-conformance');
   auth = bearer(await token('alice'));
+});
+
+afterAll(async () => {
+  await s?.stop();
+  await tdb?.drop();
 });
 
 describe('HEAD', () => {
