@@ -6,7 +6,7 @@ import { ResponseCache } from './agent/cache/response-cache.js';
 import { schedulePurge } from './agent/cache/purge.js';
 import { builtinTools, createAgent } from './agent/index.js';
 import { searchDocumentsTool } from './agent/tools/documents.js';
-import { createEmbedder, resolveVectorMode } from './agent/embeddings/setup.js';
+import { createEmbedder } from './agent/embeddings/setup.js';
 import { DocumentService } from './agent/embeddings/document-service.js';
 import { approvalRoutes } from './api/approval-routes.js';
 import { cacheRoutes } from './api/cache-routes.js';
@@ -27,15 +27,17 @@ import { ConversationService } from './core/conversations.js';
 import { UiChat } from './core/ui-chat.js';
 import { Inflight } from './core/inflight.js';
 import { approvalStore } from './db/approval-store.js';
-import { cacheStats, deleteCacheSettings, listCacheSettings, purgeExpiredCache, responseCacheStore, upsertCacheSettings } from './db/cache.js';
+import { cacheAdminStore, responseCacheStore } from './db/cache-store.js';
 import { createDb, type Db } from './db/client.js';
 import { conversationStore } from './db/conversation-store.js';
+import { documentStore } from './db/document-store.js';
+import { resolveVectorMode } from './db/vector-setup.js';
 import { createPgBus } from './db/pg-bus.js';
 import { createNatsBus } from './bus/nats-bus.js';
 import { gatewayStore, runStore } from './db/realtime-store.js';
 import { uiChatStore } from './db/ui-chat-store.js';
 import { startRunnerLease, type Interrupted } from './db/runner-lease.js';
-import { answersNotStreaming } from './db/runs.js';
+import { answersNotStreaming } from './db/answers.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { DataDirInUse } from './db/data-dir-lock.js';
 import { assertSessionPooling } from './db/pooler-check.js';
@@ -132,13 +134,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // sweep repeats this.
   await lease.sweep().then(interrupted, (err: unknown) => log.warn({ err_message: (err as Error).message }, 'start-up sweep of interrupted answers failed'));
   const embedder = createEmbedder(config.embeddings);
-  const documents = new DocumentService({ db, embedder, maxBytes: config.documentMaxBytes, mode: await resolveVectorMode(db, embedder, log), log });
+  const documents = new DocumentService({ store: documentStore(db, await resolveVectorMode(db, embedder, log)), embedder, maxBytes: config.documentMaxBytes, log });
+  const cacheDefaults = { enabled: config.cache.enabled, ttlSeconds: config.cache.ttlS, maxEntries: config.cache.maxEntries };
+  const cacheAdmin = cacheAdminStore(db);
   const cache = new ResponseCache({
     store: responseCacheStore(db), metrics,
-    defaults: { enabled: config.cache.enabled, ttlSeconds: config.cache.ttlS, maxEntries: config.cache.maxEntries },
+    defaults: cacheDefaults,
     onError: (err, what) => log.warn({ what, ...errInfo(err) }, 'response cache storage failed; calling the model'),
   });
-  const purge = schedulePurge(() => purgeExpiredCache(db), config.cache.purgeIntervalS * 1000, log);
+  const purge = schedulePurge(() => cacheAdmin.purgeExpired(), config.cache.purgeIntervalS * 1000, log);
   const tools = [...builtinTools, searchDocumentsTool((user, conv, q, limit) => documents.search(user, q, limit, conv))];
   const agent = config.agent.name === 'openai'
     ? createAgent('openai', { ...config.llm, tools, cache, metrics })
@@ -160,13 +164,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       VERSION,
     ),
     ...api,
-    ...cacheRoutes({
-      stats: (days, top) => cacheStats(db, days, top),
-      listSettings: () => listCacheSettings(db),
-      putSettings: (model, settings) => upsertCacheSettings(db, model, settings),
-      deleteSettings: (model) => deleteCacheSettings(db, model),
-      defaults: { enabled: config.cache.enabled, ttl_seconds: config.cache.ttlS, max_entries: config.cache.maxEntries },
-    }, config.admin),
+    ...cacheRoutes(cacheAdmin, cacheDefaults, config.admin),
     ...documentRoutes(documents),
     ...approvalRoutes(approvals),
     ...uiStreamRoutes(new UiChat({ store: uiChatStore(db), runs, hub, bus, log, autoRun: config.agent.name !== 'none' })),

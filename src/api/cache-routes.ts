@@ -3,7 +3,7 @@
 // users' questions, and settings apply to everyone. Admin means the token's ADMIN_CLAIM equals
 // ADMIN_ROLE, or is an array holding it (Keycloak/Auth0-style role lists).
 import { z } from 'zod';
-import type { CacheSettingsRow, CacheStats, ModelCacheSettingsRow } from '../db/cache.js';
+import type { CacheAdminStore, CacheSettings, ModelCacheSettings } from '../core/cache.js';
 import { AppError } from '../protocol/errors.js';
 import { ErrorJson, text } from '../protocol/rest.js';
 import { route, type Route } from './route.js';
@@ -44,22 +44,15 @@ export const CacheConfigJson = z.object({
   models: z.array(ModelSettings),
 });
 
-export interface CacheAdmin {
-  stats(days: number, top: number): Promise<CacheStats>;
-  listSettings(): Promise<ModelCacheSettingsRow[]>;
-  putSettings(model: string, s: CacheSettingsRow): Promise<ModelCacheSettingsRow>;
-  deleteSettings(model: string): Promise<boolean>;
-  defaults: CacheSettingsRow;
-}
-
-const settingsJson = (r: ModelCacheSettingsRow) => ({ model: r.model, enabled: r.enabled, ttl_seconds: r.ttl_seconds, max_entries: r.max_entries, updated_at: r.updated_at.toISOString() });
+const defaultsJson = (s: CacheSettings) => ({ enabled: s.enabled, ttl_seconds: s.ttlSeconds, max_entries: s.maxEntries });
+const settingsJson = (s: ModelCacheSettings) => ({ model: s.model, ...defaultsJson(s), updated_at: s.updatedAt.toISOString() });
 
 export function isAdmin(claims: Record<string, unknown> | undefined, admin: { claim: string; role: string }): boolean {
   const v = claims?.[admin.claim];
   return v === admin.role || (Array.isArray(v) && v.includes(admin.role));
 }
 
-export function cacheRoutes(cache: CacheAdmin, admin: { claim: string; role: string }): Route[] {
+export function cacheRoutes(cache: CacheAdminStore, defaults: CacheSettings, admin: { claim: string; role: string }): Route[] {
   const requireAdmin = (claims: Record<string, unknown> | undefined, what: string) => {
     if (!isAdmin(claims, admin)) throw new AppError('forbidden', `${what} need the "${admin.role}" role in the "${admin.claim}" claim`);
   };
@@ -96,7 +89,7 @@ export function cacheRoutes(cache: CacheAdmin, admin: { claim: string; role: str
       responses: { 200: { description: 'settings', schema: CacheConfigJson }, 401: unauthorized, 403: forbidden },
       handler: async (ctx) => {
         requireAdmin(ctx.claims, 'cache settings');
-        return { status: 200, headers: { 'Cache-Control': 'no-store' }, body: { defaults: cache.defaults, models: (await cache.listSettings()).map(settingsJson) } };
+        return { status: 200, headers: { 'Cache-Control': 'no-store' }, body: { defaults: defaultsJson(defaults), models: (await cache.listSettings()).map(settingsJson) } };
       },
     }),
     route<undefined, undefined, z.output<typeof CacheSettingsBody>>({
@@ -106,8 +99,8 @@ export function cacheRoutes(cache: CacheAdmin, admin: { claim: string; role: str
       responses: { 200: { description: 'stored', schema: ModelSettings }, 400: invalid, 401: unauthorized, 403: forbidden },
       handler: async (ctx) => {
         requireAdmin(ctx.claims, 'cache settings');
-        const { model, ...settings } = ctx.body;
-        return { status: 200, body: settingsJson(await cache.putSettings(model, settings)) };
+        const { model, enabled, ttl_seconds: ttlSeconds, max_entries: maxEntries } = ctx.body;
+        return { status: 200, body: settingsJson(await cache.putSettings(model, { enabled, ttlSeconds, maxEntries })) };
       },
     }),
     route<undefined, z.output<typeof CacheSettingsQuery>>({

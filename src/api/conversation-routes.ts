@@ -1,6 +1,7 @@
 // /api/v1/conversations: the authenticated user's conversations and their messages.
 import type { z } from 'zod';
-import type { Conversation, ConversationService, Message } from '../core/conversations.js';
+import type { Conversation, ConversationService } from '../core/conversations.js';
+import { messageJson } from '../core/message.js';
 import {
   ConversationJson, ConversationPage, CreateConversationBody, ErrorJson, IdParams,
   ListConversationsQuery, ListMessagesQuery, MessagePage, RenameConversationBody,
@@ -11,14 +12,6 @@ export function conversationJson(c: Conversation): z.input<typeof ConversationJs
   return {
     id: c.id, title: c.title, metadata: c.metadata, last_seq: c.last_seq,
     created_at: c.created_at.toISOString(), updated_at: c.updated_at.toISOString(),
-  };
-}
-
-export function messageJson(m: Message) {
-  return {
-    id: m.id, conversation_id: m.conversation_id, seq: m.seq, role: m.role, status: m.status,
-    content: m.content, client_msg_id: m.client_msg_id, run_id: m.run_id, metadata: m.metadata,
-    created_at: m.created_at.toISOString(), updated_at: m.updated_at.toISOString(),
   };
 }
 

@@ -1,8 +1,8 @@
 // /api/v1/documents: the caller's text and markdown documents, chunked and embedded on upload,
 // and similarity search over them. Another user's document answers like a missing one (404).
 import { z } from 'zod';
-import type { DocumentHit, DocumentService } from '../agent/embeddings/document-service.js';
-import type { DocumentRow } from '../db/documents.js';
+import type { DocumentService } from '../agent/embeddings/document-service.js';
+import type { Document, DocumentHit } from '../core/documents.js';
 import { Cursor, ErrorJson, IdParams, text, Uuid } from '../protocol/rest.js';
 import { hasLoneSurrogate, hasNul, NOT_BLANK_NO_NUL } from '../protocol/text.js';
 import { byId, route, type Route } from './route.js';
@@ -46,7 +46,7 @@ export const DocumentHitsJson = z.object({
   hits: z.array(z.object({ document_id: Uuid, title: z.string(), chunk_index: z.number().int(), snippet: z.string(), score: z.number() })),
 });
 
-function documentJson(d: DocumentRow & { content?: string }) {
+function documentJson(d: Document & { content?: string }) {
   return {
     id: d.id, title: d.title, content_type: d.content_type, conversation_id: d.conversation_id, size_bytes: d.size_bytes,
     chunk_count: d.chunk_count, created_at: d.created_at.toISOString(), updated_at: d.updated_at.toISOString(),

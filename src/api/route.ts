@@ -1,5 +1,6 @@
 // A route is data: method, path, auth, schemas and a handler that knows nothing about
 // uWS. The transport mounts the table; the OpenAPI document is generated from it.
+import type { EventSink } from '../core/event-sink.js';
 import type { z } from 'zod';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -27,13 +28,7 @@ export interface Reply {
   stream?: (sink: EventSink) => void;
 }
 
-export interface EventSink {
-  // false: the client is gone, or read so slowly that the stream was closed (it resumes
-  // with a GET); nothing more should be sent
-  send(ev: { id?: string; data: string }): boolean;
-  end(): void;
-  onClose(cb: () => void): void;
-}
+export type { EventSink };
 
 export interface ResponseDoc {
   description: string;

@@ -2,6 +2,7 @@
 // (user, id), and "not yours" is reported exactly like "does not exist".
 import { AppError } from '../protocol/errors.js';
 import { keysetPage, type ListCursor, type Page } from './cursor.js';
+import type { Message } from './message.js';
 
 export interface Conversation {
   id: string;
@@ -11,20 +12,6 @@ export interface Conversation {
   created_at: Date;
   updated_at: Date;
   cursor_ts: string;
-}
-
-export interface Message {
-  id: string;
-  conversation_id: string;
-  seq: number;
-  role: string;
-  status: string;
-  content: string;
-  client_msg_id: string | null;
-  run_id: string | null;
-  metadata: Record<string, unknown>;
-  created_at: Date;
-  updated_at: Date;
 }
 
 export interface ConversationStore {

@@ -4,7 +4,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { WireMessage } from '../protocol/frames.js';
+import { wireMessage, type Message } from './message.js';
 import type { Approvals } from './approvals.js';
 import type { Bus } from './bus.js';
 import type { Hub } from './hub.js';
@@ -19,10 +19,10 @@ export interface TokenVerifier {
 
 export interface GatewayStore {
   // ownership, last_seq and the answer streaming now (on any replica), in one call
-  findOwned(userId: string, conv: string): Promise<{ id: string; last_seq: number; streaming: WireMessage | undefined } | undefined>;
-  messagesAfter(conv: string, afterSeq: number, limit: number): Promise<WireMessage[]>;
-  insertUserMessage(conv: string, userId: string, clientMsgId: string, content: string): Promise<{ message: WireMessage; duplicate: boolean } | undefined>;
-  streamingAnswer(conv: string): Promise<WireMessage | undefined>;
+  findOwned(userId: string, conv: string): Promise<{ id: string; last_seq: number; streaming: Message | undefined } | undefined>;
+  messagesAfter(conv: string, afterSeq: number, limit: number): Promise<Message[]>;
+  insertUserMessage(conv: string, userId: string, clientMsgId: string, content: string): Promise<{ message: Message; duplicate: boolean } | undefined>;
+  streamingAnswer(conv: string): Promise<Message | undefined>;
 }
 
 export interface GatewayDeps {
@@ -139,7 +139,7 @@ export class Gateway {
   private async resync(): Promise<void> {
     for (const conv of this.hub.localConversations()) {
       try {
-        for (const m of await this.store.messagesAfter(conv, this.hub.resyncFrom(conv), 1000)) this.hub.deliverLocal(conv, { type: 'message', message: m });
+        for (const m of await this.store.messagesAfter(conv, this.hub.resyncFrom(conv), 1000)) this.hub.deliverLocal(conv, { type: 'message', message: wireMessage(m) });
         const streaming = await this.store.streamingAnswer(conv);
         if (streaming?.run_id && !this.runs.isLocal(streaming.run_id)) this.bus.publish({ kind: 'snapshot_request', conv, run_id: streaming.run_id, session: '*' });
       } catch (err) {

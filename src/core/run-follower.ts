@@ -4,10 +4,11 @@
 // parts and writes them in order. The queue is bounded: past MAX_QUEUED frames the stream
 // ends and the client resumes, which a GET serves from the run log.
 import { randomBytes } from 'node:crypto';
-import type { EventSink } from '../api/route.js';
+import type { EventSink } from './event-sink.js';
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
-import type { ServerFrame, WireMessage } from '../protocol/frames.js';
+import type { ServerFrame } from '../protocol/frames.js';
+import type { Message } from './message.js';
 import type { Hub } from './hub.js';
 import { UiStreamMapper, type UiEvent } from './ui-stream.js';
 
@@ -27,7 +28,7 @@ export class RunFollower {
 
   // dropUntilRun: a send's run announces its id before its first frame, so anything
   // earlier belongs to other runs; a resume keeps everything for the run it is about to pick.
-  constructor(hub: Hub, conv: string, private readonly stored: (messageId: string) => Promise<WireMessage | undefined>, private readonly log: Logger, private readonly dropUntilRun = false) {
+  constructor(hub: Hub, conv: string, private readonly stored: (messageId: string) => Promise<Message | undefined>, private readonly log: Logger, private readonly dropUntilRun = false) {
     this.unobserve = hub.observe(conv, { sessionId: this.sessionId, deliver: (f) => this.deliver(f) });
   }
 

@@ -6,6 +6,7 @@ import type { ServerFrame } from '../protocol/frames.js';
 import { LocalBus } from './bus.js';
 import { Hub } from './hub.js';
 import { RunManager, type RunStore } from './runs.js';
+import { fakeMessage } from './testing/fakes.js';
 
 // An agent that streams words until it is aborted or runs out.
 function agent(words: string[], gate?: Promise<void>): Agent {
@@ -26,7 +27,7 @@ function setup(finish: RunStore['finish'], a: Agent) {
   const frames: ServerFrame[] = [];
   bus.subscribe((ev) => { if (ev.kind === 'frame') frames.push(ev.frame); });
   const store: RunStore = {
-    insertAnswer: async (conv, runId) => ({ id: 'm1', seq: 2, role: 'assistant', status: 'streaming', content: '', client_msg_id: null, run_id: runId, user_id: null, created_at: '' }),
+    insertAnswer: async (conv, runId) => fakeMessage({ id: 'm1', seq: 2, conversation_id: conv, status: 'streaming', run_id: runId }),
     appendChunks: async () => undefined,
     finish,
     checkpoint: async () => undefined,

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { Agent, AgentContext, AgentEvent } from '../agent/types.js';
 import { createLogger } from '../log.js';
 import { createMetrics } from '../metrics/metrics.js';
-import type { ServerFrame, WireMessage } from '../protocol/frames.js';
+import type { ServerFrame } from '../protocol/frames.js';
+import type { Message } from './message.js';
+import { fakeMessage } from './testing/fakes.js';
 import type { AnswerChunk } from './answer-writer.js';
 import { LocalBus } from './bus.js';
 import { Hub } from './hub.js';
@@ -32,10 +34,10 @@ class MemoryStore implements RunStore {
   readonly rows = new Map<string, { status: string; content: string }>();
   readonly chunks: AnswerChunk[] = [];
   endedElsewhere = false;
-  async insertAnswer(conv: string, runId: string): Promise<WireMessage> {
+  async insertAnswer(conv: string, runId: string): Promise<Message> {
     const id = `a${this.rows.size + 1}`;
     this.rows.set(id, { status: 'streaming', content: '' });
-    return { id, seq: this.rows.size + 1, role: 'assistant', status: 'streaming', content: '', client_msg_id: null, run_id: runId, user_id: null, created_at: conv };
+    return fakeMessage({ id, seq: this.rows.size + 1, conversation_id: conv, status: 'streaming', run_id: runId });
   }
   async appendChunks(c: AnswerChunk[]) { this.chunks.push(...c); }
   async finish(id: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed') {

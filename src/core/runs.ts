@@ -8,7 +8,8 @@ import { AgentFailure, type Agent, type AgentEvent, type ChatTurn, type SearchHi
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { ServerFrame, WireMessage } from '../protocol/frames.js';
+import type { ServerFrame } from '../protocol/frames.js';
+import { wireMessage, type Message } from './message.js';
 import { AnswerWriter, type ChunkStore } from './answer-writer.js';
 import type { ToolGate } from './approvals.js';
 import type { Bus } from './bus.js';
@@ -16,7 +17,7 @@ import type { Hub } from './hub.js';
 import { isUuid, stableUuid } from './stable-uuid.js';
 
 export interface RunStore extends ChunkStore {
-  insertAnswer(conv: string, runId: string): Promise<WireMessage | undefined>;
+  insertAnswer(conv: string, runId: string): Promise<Message | undefined>;
   // changed=false: the row had already ended (another replica marked it); status and
   // content are then what is stored.
   finish(messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>): Promise<{ changed: boolean; status: string; content: string }>;
@@ -140,7 +141,7 @@ export class RunManager {
     this.runs.set(runId, run);
     // Cancels and snapshot requests for this run arrive on the conversation's events.
     const unwatch = this.d.bus.watch(conv);
-    this.publish(conv, { type: 'message', message: answer });
+    this.publish(conv, { type: 'message', message: wireMessage(answer) });
     this.publish(conv, { type: 'run.started', run_id: runId, message_id: answer.id, seq: answer.seq, agent: this.d.agent.name });
 
     let step = 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BusEvent } from './bus.js';
-import { FakePort, fakeGateway, settle } from './testing/fakes.js';
+import { FakePort, fakeGateway, fakeMessage, settle } from './testing/fakes.js';
 
 async function ready(conv = 'c1', user = 'alice', opts: Parameters<typeof fakeGateway>[0] = {}) {
   const gw = fakeGateway(opts);
@@ -43,7 +43,7 @@ describe('Session', () => {
     runs.local.set('00000000-0000-4000-8000-0000000000c2', { conv: 'c2' });
     send(s, { type: 'cancel', run_id: '00000000-0000-4000-8000-0000000000c2' });
     await settle();
-    store.streaming = { id: 'a9', seq: 9, role: 'assistant', status: 'streaming', content: '', client_msg_id: null, run_id: '00000000-0000-4000-8000-0000000000c1', user_id: null, created_at: '' };
+    store.streaming = fakeMessage({ id: 'a9', seq: 9, role: 'assistant', status: 'streaming', run_id: '00000000-0000-4000-8000-0000000000c1' });
     send(s, { type: 'cancel', run_id: '00000000-0000-4000-8000-0000000000ee' });
     await settle();
     expect(runs.cancelled, "a socket cancelled another conversation's run").toEqual([]);

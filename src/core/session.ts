@@ -2,7 +2,8 @@
 // resume, then the frames of a ready session. Transport-agnostic: the socket is a port.
 import { randomBytes } from 'node:crypto';
 import { AppError, closeFor, invalid, type ErrorCode } from '../protocol/errors.js';
-import { ClientFrame, PROTOCOL_VERSION, type ClientFrameOf, type ServerFrame, type WireMessage } from '../protocol/frames.js';
+import { ClientFrame, PROTOCOL_VERSION, type ClientFrameOf, type ServerFrame } from '../protocol/frames.js';
+import { wireMessage, type Message } from './message.js';
 import type { Gateway } from './gateway.js';
 import type { Endpoint } from './hub.js';
 import { TokenBucket } from './rate-limit.js';
@@ -188,7 +189,7 @@ export class Session implements Endpoint {
 
   // Subscribe first (holding live frames back), then replay, then the run in flight, so
   // nothing published meanwhile is lost or delivered out of order.
-  private async join(lastSeq: number, streaming: WireMessage | undefined, clientSeq: number | undefined): Promise<void> {
+  private async join(lastSeq: number, streaming: Message | undefined, clientSeq: number | undefined): Promise<void> {
     const g = this.g;
     this.buffered = [];
     g.hub.join(this);
@@ -211,7 +212,7 @@ export class Session implements Endpoint {
           // not mistaken for a slow reader.
           while (this.port.buffered() > g.cfg.maxBufferedBytes / 2 && this.state === 'ready') await this.port.drained();
           if (this.state !== 'ready') return;
-          this.send({ type: 'message', message: m });
+          this.send({ type: 'message', message: wireMessage(m) });
           replayedTo = Math.max(replayedTo, m.seq);
         }
       }
@@ -240,7 +241,7 @@ export class Session implements Endpoint {
       this.send({ type: 'ack', client_msg_id: f.client_msg_id, message_id: out.message.id, seq: out.message.seq, duplicate: out.duplicate });
       g.metrics.wsMessageAck.observe((performance.now() - t0) / 1000);
       if (out.duplicate) return;
-      g.bus.publish({ kind: 'frame', conv: this.conv, frame: { type: 'message', message: out.message }, except: this.sessionId });
+      g.bus.publish({ kind: 'frame', conv: this.conv, frame: { type: 'message', message: wireMessage(out.message) }, except: this.sessionId });
       if (g.autoRun) g.runs.submit(this.conv, this.userId, out.message.seq);
     } catch (err) {
       g.log.error({ err_message: (err as Error).message }, 'storing a message failed');

@@ -3,11 +3,11 @@
 // is streaming in the conversation, on whichever replica runs it; stop cancels that run
 // wherever it runs. The streams follow the same frames a WebSocket gets (hub observers),
 // so resume and stop need nothing beyond the run log and the bus.
-import type { EventSink } from '../api/route.js';
+import type { EventSink } from './event-sink.js';
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
 import { AppError } from '../protocol/errors.js';
-import type { WireMessage } from '../protocol/frames.js';
+import { wireMessage, type Message } from './message.js';
 import { lastUserText, type UiChatBody } from '../protocol/ui-chat.js';
 import type { Bus } from './bus.js';
 import type { Hub } from './hub.js';
@@ -17,12 +17,12 @@ import { isUuid, stableUuid } from './stable-uuid.js';
 import { parseEventId, UiStreamMapper, type ToolCallState, type UiEvent } from './ui-stream.js';
 
 export interface UiChatStore {
-  findOwned(userId: string, conv: string): Promise<{ id: string; last_seq: number; streaming: WireMessage | undefined } | undefined>;
-  insertUserMessage(conv: string, userId: string, clientMsgId: string, content: string, uiMessageId: string): Promise<{ message: WireMessage; duplicate: boolean } | undefined>;
-  message(conv: string, id: string): Promise<WireMessage | undefined>;
-  messageBySeq(conv: string, seq: number): Promise<WireMessage | undefined>;
-  answerAfter(conv: string, seq: number): Promise<WireMessage | undefined>;
-  streamingAnswer(conv: string): Promise<WireMessage | undefined>;
+  findOwned(userId: string, conv: string): Promise<{ id: string; last_seq: number; streaming: Message | undefined } | undefined>;
+  insertUserMessage(conv: string, userId: string, clientMsgId: string, content: string, uiMessageId: string): Promise<{ message: Message; duplicate: boolean } | undefined>;
+  message(conv: string, id: string): Promise<Message | undefined>;
+  messageBySeq(conv: string, seq: number): Promise<Message | undefined>;
+  answerAfter(conv: string, seq: number): Promise<Message | undefined>;
+  streamingAnswer(conv: string): Promise<Message | undefined>;
   toolCalls(messageId: string): Promise<ToolCallState[]>;
 }
 
@@ -58,7 +58,7 @@ export class UiChat {
       if (answer?.status === 'streaming') return this.follow(conv, answer, undefined);
       return (sink) => void this.replayStored(answer, sink);
     }
-    bus.publish({ kind: 'frame', conv, frame: { type: 'message', message: out.message } });
+    bus.publish({ kind: 'frame', conv, frame: { type: 'message', message: wireMessage(out.message) } });
     if (!this.d.autoRun) {
       follower.close();
       return (sink) => void this.replayStored(undefined, sink);
@@ -128,7 +128,7 @@ export class UiChat {
 
   // A stream of an answer streaming now: tool calls made so far (with pending approvals),
   // the text up to a snapshot from the replica running it, then live frames.
-  private async follow(conv: string, s: WireMessage, skipText: number | undefined, existing?: RunFollower): Promise<StreamStart> {
+  private async follow(conv: string, s: Message, skipText: number | undefined, existing?: RunFollower): Promise<StreamStart> {
     const { store, hub, runs, bus } = this.d;
     const follower = existing ?? new RunFollower(hub, conv, (id) => store.message(conv, id), this.d.log);
     const runId = s.run_id!;
@@ -149,7 +149,7 @@ export class UiChat {
     return (sink) => follower.attach(sink);
   }
 
-  private async replayStored(answer: WireMessage | undefined, sink: EventSink): Promise<void> {
+  private async replayStored(answer: Message | undefined, sink: EventSink): Promise<void> {
     try {
       if (answer === undefined || answer.run_id === null) {
         sink.send({ data: JSON.stringify({ type: 'start' }) });

@@ -1,7 +1,7 @@
 // Queries behind the LLM response cache: per-model settings (cache_config), entries
 // (llm_response_cache) with their size bound and expiry, and per-day counts (cache_analytics)
 // that the cache_by_model and top_cached_queries views summarise.
-import type { CacheStore, StoredResponse } from '../agent/cache/response-cache.js';
+import type { CacheStats } from '../core/cache.js';
 import type { Db } from './client.js';
 
 export interface CacheSettingsRow {
@@ -101,11 +101,7 @@ export async function purgeExpiredCache(db: Db): Promise<number> {
   return rows.count;
 }
 
-export interface CacheStats {
-  by_model: { model: string; hits: number; misses: number; tokens_saved: number; hit_ratio: number; live_entries: number }[];
-  top_queries: { model: string; query_text: string; hit_count: number; tokens_saved: number; created_at: Date; last_hit_at: Date | null; expires_at: Date }[];
-  daily: { day: string; model: string; hits: number; misses: number; tokens_saved: number }[];
-}
+export type { CacheStats };
 
 export async function cacheStats(db: Db, days: number, top: number): Promise<CacheStats> {
   return db.timed('cache.stats', async (sql) => {
@@ -124,23 +120,4 @@ export async function cacheStats(db: Db, days: number, top: number): Promise<Cac
       daily: daily.map((r) => ({ ...r, hits: Number(r.hits), misses: Number(r.misses), tokens_saved: Number(r.tokens_saved) })),
     };
   });
-}
-
-// Binds these queries to the response cache's port.
-export function responseCacheStore(db: Db): CacheStore {
-  return {
-    settings: async (model) => {
-      const r = await cacheSettings(db, model);
-      return r && { enabled: r.enabled, ttlSeconds: r.ttl_seconds, maxEntries: r.max_entries };
-    },
-    take: async (key) => {
-      const r = await takeCacheEntry(db, key);
-      return r && { events: r.events as StoredResponse['events'], promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens };
-    },
-    save: (e, s) => saveCacheEntry(db, {
-      key: e.key, model: e.model, provider: e.provider, request: e.request, queryText: e.queryText, events: e.response.events,
-      responseText: e.responseText, promptTokens: e.response.promptTokens, completionTokens: e.response.completionTokens,
-    }, s.ttlSeconds, s.maxEntries),
-    count: (model, c) => countCacheRequest(db, model, c),
-  };
 }

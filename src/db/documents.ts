@@ -2,33 +2,11 @@
 // transaction, so a document is never visible half-embedded; deleting it takes its embeddings
 // (ON DELETE CASCADE). Every query is scoped by user_id: another user's document is "not found".
 import type { ListCursor } from '../core/cursor.js';
+import type { Document, NewDocument } from '../core/documents.js';
 import type { Db } from './client.js';
-
-export interface DocumentRow {
-  id: string;
-  user_id: string;
-  conversation_id: string | null;
-  title: string;
-  content_type: string;
-  size_bytes: number;
-  chunk_count: number;
-  created_at: Date;
-  updated_at: Date;
-  cursor_ts: string;
-}
 
 const COLS = `id, user_id, conversation_id, title, content_type, size_bytes, chunk_count, created_at, updated_at,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_ts`;
-
-export interface NewDocument {
-  userId: string;
-  conversationId: string | null;
-  title: string;
-  contentType: string;
-  content: string;
-  chunks: { index: number; content: string; start: number; end: number; embedding: number[] }[];
-  model: string;
-}
 
 export async function conversationOwned(db: Db, userId: string, conversationId: string): Promise<boolean> {
   const rows = await db.timed('documents.conversation_owned', (sql) => sql`
@@ -39,11 +17,11 @@ export async function conversationOwned(db: Db, userId: string, conversationId: 
 // One statement, not sql.begin(): postgres.js 3.4.9 crashes the process (uncaught
 // TypeError in nextWrite) when a transaction's backend dies and it writes the ROLLBACK
 // to the closed socket. A single statement is just as atomic.
-export async function insertDocument(db: Db, d: NewDocument): Promise<DocumentRow> {
+export async function insertDocument(db: Db, d: NewDocument): Promise<Document> {
   const chunks = d.chunks.map((c) => ({
     chunk_index: c.index, content: c.content, start_offset: c.start, end_offset: c.end, dims: c.embedding.length, embedding: c.embedding,
   }));
-  const rows = await db.timed('documents.insert', (sql) => sql<DocumentRow[]>`
+  const rows = await db.timed('documents.insert', (sql) => sql<Document[]>`
     WITH doc AS (
       INSERT INTO documents (user_id, conversation_id, title, content_type, content, size_bytes, chunk_count)
       VALUES (${d.userId}, ${d.conversationId}, ${d.title}, ${d.contentType}, ${d.content}, ${Buffer.byteLength(d.content)}, ${d.chunks.length})
@@ -65,8 +43,8 @@ export async function listDocuments(
   limit: number,
   before: ListCursor | undefined,
   conversationId: string | undefined,
-): Promise<DocumentRow[]> {
-  return db.timed('documents.list', (sql) => sql<DocumentRow[]>`
+): Promise<Document[]> {
+  return db.timed('documents.list', (sql) => sql<Document[]>`
     SELECT ${sql.unsafe(COLS)} FROM documents
      WHERE user_id = ${userId}
        ${conversationId === undefined ? sql`` : sql`AND conversation_id = ${conversationId}`}
@@ -74,8 +52,8 @@ export async function listDocuments(
      ORDER BY created_at DESC, id DESC LIMIT ${limit}`);
 }
 
-export async function getDocument(db: Db, userId: string, id: string): Promise<(DocumentRow & { content: string }) | undefined> {
-  const rows = await db.timed('documents.get', (sql) => sql<(DocumentRow & { content: string })[]>`
+export async function getDocument(db: Db, userId: string, id: string): Promise<(Document & { content: string }) | undefined> {
+  const rows = await db.timed('documents.get', (sql) => sql<(Document & { content: string })[]>`
     SELECT ${sql.unsafe(COLS)}, content FROM documents WHERE id = ${id} AND user_id = ${userId}`);
   return rows[0];
 }

@@ -1,17 +1,10 @@
 // Similarity search over chunk embeddings, in SQL. With pgvector (when the database offers the
 // extension) vectors are compared by its <=> cosine distance through an HNSW expression index
 // per dimension; without it, by cosine_similarity() over the plain real[] column (migration 0003).
+import type { ChunkHit, SearchScope, VectorMode } from '../core/documents.js';
 import type { Db } from './client.js';
 
-export type VectorMode = 'pgvector' | 'array';
-
-export interface ChunkHit {
-  document_id: string;
-  title: string;
-  chunk_index: number;
-  content: string;
-  score: number;
-}
+export type { ChunkHit, SearchScope, VectorMode };
 
 // Pure so the choice is testable on a database that lacks the extension.
 export function chooseVectorMode(available: boolean, created: boolean): VectorMode {
@@ -55,14 +48,6 @@ export async function ensureVectorIndex(db: Db, dims: number): Promise<void> {
   if (!Number.isInteger(dims) || dims < 1 || dims > 2000) throw new Error(`no HNSW index for dimension ${dims} (pgvector indexes up to 2000)`);
   await db.timed('embeddings.ensure_vector_index', (sql) => sql.unsafe(`CREATE INDEX IF NOT EXISTS embeddings_vector_${dims}_idx ON embeddings
     USING hnsw ((embedding::vector(${dims})) vector_cosine_ops) WHERE dims = ${dims}`));
-}
-
-export interface SearchScope {
-  userId: string;
-  model: string;
-  // documents of this conversation and documents attached to none; undefined: all of the user's
-  conversationId?: string;
-  limit: number;
 }
 
 export async function searchChunks(db: Db, mode: VectorMode, query: number[], s: SearchScope): Promise<ChunkHit[]> {

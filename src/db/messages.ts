@@ -3,23 +3,15 @@
 // rollback returns the number, so seq stays gap-free.
 import type { Db } from './client.js';
 import { isUniqueViolation } from './client.js';
+import type { Message, MessageRole, MessageStatus } from '../core/message.js';
 
-export type MessageRole = 'user' | 'assistant' | 'system' | 'tool';
-export type MessageStatus = 'streaming' | 'complete' | 'cancelled' | 'interrupted' | 'failed';
+// A row as MESSAGE_COLS selects it: seq is int8 (a string from the driver), and read
+// through to_jsonb the dates are strings too.
+export type MessageRow = Omit<Message, 'seq' | 'created_at' | 'updated_at'> & { seq: number | string; created_at: Date | string; updated_at: Date | string };
 
-export interface MessageRow {
-  id: string;
-  conversation_id: string;
-  seq: number;
-  role: MessageRole;
-  status: MessageStatus;
-  content: string;
-  client_msg_id: string | null;
-  run_id: string | null;
-  user_id: string | null;
-  metadata: Record<string, unknown>;
-  created_at: Date;
-  updated_at: Date;
+// The one row mapper: every reader of messages returns what it gives.
+export function messageFromRow(r: MessageRow): Message {
+  return { ...r, seq: Number(r.seq), created_at: new Date(r.created_at), updated_at: new Date(r.updated_at) };
 }
 
 // The columns of a message as every reader sees them. A streaming answer's text since its
@@ -30,10 +22,6 @@ export const MESSAGE_COLS = `id, conversation_id, seq::int8 AS seq, role, status
     SELECT string_agg(c.text, '' ORDER BY c.off) FROM answer_chunks c WHERE c.message_id = messages.id), '')
   ELSE content END AS content,
   client_msg_id, run_id, user_id, metadata, created_at, updated_at`;
-
-function normalise(row: MessageRow): MessageRow {
-  return { ...row, seq: Number(row.seq) };
-}
 
 export interface NewMessage {
   conversationId: string;
@@ -52,8 +40,8 @@ export interface NewMessage {
 // row; the loser hits the unique key, its whole statement (the bump included) rolls back,
 // and it returns the stored original. seq therefore stays gap-free.
 export type InsertOutcome =
-  | { kind: 'created'; message: MessageRow }
-  | { kind: 'duplicate'; message: MessageRow }
+  | { kind: 'created'; message: Message }
+  | { kind: 'duplicate'; message: Message }
   | { kind: 'no_conversation' };
 
 export async function insertMessage(db: Db, m: NewMessage): Promise<InsertOutcome> {
@@ -78,7 +66,7 @@ export async function insertMessage(db: Db, m: NewMessage): Promise<InsertOutcom
     const row = rows[0];
     if (row === undefined) return { kind: 'no_conversation' };
     const { existing, ...message } = row;
-    return { kind: existing ? 'duplicate' : 'created', message: normalise(message as MessageRow) };
+    return { kind: existing ? 'duplicate' : 'created', message: messageFromRow(message) };
   } catch (err) {
     if (!isUniqueViolation(err, 'messages_conversation_client_msg_key') || !m.clientMsgId) throw err;
     const stored = await findByClientMsgId(db, m.conversationId, m.clientMsgId);
@@ -87,16 +75,16 @@ export async function insertMessage(db: Db, m: NewMessage): Promise<InsertOutcom
   }
 }
 
-export async function findByClientMsgId(db: Db, conversationId: string, clientMsgId: string): Promise<MessageRow | undefined> {
+export async function findByClientMsgId(db: Db, conversationId: string, clientMsgId: string): Promise<Message | undefined> {
   const rows = await db.timed('messages.find_by_client_id', (sql) => sql<MessageRow[]>`
     SELECT ${sql.unsafe(MESSAGE_COLS)} FROM messages WHERE conversation_id = ${conversationId} AND client_msg_id = ${clientMsgId}`);
-  return rows[0] === undefined ? undefined : normalise(rows[0]);
+  return rows[0] && messageFromRow(rows[0]);
 }
 
-export async function listMessagesAfter(db: Db, conversationId: string, afterSeq: number, limit: number): Promise<MessageRow[]> {
+export async function listMessagesAfter(db: Db, conversationId: string, afterSeq: number, limit: number): Promise<Message[]> {
   const rows = await db.timed('messages.list_after', (sql) => sql<MessageRow[]>`
     SELECT ${sql.unsafe(MESSAGE_COLS)} FROM messages
      WHERE conversation_id = ${conversationId} AND seq > ${afterSeq}
      ORDER BY seq LIMIT ${limit}`);
-  return rows.map(normalise);
+  return rows.map(messageFromRow);
 }

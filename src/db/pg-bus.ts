@@ -23,7 +23,7 @@ import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
 import { eventKind, NO_BUS_METRICS, type BusMetrics } from '../core/bus-metrics.js';
 import type { Db } from './client.js';
-import { loadBusEvent, pruneBusEvents, storeBusEvent } from './runs.js';
+import { loadBusEvent, pruneBusEvents, storeBusEvent } from './bus-events.js';
 
 const CHANNEL = 'chat_backend_events';
 const MAX_PAYLOAD = 7900;

@@ -1,22 +1,14 @@
 // Binds the queries to the ports of the realtime core (gateway sessions and agent runs).
 import type { GatewayStore } from '../core/gateway.js';
 import type { RunStore } from '../core/runs.js';
-import type { WireMessage } from '../protocol/frames.js';
 import { AppError } from '../protocol/errors.js';
 import { isConnectionError, type Db } from './client.js';
 import type { RunnerLease } from './runner-lease.js';
-import { insertMessage, listMessagesAfter, type MessageRow } from './messages.js';
-import {
-  finishAnswer, finishToolCall, findOwnedForJoin, findStreamingAnswer, insertCheckpoint, insertToolCall, recentTurns,
-  appendAnswerChunks, searchConversationMessages,
-} from './runs.js';
-
-export function wireMessage(m: MessageRow): WireMessage {
-  return {
-    id: m.id, seq: m.seq, role: m.role, status: m.status, content: m.content, client_msg_id: m.client_msg_id,
-    run_id: m.run_id, user_id: m.user_id, created_at: m.created_at.toISOString(),
-  };
-}
+import { appendAnswerChunks, finishAnswer } from './answers.js';
+import { insertCheckpoint } from './checkpoints.js';
+import { insertMessage, listMessagesAfter } from './messages.js';
+import { findOwnedForJoin, findStreamingAnswer, recentTurns, searchConversationMessages } from './message-reads.js';
+import { finishToolCall, insertToolCall } from './tool-calls.js';
 
 // Sessions tell a client "try again" (a recoverable error frame, or a close it may
 // resume after) when the database is away, rather than "internal server error". Reads
@@ -56,19 +48,13 @@ export function gatewayStore(db: Db, deadlineMs?: number): GatewayStore {
 
 function gatewayQueries(db: Db): GatewayStore {
   return {
-    findOwned: async (userId, conv) => {
-      const r = await findOwnedForJoin(db, userId, conv);
-      return r && { id: r.id, last_seq: r.last_seq, streaming: r.streaming && wireMessage(r.streaming) };
-    },
-    messagesAfter: async (conv, after, limit) => (await listMessagesAfter(db, conv, after, limit)).map(wireMessage),
+    findOwned: (userId, conv) => findOwnedForJoin(db, userId, conv),
+    messagesAfter: (conv, after, limit) => listMessagesAfter(db, conv, after, limit),
     insertUserMessage: async (conv, userId, clientMsgId, content) => {
       const out = await insertMessage(db, { conversationId: conv, role: 'user', content, clientMsgId, userId });
-      return out.kind === 'no_conversation' ? undefined : { message: wireMessage(out.message), duplicate: out.kind === 'duplicate' };
+      return out.kind === 'no_conversation' ? undefined : { message: out.message, duplicate: out.kind === 'duplicate' };
     },
-    streamingAnswer: async (conv) => {
-      const m = await findStreamingAnswer(db, conv);
-      return m && wireMessage(m);
-    },
+    streamingAnswer: (conv) => findStreamingAnswer(db, conv),
   };
 }
 
@@ -79,7 +65,7 @@ export function runStore(db: Db, lease: Pick<RunnerLease, 'runnerId' | 'held'>):
       const wait = lease.held();
       if (wait) await wait;
       const out = await insertMessage(db, { conversationId: conv, role: 'assistant', content: '', status: 'streaming', runId, runnerId: lease.runnerId });
-      return out.kind === 'no_conversation' ? undefined : wireMessage(out.message);
+      return out.kind === 'no_conversation' ? undefined : out.message;
     },
     appendChunks: (chunks) => appendAnswerChunks(db, chunks),
     finish: (id, content, status, metadata) => finishAnswer(db, id, content, status, metadata),

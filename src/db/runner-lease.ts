@@ -13,7 +13,7 @@ import postgres from 'postgres';
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
 import type { Db, Sql } from './client.js';
-import { interruptRunner, streamingRunners } from './runs.js';
+import { interruptRunner, streamingRunners } from './runner-recovery.js';
 
 export interface Interrupted {
   id: string;

@@ -2,36 +2,20 @@
 import type { UiChatStore } from '../core/ui-chat.js';
 import type { Db } from './client.js';
 import { insertMessage } from './messages.js';
-import { wireMessage } from './realtime-store.js';
-import { findOwnedForJoin, findStreamingAnswer } from './runs.js';
-import { findAnswerAfter, findMessage, findMessageBySeq, toolCallsOfMessage } from './ui-chat.js';
+import { findAnswerAfter, findMessage, findMessageBySeq, findOwnedForJoin, findStreamingAnswer } from './message-reads.js';
+import { toolCallsOfMessage } from './tool-calls.js';
 
 export function uiChatStore(db: Db): UiChatStore {
   return {
-    findOwned: async (userId, conv) => {
-      const r = await findOwnedForJoin(db, userId, conv);
-      return r && { id: r.id, last_seq: r.last_seq, streaming: r.streaming && wireMessage(r.streaming) };
-    },
+    findOwned: (userId, conv) => findOwnedForJoin(db, userId, conv),
     insertUserMessage: async (conv, userId, clientMsgId, content, uiMessageId) => {
       const out = await insertMessage(db, { conversationId: conv, role: 'user', content, clientMsgId, userId, metadata: { ui_message_id: uiMessageId } });
-      return out.kind === 'no_conversation' ? undefined : { message: wireMessage(out.message), duplicate: out.kind === 'duplicate' };
+      return out.kind === 'no_conversation' ? undefined : { message: out.message, duplicate: out.kind === 'duplicate' };
     },
-    message: async (conv, id) => {
-      const m = await findMessage(db, conv, id);
-      return m && wireMessage(m);
-    },
-    messageBySeq: async (conv, seq) => {
-      const m = await findMessageBySeq(db, conv, seq);
-      return m && wireMessage(m);
-    },
-    answerAfter: async (conv, seq) => {
-      const m = await findAnswerAfter(db, conv, seq);
-      return m && wireMessage(m);
-    },
-    streamingAnswer: async (conv) => {
-      const m = await findStreamingAnswer(db, conv);
-      return m && wireMessage(m);
-    },
+    message: (conv, id) => findMessage(db, conv, id),
+    messageBySeq: (conv, seq) => findMessageBySeq(db, conv, seq),
+    answerAfter: (conv, seq) => findAnswerAfter(db, conv, seq),
+    streamingAnswer: (conv) => findStreamingAnswer(db, conv),
     toolCalls: async (messageId) => (await toolCallsOfMessage(db, messageId)).map((t) => ({
       toolCallId: t.id,
       name: t.name,

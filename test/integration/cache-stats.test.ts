@@ -4,32 +4,29 @@
 // counts it. The model is the local fake server (fixture: text.sse).
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/client.js';
-import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
-import { AUTH_ENV, bearer, token } from '../helpers/tokens.js';
+import { useServer } from '../helpers/use-server.js';
+import { bearer, token } from '../helpers/tokens.js';
 import { connectReady, createConversation } from '../helpers/ws-client.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../fixtures/openai/fake-server.js';
 
-let tdb: TestDatabase & { db: Db };
-let s: ServerProcess;
 let fake: FakeOpenAi;
 let alice: string;
 
 beforeAll(async () => {
   fake = await startFakeOpenAi();
-  tdb = await createMigratedDatabase('cachestats');
-  s = await startServer({
-    ...AUTH_ENV, DATABASE_URL: tdb.url, LLM_PROVIDER: 'openai', LLM_BASE_URL: fake.url, LLM_MODEL: 'local-model',
-    ADMIN_CLAIM: 'chat_roles', ADMIN_ROLE: 'ops',
-  }, 'cache-stats');
-  alice = await token('alice');
 });
 
 afterAll(async () => {
-  await s?.stop();
   await fake?.close();
-  await tdb?.drop();
+});
+
+const { s, tdb } = useServer('cache-stats', () => ({
+  LLM_PROVIDER: 'openai', LLM_BASE_URL: fake.url, LLM_MODEL: 'local-model',
+  ADMIN_CLAIM: 'chat_roles', ADMIN_ROLE: 'ops',
+}), 'cachestats');
+
+beforeAll(async () => {
+  alice = await token('alice');
 });
 
 async function ask(question: string) {

@@ -7,29 +7,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
-import type { Db } from '../../src/db/client.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
-import { AUTH_ENV, token } from '../helpers/tokens.js';
+import { useServer } from '../helpers/use-server.js';
+import { token } from '../helpers/tokens.js';
 import { createConversation } from '../helpers/ws-client.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
-let tdb: TestDatabase & { db: Db };
-let s: ServerProcess;
+const { s } = useServer('client-package', { AGENT_TOKEN_DELAY_MS: '1' }, 'clientpkg');
 let dir: string;
 
 beforeAll(async () => {
-  tdb = await createMigratedDatabase('clientpkg');
-  s = await startServer({ ...AUTH_ENV, DATABASE_URL: tdb.url, AGENT_TOKEN_DELAY_MS: '1' }, 'client-package');
   dir = await mkdtemp(path.join(os.tmpdir(), 'client-pkg-'));
 });
 
 afterAll(async () => {
-  await s?.stop();
-  await tdb?.drop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

@@ -2,15 +2,12 @@
 // after_seq paging, and ownership — user B sees user A's conversation exactly as a
 // missing one.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { insertMessage } from '../../src/db/messages.js';
-import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
-import type { Db } from '../../src/db/client.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
-import { AUTH_ENV, bearer, token } from '../helpers/tokens.js';
+import { useServer } from '../helpers/use-server.js';
+import { bearer, token } from '../helpers/tokens.js';
 
-let tdb: TestDatabase & { db: Db };
-let s: ServerProcess;
+const { s, tdb } = useServer('conversations', {}, 'conv');
 let alice: Record<string, string>;
 let bob: Record<string, string>;
 
@@ -25,15 +22,8 @@ async function call(method: string, path: string, who: Record<string, string>, b
 }
 
 beforeAll(async () => {
-  tdb = await createMigratedDatabase('conv');
-  s = await startServer({ ...AUTH_ENV, DATABASE_URL: tdb.url }, 'conversations');
   alice = bearer(await token('alice'));
   bob = bearer(await token('bob'));
-});
-
-afterAll(async () => {
-  await s?.stop();
-  await tdb?.drop();
 });
 
 describe('conversations', () => {

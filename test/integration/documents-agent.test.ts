@@ -3,27 +3,17 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/client.js';
-import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
-import { AUTH_ENV, bearer, token } from '../helpers/tokens.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useServer } from '../helpers/use-server.js';
+import { bearer, token } from '../helpers/tokens.js';
 import { connectReady, createConversation } from '../helpers/ws-client.js';
 
 const CORPUS = path.resolve(import.meta.dirname, '../fixtures/documents');
-let tdb: TestDatabase & { db: Db };
-let s: ServerProcess;
+const { s } = useServer('documents-agent', { AGENT_TOKEN_DELAY_MS: '0' }, 'docsagent');
 let alice: string;
 
 beforeAll(async () => {
-  tdb = await createMigratedDatabase('docsagent');
-  s = await startServer({ ...AUTH_ENV, DATABASE_URL: tdb.url, AGENT_TOKEN_DELAY_MS: '0' }, 'documents-agent');
   alice = await token('alice');
-});
-
-afterAll(async () => {
-  await s?.stop();
-  await tdb?.drop();
 });
 
 async function upload(title: string, file: string, conversationId?: string): Promise<void> {

@@ -4,15 +4,11 @@
 // and a failing endpoint stores nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashEmbed } from '../../src/agent/embeddings/hashing.js';
-import type { Db } from '../../src/db/client.js';
-import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
-import { AUTH_ENV, bearer, token } from '../helpers/tokens.js';
+import { useServer } from '../helpers/use-server.js';
+import { bearer, token } from '../helpers/tokens.js';
 import { startFakeOpenAi, type FakeOpenAi, type Received, type Reply } from '../fixtures/openai/fake-server.js';
 
 const KEY = 'sk-embeddings-secret';
-let tdb: TestDatabase & { db: Db };
-let s: ServerProcess;
 let fake: FakeOpenAi;
 let alice: string;
 
@@ -26,19 +22,20 @@ function embeddings(req: Received): Reply {
 beforeAll(async () => {
   fake = await startFakeOpenAi();
   fake.fallback = embeddings;
-  tdb = await createMigratedDatabase('docsemb');
-  s = await startServer({
-    ...AUTH_ENV, DATABASE_URL: tdb.url, EMBEDDINGS_PROVIDER: 'openai', EMBEDDINGS_BASE_URL: fake.url, EMBEDDINGS_API_KEY: KEY, EMBEDDINGS_MODEL: 'text-embedding-3-small',
-    // a timeout well above a loaded CI machine's stalls, so only the scripted hangs time out
-    EMBEDDINGS_MAX_RETRIES: '2', EMBEDDINGS_TIMEOUT_MS: '1500', LLM_RETRY_BASE_MS: '20',
-  }, 'documents-embeddings');
-  alice = await token('alice');
 });
 
 afterAll(async () => {
-  await s?.stop();
   await fake?.close();
-  await tdb?.drop();
+});
+
+const { s, tdb } = useServer('documents-embeddings', () => ({
+  EMBEDDINGS_PROVIDER: 'openai', EMBEDDINGS_BASE_URL: fake.url, EMBEDDINGS_API_KEY: KEY, EMBEDDINGS_MODEL: 'text-embedding-3-small',
+  // a timeout well above a loaded CI machine's stalls, so only the scripted hangs time out
+  EMBEDDINGS_MAX_RETRIES: '2', EMBEDDINGS_TIMEOUT_MS: '1500', LLM_RETRY_BASE_MS: '20',
+}), 'docsemb');
+
+beforeAll(async () => {
+  alice = await token('alice');
 });
 
 const post = (body: unknown) => fetch(`${s.url}/api/v1/documents`, { method: 'POST', headers: { ...bearer(alice), 'content-type': 'application/json' }, body: JSON.stringify(body) });

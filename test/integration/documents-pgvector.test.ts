@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DocumentService } from '../../src/agent/embeddings/document-service.js';
 import { HashingEmbedder, hashEmbed } from '../../src/agent/embeddings/hashing.js';
 import { createDb, type Db } from '../../src/db/client.js';
+import { documentStore } from '../../src/db/document-store.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded.js';
 import { searchChunks } from '../../src/db/embeddings.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
@@ -97,7 +98,7 @@ describe.skipIf(skip !== undefined)(`document search on pgvector${skip ? ` (skip
     const res = await fetch(`${s.url}/api/v1/documents/search?q=${encodeURIComponent(q)}&limit=5`, { headers: bearer(carol) });
     expect(res.status).toBe(200);
     const hits = (await res.json() as { hits: unknown[] }).hits;
-    const exact = new DocumentService({ db, embedder: new HashingEmbedder(), maxBytes: 1 << 20, mode: 'array' });
+    const exact = new DocumentService({ store: documentStore(db, 'array'), embedder: new HashingEmbedder(), maxBytes: 1 << 20 });
     expect(hits.length).toBeGreaterThan(0);
     expect(hits).toEqual(await exact.search('carol', q, 5));
   });

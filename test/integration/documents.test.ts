@@ -3,30 +3,20 @@
 // test/fixtures/documents, deletion with its embeddings, and the vector search path chosen.
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/client.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseVectorMode, vectorExtensionAvailable } from '../../src/db/embeddings.js';
-import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
-import { AUTH_ENV, bearer, token } from '../helpers/tokens.js';
+import { useServer } from '../helpers/use-server.js';
+import { bearer, token } from '../helpers/tokens.js';
 import { createConversation } from '../helpers/ws-client.js';
 
 const CORPUS = path.resolve(import.meta.dirname, '../fixtures/documents');
 const MAX = 64 * 1024;
-let tdb: TestDatabase & { db: Db };
-let s: ServerProcess;
+const { s, tdb } = useServer('documents', { DOCUMENT_MAX_BYTES: String(MAX) }, 'docs');
 let alice: string;
 let bob: string;
 
 beforeAll(async () => {
-  tdb = await createMigratedDatabase('docs');
-  s = await startServer({ ...AUTH_ENV, DATABASE_URL: tdb.url, DOCUMENT_MAX_BYTES: String(MAX) }, 'documents');
   [alice, bob] = await Promise.all([token('alice'), token('bob')]);
-});
-
-afterAll(async () => {
-  await s?.stop();
-  await tdb?.drop();
 });
 
 const api = (tok: string, p: string, init: RequestInit = {}) => fetch(`${s.url}/api/v1/documents${p}`, {

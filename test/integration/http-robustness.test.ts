@@ -2,14 +2,11 @@
 // however broken or abandoned, takes the process down.
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
-import type { Db } from '../../src/db/client.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
-import { AUTH_ENV, bearer, token } from '../helpers/tokens.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useServer } from '../helpers/use-server.js';
+import { bearer, token } from '../helpers/tokens.js';
 
-let tdb: TestDatabase & { db: Db };
-let s: ServerProcess;
+const { s, tdb } = useServer('robustness', { MAX_BODY_BYTES: String(1024 * 1024) }, 'robust');
 let auth: Record<string, string>;
 
 async function post(path: string, body: string, headers: Record<string, string> = {}) {
@@ -35,14 +32,7 @@ function raw(payload: Buffer | string, waitMs = 300): Promise<string> {
 }
 
 beforeAll(async () => {
-  tdb = await createMigratedDatabase('robust');
-  s = await startServer({ ...AUTH_ENV, DATABASE_URL: tdb.url, MAX_BODY_BYTES: String(1024 * 1024) }, 'robustness');
   auth = bearer(await token('alice'));
-});
-
-afterAll(async () => {
-  await s?.stop();
-  await tdb?.drop();
 });
 
 describe('validation', () => {

@@ -3,33 +3,30 @@
 // clients see the frames over real WebSockets; the stored rows are checked too.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/client.js';
-import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
+import { useServer } from '../helpers/use-server.js';
 import { AUTH_ENV, token } from '../helpers/tokens.js';
 import { connectReady, createConversation } from '../helpers/ws-client.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../fixtures/openai/fake-server.js';
 
 const KEY = 'sk-live-secret-never-logged-123';
-let tdb: TestDatabase & { db: Db };
-let s: ServerProcess;
 let fake: FakeOpenAi;
 let alice: string;
 
 beforeAll(async () => {
   fake = await startFakeOpenAi();
-  tdb = await createMigratedDatabase('llmruns');
-  s = await startServer({
-    ...AUTH_ENV, DATABASE_URL: tdb.url, LLM_PROVIDER: 'openai', LLM_BASE_URL: fake.url, LLM_API_KEY: KEY, LLM_MODEL: 'gpt-4o-mini',
-    LLM_IDLE_TIMEOUT_MS: '400', LLM_RETRY_BASE_MS: '10', CACHE_ENABLED: 'false',
-  }, 'llm-runs');
-  alice = await token('alice');
 });
 
 afterAll(async () => {
-  await s?.stop();
   await fake?.close();
-  await tdb?.drop();
+});
+
+const { s, tdb } = useServer('llm-runs', () => ({
+  LLM_PROVIDER: 'openai', LLM_BASE_URL: fake.url, LLM_API_KEY: KEY, LLM_MODEL: 'gpt-4o-mini',
+  LLM_IDLE_TIMEOUT_MS: '400', LLM_RETRY_BASE_MS: '10', CACHE_ENABLED: 'false',
+}), 'llmruns');
+
+beforeAll(async () => {
+  alice = await token('alice');
 });
 
 async function answerRow(runId: string) {

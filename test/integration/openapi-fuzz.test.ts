@@ -6,18 +6,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
-import type { Db } from '../../src/db/client.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
 import { skipOrFail } from '../helpers/skip.js';
-import { AUTH_ENV, token } from '../helpers/tokens.js';
+import { token } from '../helpers/tokens.js';
+import { useServer } from '../helpers/use-server.js';
 
 const ST = process.env.SCHEMATHESIS ?? path.join(os.homedir(), '.cache/chat-backend/schemathesis/bin/schemathesis');
 const missing = skipOrFail(existsSync(ST) ? undefined : `schemathesis is not installed at ${ST} (bash .ci/run installs it)`, (r) => `CI: ${r}`);
-
-let tdb: TestDatabase & { db: Db };
-let s: ServerProcess;
 
 // In a scratch directory: schemathesis keeps its cache (.schemathesis/) in the working one.
 function run(args: string[]): Promise<{ code: number | null; out: string }> {
@@ -33,15 +28,7 @@ function run(args: string[]): Promise<{ code: number | null; out: string }> {
 }
 
 describe.skipIf(missing !== undefined)(`schemathesis against the running server${missing ? ` (skipped: ${missing})` : ''}`, () => {
-  beforeAll(async () => {
-    tdb = await createMigratedDatabase('fuzz');
-    s = await startServer({ ...AUTH_ENV, DATABASE_URL: tdb.url }, 'openapi-fuzz');
-  });
-
-  afterAll(async () => {
-    await s?.stop();
-    await tdb?.drop();
-  });
+  const { s } = useServer('openapi-fuzz', {}, 'fuzz');
 
   it('finds no mismatch between the description and the server', async () => {
     // An admin, so the cache endpoints are exercised beyond their 403.

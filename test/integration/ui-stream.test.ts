@@ -1,34 +1,22 @@
 // AI SDK's UI message stream served from our runs, read by the real `ai` client
 // (DefaultChatTransport, readUIMessageStream): send, resume on the other replica, stop
 // across replicas, Last-Event-ID, and the bad-input cases, on two server processes.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/client.js';
-import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { onOneConnection } from '../helpers/raw-http.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
-import { AUTH_ENV, bearer, token } from '../helpers/tokens.js';
+import { useServers } from '../helpers/use-server.js';
+import { bearer, token } from '../helpers/tokens.js';
 import { assemble, deltaText, readChunks, sseEvents, textOf, transport, userMessage } from '../helpers/ui-chat.js';
 import { createConversation } from '../helpers/ws-client.js';
 
-let tdb: TestDatabase & { db: Db };
-let a: ServerProcess;
-let b: ServerProcess;
+const { servers: [a, b], tdb } = useServers(['ui-a', 'ui-b'], { AGENT_TOKEN_DELAY_MS: '25' }, 'uistream');
 let alice: string;
 let mallory: string;
 
 const LONG = 'Describe a long walk through an old forest at dawn';
 
 beforeAll(async () => {
-  tdb = await createMigratedDatabase('uistream');
-  const env = { ...AUTH_ENV, DATABASE_URL: tdb.url, AGENT_TOKEN_DELAY_MS: '25' };
-  [a, b] = await Promise.all([startServer(env, 'ui-a'), startServer(env, 'ui-b')]);
   alice = await token('alice');
   mallory = await token('mallory');
-});
-
-afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  await tdb?.drop();
 });
 
 async function answerOf(conv: string): Promise<{ content: string; status: string; run_id: string }> {

@@ -1,26 +1,16 @@
 // WebSocket admission and first-message auth against the real server.
 import { randomUUID } from 'node:crypto';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
-import type { Db } from '../../src/db/client.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useServer } from '../helpers/use-server.js';
 import { AUDIENCE, AUTH_ENV, ISSUER, token, unsignedToken } from '../helpers/tokens.js';
 import { connectReady, createConversation, TestSocket, wsUrl } from '../helpers/ws-client.js';
 
-let tdb: TestDatabase & { db: Db };
-let s: ServerProcess;
+const { s, tdb } = useServer('ws-auth', { AUTH_TIMEOUT_MS: '700', MAX_PENDING_PER_IP: '3', MAX_CONNECTIONS_PER_USER: '3', WS_RATE_PER_SEC: '5', WS_RATE_BURST: '10', AGENT_TOKEN_DELAY_MS: '0' }, 'wsauth');
 let conv: string;
 
 beforeAll(async () => {
-  tdb = await createMigratedDatabase('wsauth');
-  s = await startServer({ ...AUTH_ENV, DATABASE_URL: tdb.url, AUTH_TIMEOUT_MS: '700', MAX_PENDING_PER_IP: '3', MAX_CONNECTIONS_PER_USER: '3', WS_RATE_PER_SEC: '5', WS_RATE_BURST: '10', AGENT_TOKEN_DELAY_MS: '0' }, 'ws-auth');
   conv = await createConversation(s.url, await token('alice'));
-});
-
-afterAll(async () => {
-  await s?.stop();
-  await tdb?.drop();
 });
 
 async function refused(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {

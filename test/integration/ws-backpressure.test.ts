@@ -1,28 +1,13 @@
 // A reader that stops reading must not make the server buffer without bound: past
 // WS_MAX_BUFFERED_BYTES its socket is closed with 1013, and it resumes from last_seq.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/client.js';
-import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { startServer } from '../helpers/server.js';
+import { useServer } from '../helpers/use-server.js';
 import { AUTH_ENV, token } from '../helpers/tokens.js';
 import { connectReady, createConversation } from '../helpers/ws-client.js';
 
-let tdb: TestDatabase & { db: Db };
-let s: ServerProcess;
-
-beforeAll(async () => {
-  tdb = await createMigratedDatabase('backpressure');
-  s = await startServer({
-    ...AUTH_ENV, DATABASE_URL: tdb.url, AGENT: 'none', WS_MAX_BUFFERED_BYTES: '65536',
-    WS_RATE_PER_SEC: '10000', WS_RATE_BURST: '10000', USER_MESSAGE_RATE_PER_SEC: '10000', USER_MESSAGE_BURST: '10000',
-  }, 'backpressure');
-});
-
-afterAll(async () => {
-  await s?.stop();
-  await tdb?.drop();
-});
+const { s, tdb } = useServer('backpressure', { AGENT: 'none', WS_MAX_BUFFERED_BYTES: '65536', WS_RATE_PER_SEC: '10000', WS_RATE_BURST: '10000', USER_MESSAGE_RATE_PER_SEC: '10000', USER_MESSAGE_BURST: '10000' }, 'backpressure');
 
 describe('slow reader', () => {
   it('is closed with 1013 instead of growing server memory, then resumes from last_seq', async () => {

@@ -1,26 +1,16 @@
 // Message content over the WebSocket: stored exactly as sent, or refused with an error
 // frame that names the field and carries the refused message's client_msg_id.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
-import type { Db } from '../../src/db/client.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
-import { AUTH_ENV, token } from '../helpers/tokens.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useServer } from '../helpers/use-server.js';
+import { token } from '../helpers/tokens.js';
 import { connectReady, createConversation } from '../helpers/ws-client.js';
 
-let tdb: TestDatabase & { db: Db };
-let s: ServerProcess;
+const { s, tdb } = useServer('ws-content', { AGENT: 'none' }, 'wscontent');
 let tok: string;
 
 beforeAll(async () => {
-  tdb = await createMigratedDatabase('wscontent');
-  s = await startServer({ ...AUTH_ENV, DATABASE_URL: tdb.url, AGENT: 'none' }, 'ws-content');
   tok = await token('alice');
-});
-
-afterAll(async () => {
-  await s?.stop();
-  await tdb?.drop();
 });
 
 async function stored(conv: string): Promise<string[]> {

@@ -2,28 +2,21 @@
 // per-address admission limit counts the client named in X-Forwarded-For instead, and a
 // client cannot buy itself a fresh budget by writing its own X-Forwarded-For entries.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/client.js';
-import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
-import { AUTH_ENV, token } from '../helpers/tokens.js';
+import { useServer } from '../helpers/use-server.js';
+import { token } from '../helpers/tokens.js';
 import { createConversation, TestSocket, wsUrl } from '../helpers/ws-client.js';
 
-let tdb: TestDatabase & { db: Db };
-let s: ServerProcess;
+// the test client connects from 127.0.0.1, so it plays the ingress
+const { s } = useServer('ws-proxy', { MAX_PENDING_PER_IP: '2', TRUSTED_PROXIES: '127.0.0.1,::1', AUTH_TIMEOUT_MS: '60000' }, 'wsproxy');
 let conv: string;
 const open: TestSocket[] = [];
 
 beforeAll(async () => {
-  tdb = await createMigratedDatabase('wsproxy');
-  // the test client connects from 127.0.0.1, so it plays the ingress
-  s = await startServer({ ...AUTH_ENV, DATABASE_URL: tdb.url, MAX_PENDING_PER_IP: '2', TRUSTED_PROXIES: '127.0.0.1,::1', AUTH_TIMEOUT_MS: '60000' }, 'ws-proxy');
   conv = await createConversation(s.url, await token('alice'));
 });
 
 afterAll(async () => {
   for (const sock of open) sock.close();
-  await s?.stop();
-  await tdb?.drop();
 });
 
 async function pending(forwardedFor: string): Promise<number> {

@@ -1,30 +1,18 @@
 // Two server processes on one database: what happens on one replica reaches sockets on
 // the other through LISTEN/NOTIFY, including after the listening connections are killed.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/client.js';
-import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
-import { metricValue, startServer, type ServerProcess } from '../helpers/server.js';
-import { AUTH_ENV, token } from '../helpers/tokens.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { metricValue, type ServerProcess } from '../helpers/server.js';
+import { useServers } from '../helpers/use-server.js';
+import { token } from '../helpers/tokens.js';
 import { assembleAnswer, connectReady, createConversation } from '../helpers/ws-client.js';
 
-let tdb: TestDatabase & { db: Db };
-let a: ServerProcess;
-let b: ServerProcess;
+const { servers: [a, b], tdb } = useServers(['replica-a', 'replica-b'], { AGENT_TOKEN_DELAY_MS: '20' }, 'replicas');
 let alice: string;
 
 beforeAll(async () => {
-  tdb = await createMigratedDatabase('replicas');
-  const env = { ...AUTH_ENV, DATABASE_URL: tdb.url, AGENT_TOKEN_DELAY_MS: '20' };
-  [a, b] = await Promise.all([startServer(env, 'replica-a'), startServer(env, 'replica-b')]);
   alice = await token('alice');
 });
-
-afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  await tdb?.drop();
-});
-
 
 describe('two replicas', () => {
   it('deliver the run executed on B, typing and presence to a socket on A', async () => {

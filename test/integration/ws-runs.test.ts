@@ -1,27 +1,16 @@
 // Messages and agent runs over real WebSockets, checked against the stored rows.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/client.js';
-import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
-import { AUTH_ENV, token } from '../helpers/tokens.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useServer } from '../helpers/use-server.js';
+import { token } from '../helpers/tokens.js';
 import { assembleAnswer, connectReady, createConversation, TestSocket, wsUrl } from '../helpers/ws-client.js';
 
-let tdb: TestDatabase & { db: Db };
-let s: ServerProcess;
+const { s, tdb } = useServer('ws-runs', { AGENT_TOKEN_DELAY_MS: '25', HEARTBEAT_INTERVAL_MS: '400' }, 'wsruns');
 let alice: string;
 
 beforeAll(async () => {
-  tdb = await createMigratedDatabase('wsruns');
-  s = await startServer({ ...AUTH_ENV, DATABASE_URL: tdb.url, AGENT_TOKEN_DELAY_MS: '25', HEARTBEAT_INTERVAL_MS: '400' }, 'ws-runs');
   alice = await token('alice');
 });
-
-afterAll(async () => {
-  await s?.stop();
-  await tdb?.drop();
-});
-
 
 describe('a run with a tool call', () => {
   it('streams thinking, tool call and result, deltas and completion, matching the stored rows', async () => {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelEvent } from '../openai/chunks.js';
-import { ResponseCache, type CacheStore, type StoredResponse } from './response-cache.js';
+import type { StoredResponse as Stored } from '../../core/cache.js';
+import { ResponseCache, type CacheStore } from './response-cache.js';
+
+type StoredResponse = Stored<ModelEvent>;
 
 // An in-memory store whose first save waits until the test lets it finish.
 function slowSaveStore() {

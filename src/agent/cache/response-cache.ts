@@ -2,30 +2,15 @@
 // the real call and stores what it streamed once it completed (never a failed or cancelled
 // call). Identical requests in flight at once on this replica share the first one's result.
 // Settings per model come from cache_config, with defaults for models without a row.
+import type { CacheSettings, CacheStore as Store, StoredResponse as Stored } from '../../core/cache.js';
 import type { ModelEvent } from '../openai/chunks.js';
 import { CancelledError } from '../openai/http-stream.js';
 import { cacheKey, normaliseRequest } from './key.js';
 import type { CacheResult, ModelCallCache } from './types.js';
 
-export interface CacheSettings {
-  enabled: boolean;
-  ttlSeconds: number;
-  maxEntries: number;
-}
-
-export interface StoredResponse {
-  events: ModelEvent[];
-  promptTokens: number;
-  completionTokens: number;
-}
-
-// What the cache needs from storage (bound to SQL in db/cache-store.ts).
-export interface CacheStore {
-  settings(model: string): Promise<CacheSettings | undefined>;
-  take(key: string): Promise<StoredResponse | undefined>;
-  save(e: { key: string; model: string; provider: string; request: Record<string, unknown>; queryText: string; response: StoredResponse; responseText: string }, s: CacheSettings): Promise<void>;
-  count(model: string, c: { hits: number; misses: number; tokensSaved: number }): Promise<void>;
-}
+type StoredResponse = Stored<ModelEvent>;
+// What the cache needs from storage: the port in core/cache.ts, bound to SQL in db/cache-store.ts.
+export type CacheStore = Store<ModelEvent>;
 
 export interface ResponseCacheOptions {
   store: CacheStore;

@@ -1,19 +1,16 @@
 // Documents: validation beyond the schema (size, emptiness, conversation ownership), chunking,
 // embedding and storage, and similarity search returning the best passage per document.
 import { keysetPage, type Page } from '../../core/cursor.js';
-import type { Db } from '../../db/client.js';
-import { conversationOwned, deleteDocument, getDocument, insertDocument, listDocuments, type DocumentRow } from '../../db/documents.js';
-import { ensureVectorIndex, searchChunks, type ChunkHit, type VectorMode } from '../../db/embeddings.js';
+import type { ChunkHit, Document, DocumentHit, DocumentStore, VectorMode } from '../../core/documents.js';
 import { AppError } from '../../protocol/errors.js';
 import { chunkText, DEFAULT_CHUNKING, type ChunkOptions } from './chunker.js';
 import { EmbeddingError } from './openai.js';
 import type { Embedder } from './types.js';
 
 export interface DocumentServiceOptions {
-  db: Db;
+  store: DocumentStore;
   embedder: Embedder;
   maxBytes: number;
-  mode: VectorMode;
   chunking?: ChunkOptions;
   log?: { warn(o: object, msg: string): void };
 }
@@ -23,14 +20,6 @@ export interface NewDocumentInput {
   content: string;
   content_type: 'text/plain' | 'text/markdown';
   conversation_id?: string | undefined;
-}
-
-export interface DocumentHit {
-  document_id: string;
-  title: string;
-  chunk_index: number;
-  snippet: string;
-  score: number;
 }
 
 // Candidates fetched per wanted document, so one long document cannot crowd out the rest.
@@ -43,10 +32,10 @@ export class DocumentService {
   constructor(private readonly o: DocumentServiceOptions) {}
 
   get mode(): VectorMode {
-    return this.o.mode;
+    return this.o.store.mode;
   }
 
-  async create(userId: string, input: NewDocumentInput): Promise<DocumentRow> {
+  async create(userId: string, input: NewDocumentInput): Promise<Document> {
     const bytes = Buffer.byteLength(input.content);
     if (bytes > this.o.maxBytes) {
       throw new AppError('payload_too_large', `body.content is ${bytes} bytes; documents may have at most ${this.o.maxBytes} (DOCUMENT_MAX_BYTES)`);
@@ -55,7 +44,7 @@ export class DocumentService {
       throw new AppError('invalid_request', 'invalid body: body.content: must contain text', { issues: [{ path: 'body.content', message: 'must contain text' }] });
     }
     const conv = input.conversation_id ?? null;
-    if (conv !== null && !(await conversationOwned(this.o.db, userId, conv))) {
+    if (conv !== null && !(await this.o.store.conversationOwned(userId, conv))) {
       throw new AppError('conversation_not_found', 'body.conversation_id: no such conversation');
     }
     const chunks = chunkText(input.content, this.o.chunking ?? DEFAULT_CHUNKING);
@@ -66,11 +55,11 @@ export class DocumentService {
       if (err instanceof EmbeddingError) throw new AppError('unavailable', `document not stored: ${err.message}`, { cause: err });
       throw err;
     }
-    const doc = await insertDocument(this.o.db, {
+    const doc = await this.o.store.insert({
       userId, conversationId: conv, title: input.title, contentType: input.content_type, content: input.content, model: this.o.embedder.model,
       chunks: chunks.map((c, i) => ({ ...c, embedding: vectors[i]! })),
     });
-    if (this.o.mode === 'pgvector') for (const dims of new Set(vectors.map((v) => v.length))) await this.indexFor(dims);
+    if (this.o.store.mode === 'pgvector') for (const dims of new Set(vectors.map((v) => v.length))) await this.indexFor(dims);
     return doc;
   }
 
@@ -80,7 +69,7 @@ export class DocumentService {
   private indexFor(dims: number): Promise<void> {
     let done = this.indexed.get(dims);
     if (done === undefined) {
-      done = ensureVectorIndex(this.o.db, dims).catch((err: unknown) => {
+      done = this.o.store.ensureVectorIndex(dims).catch((err: unknown) => {
         this.o.log?.warn({ dims, err_message: (err as Error).message }, 'could not create the HNSW index for this vector size; searches stay exact');
       });
       this.indexed.set(dims, done);
@@ -88,25 +77,25 @@ export class DocumentService {
     return done;
   }
 
-  list(userId: string, limit: number, cursor: string | undefined, conversationId?: string): Promise<Page<DocumentRow>> {
-    return keysetPage(limit, cursor, (n, before) => listDocuments(this.o.db, userId, n, before, conversationId));
+  list(userId: string, limit: number, cursor: string | undefined, conversationId?: string): Promise<Page<Document>> {
+    return keysetPage(limit, cursor, (n, before) => this.o.store.list(userId, n, before, conversationId));
   }
 
-  async get(userId: string, id: string): Promise<DocumentRow & { content: string }> {
-    const d = await getDocument(this.o.db, userId, id);
+  async get(userId: string, id: string): Promise<Document & { content: string }> {
+    const d = await this.o.store.get(userId, id);
     if (!d) throw new AppError('document_not_found');
     return d;
   }
 
   async remove(userId: string, id: string): Promise<void> {
-    if (!(await deleteDocument(this.o.db, userId, id))) throw new AppError('document_not_found');
+    if (!(await this.o.store.remove(userId, id))) throw new AppError('document_not_found');
   }
 
   // The best-matching passage of each of the user's documents, best first.
   async search(userId: string, query: string, limit: number, conversationId?: string): Promise<DocumentHit[]> {
     const [vector] = await this.o.embedder.embed([query]);
     if (!vector || vector.every((x) => x === 0)) return [];
-    const rows = await searchChunks(this.o.db, this.o.mode, vector, { userId, model: this.o.embedder.model, conversationId, limit: limit * CANDIDATES_PER_HIT });
+    const rows = await this.o.store.searchChunks(vector, { userId, model: this.o.embedder.model, conversationId, limit: limit * CANDIDATES_PER_HIT });
     const best = new Map<string, ChunkHit>();
     // A passage sharing nothing with the query is not a hit, however few documents there are.
     for (const r of rows) if (Number(r.score) > 0 && !best.has(r.document_id)) best.set(r.document_id, r);

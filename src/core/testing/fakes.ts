@@ -5,7 +5,8 @@ import type { Config } from '../../config.js';
 import { createLogger } from '../../log.js';
 import { createMetrics } from '../../metrics/metrics.js';
 import { AppError } from '../../protocol/errors.js';
-import type { ServerFrame, WireMessage } from '../../protocol/frames.js';
+import type { ServerFrame } from '../../protocol/frames.js';
+import type { Message } from '../message.js';
 import { LocalBus } from '../bus.js';
 import { Gateway, type GatewayStore } from '../gateway.js';
 import { Hub } from '../hub.js';
@@ -47,11 +48,19 @@ export const fakeVerifier = {
   },
 };
 
+// A stored message as the store ports return it; what a test does not name is empty.
+export function fakeMessage(m: Partial<Message> & Pick<Message, 'id' | 'seq'>): Message {
+  return {
+    conversation_id: 'c1', role: 'assistant', status: 'complete', content: '', client_msg_id: null, run_id: null, user_id: null,
+    metadata: {}, created_at: new Date(0), updated_at: new Date(0), ...m,
+  };
+}
+
 export class FakeStore implements GatewayStore {
   // conversation → owner
   readonly owners = new Map<string, string>();
-  readonly messages: WireMessage[] = [];
-  streaming: WireMessage | undefined;
+  readonly messages: Message[] = [];
+  streaming: Message | undefined;
   failInsert: Error | undefined;
 
   async findOwned(userId: string, conv: string) {
@@ -65,10 +74,9 @@ export class FakeStore implements GatewayStore {
     if (this.failInsert) throw this.failInsert;
     const dup = this.messages.find((m) => m.client_msg_id === clientMsgId);
     if (dup) return { message: dup, duplicate: true };
-    const message: WireMessage = {
-      id: `m${this.messages.length + 1}`, seq: this.messages.length + 1, role: 'user', status: 'complete', content, client_msg_id: clientMsgId,
-      run_id: null, user_id: userId, created_at: new Date(0).toISOString(),
-    };
+    const message = fakeMessage({
+      id: `m${this.messages.length + 1}`, seq: this.messages.length + 1, role: 'user', status: 'complete', content, client_msg_id: clientMsgId, user_id: userId,
+    });
     this.messages.push(message);
     return { message, duplicate: false };
   }
