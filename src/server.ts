@@ -148,6 +148,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   approvals.onOrphanDecision((conv, userId, afterSeq) => runs!.submit(conv, userId, afterSeq));
   const approvalSweep = approvals.startSweep();
   const gateway = new Gateway({ cfg: config.ws, verifier, hub, bus, runs, store: gatewayStore(db, Math.max(500, config.ws.authTimeoutMs / 2)), metrics, log, inflight, autoRun: config.agent.name !== 'none', approvals });
+  gateway.start();
   const svc = new ConversationService(conversationStore(db), (id) => {
     bus.publish({ kind: 'frame', conv: id, frame: { type: 'resync', reason: 'conversation_deleted' } });
   });
@@ -172,7 +173,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     ...uiStreamRoutes(new UiChat({ store: uiChatStore(db), runs, hub, bus, log, autoRun: config.agent.name !== 'none' })),
   ];
   const app = uws.App();
-  mountWs(app, gateway, { allowedOrigins: config.ws.allowedOrigins, trustedProxies: config.ws.trustedProxies, devMode: config.jwt.mode.kind === 'development' }, log);
+  mountWs(app, gateway, { allowedOrigins: config.ws.allowedOrigins, trustedProxies: config.ws.trustedProxies, maxBufferedBytes: config.ws.maxBufferedBytes, devMode: config.jwt.mode.kind === 'development' }, log);
   mountHttp(app, routes, { verifier, log, metrics, maxBodyBytes: config.maxBodyBytes, inflight });
 
   let http: Listener | undefined;
