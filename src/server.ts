@@ -23,6 +23,7 @@ import { Approvals } from './core/approvals.js';
 import { Hub } from './core/hub.js';
 import { Gateway } from './core/gateway.js';
 import { RunManager } from './core/runs.js';
+import { publishConversationDeleted, publishInterrupted } from './core/run-frames.js';
 import { ConversationService } from './core/conversations.js';
 import { UiChat } from './core/ui-chat.js';
 import { Inflight } from './core/inflight.js';
@@ -111,11 +112,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const inflight = new Inflight();
   const bus = natsBus ?? await createPgBus(url, db, log, replicaId, { metrics: busMetrics(metrics, 'postgres') });
   const hub = new Hub(bus);
-  const interrupted = (rows: Interrupted[]) => {
-    for (const r of rows) {
-      bus.publish({ kind: 'frame', conv: r.conversation_id, frame: { type: 'run.failed', run_id: r.run_id, message_id: r.id, code: 'interrupted', message: 'the server running this answer stopped; the partial answer was kept', content: r.content } });
-    }
-  };
+  const interrupted = (rows: Interrupted[]) => publishInterrupted(bus, rows);
   let runs: RunManager | undefined;
   const lease = await startRunnerLease(url, db, log, {
     onInterrupted: interrupted,
@@ -149,9 +146,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const approvalSweep = approvals.startSweep();
   const gateway = new Gateway({ cfg: config.ws, verifier, hub, bus, runs, store: gatewayStore(db, Math.max(500, config.ws.authTimeoutMs / 2)), metrics, log, inflight, autoRun: config.agent.name !== 'none', approvals });
   gateway.start();
-  const svc = new ConversationService(conversationStore(db), (id) => {
-    bus.publish({ kind: 'frame', conv: id, frame: { type: 'resync', reason: 'conversation_deleted' } });
-  });
+  const svc = new ConversationService(conversationStore(db), (id) => publishConversationDeleted(bus, id));
   const api = conversationRoutes(svc);
   const routes: Route[] = [
     ...webRoutes({ jwt: config.jwt, devSecret, version: VERSION, log }), // the demo page at / replaces the landing page
