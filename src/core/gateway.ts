@@ -122,6 +122,10 @@ export class Gateway {
     await this.runs.shutdown();
     await this.inflight.idle(graceMs);
     for (const s of [...this.sessions.values()]) s.close(1001, 'server restarting; reconnect with last_seq');
+    this.stop();
+  }
+
+  stop(): void {
     clearInterval(this.ticker);
     this.ticker = undefined;
   }
