@@ -23,6 +23,7 @@ import { Approvals } from './core/approvals.js';
 import { Hub } from './core/hub.js';
 import { Gateway } from './core/gateway.js';
 import { RunManager } from './core/runs.js';
+import { publishConversationDeleted, publishInterrupted } from './core/run-frames.js';
 import { ConversationService } from './core/conversations.js';
 import { UiChat } from './core/ui-chat.js';
 import { Inflight } from './core/inflight.js';
@@ -45,11 +46,12 @@ import { appliedVersion, latestVersion, loadMigrations, migrate } from './db/mig
 import { errInfo, type Logger } from './log.js';
 import { busMetrics, createMetrics, type Metrics } from './metrics/metrics.js';
 import { mountHttp } from './transport/http.js';
-import { listen, type Listener } from './transport/listen.js';
+import { listen } from './transport/listen.js';
 import { startMetricsServer } from './transport/metrics-server.js';
 import { mountWs } from './transport/ws.js';
 import { loadUws } from './transport/uws.js';
 import { VERSION } from './version.js';
+import { Closers } from './closers.js';
 
 export interface RunningServer {
   port: number;
@@ -84,14 +86,31 @@ export async function openDatabase(config: Config, log: Logger, metrics?: Metric
 }
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const closers = new Closers();
+  try {
+    return await start(config, log, closers);
+  } catch (err) {
+    await closers.closeAll(log);
+    throw err;
+  }
+}
+
+// Every step that opens something registers its release right away, so a failure at any
+// later step releases it (startServer), and shutdown ends by releasing all of it.
+async function start(config: Config, log: Logger, closers: Closers): Promise<RunningServer> {
   const uws = loadUws(); // fail before touching the database if the native binary is missing
   const metrics = createMetrics();
   const replicaId = randomUUID();
   // Connected first: a wrong NATS_URL or credential file fails start before anything else exists.
   const natsBus = config.bus.kind === 'nats' ? await createNatsBus({ cfg: config.bus.nats, replicaId, log, metrics: busMetrics(metrics, 'nats') }) : undefined;
+  if (natsBus) closers.add('NATS bus', () => natsBus.close());
   // Before anything takes a session lock: behind transaction pooling it would be nobody's.
   if (config.databaseUrl !== undefined) await assertSessionPooling(config.databaseUrl);
   const { db, url, embedded } = await openDatabase(config, log, metrics);
+  if (embedded) closers.add('embedded PostgreSQL', () => embedded.stop());
+  // shutdown sets how long the pool may take to close (the rest of its grace period)
+  let dbCloseS: number | undefined;
+  closers.add('database pool', () => db.end(dbCloseS));
   const migrations = await loadMigrations();
   if (config.migrateOnStart) {
     const result = await migrate(db, migrations);
@@ -112,12 +131,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   let draining = false;
   const inflight = new Inflight();
   const bus = natsBus ?? await createPgBus(url, db, log, replicaId, { metrics: busMetrics(metrics, 'postgres') });
+  if (!natsBus) closers.add('PostgreSQL bus', () => bus.close());
   const hub = new Hub(bus);
-  const interrupted = (rows: Interrupted[]) => {
-    for (const r of rows) {
-      bus.publish({ kind: 'frame', conv: r.conversation_id, frame: { type: 'run.failed', run_id: r.run_id, message_id: r.id, code: 'interrupted', message: 'the server running this answer stopped; the partial answer was kept', content: r.content } });
-    }
-  };
+  const interrupted = (rows: Interrupted[]) => publishInterrupted(bus, rows);
   let runs: RunManager | undefined;
   const lease = await startRunnerLease(url, db, log, {
     onInterrupted: interrupted,
@@ -129,6 +145,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       runs.abandon(gone.map((g) => g.id));
     },
   }, { sweepMs: config.runnerSweepMs });
+  closers.add('runner lease', () => lease.stop().catch((err: unknown) => log.warn({ err_message: (err as Error).message }, 'releasing the runner lease failed')));
   // Answers left streaming by a crash of a previous run. Best effort: with the schema not
   // migrated yet the server must still start and report it on /health/full; the periodic
   // sweep repeats this.
@@ -143,6 +160,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     onError: (err, what) => log.warn({ what, ...errInfo(err) }, 'response cache storage failed; calling the model'),
   });
   const purge = schedulePurge(() => cacheAdmin.purgeExpired(), config.cache.purgeIntervalS * 1000, log);
+  closers.add('cache purge', () => purge.stop());
   const tools = [...builtinTools, searchDocumentsTool((user, conv, q, limit) => documents.search(user, q, limit, conv))];
   const agent = config.agent.name === 'openai'
     ? createAgent('openai', { ...config.llm, tools, cache, metrics })
@@ -151,10 +169,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   runs = new RunManager({ store: runStore(db, lease), agent, bus, hub, log, metrics, approvals });
   approvals.onOrphanDecision((conv, userId, afterSeq) => runs!.submit(conv, userId, afterSeq));
   const approvalSweep = approvals.startSweep();
+  closers.add('approval sweep', () => approvalSweep.stop());
   const gateway = new Gateway({ cfg: config.ws, verifier, hub, bus, runs, store: gatewayStore(db, Math.max(500, config.ws.authTimeoutMs / 2)), metrics, log, inflight, autoRun: config.agent.name !== 'none', approvals });
-  const svc = new ConversationService(conversationStore(db), (id) => {
-    bus.publish({ kind: 'frame', conv: id, frame: { type: 'resync', reason: 'conversation_deleted' } });
-  });
+  gateway.start();
+  closers.add('gateway ticker', () => gateway.stop());
+  const svc = new ConversationService(conversationStore(db), (id) => publishConversationDeleted(bus, id));
   const api = conversationRoutes(svc);
   const routes: Route[] = [
     ...webRoutes({ jwt: config.jwt, devSecret, version: VERSION, log }), // the demo page at / replaces the landing page
@@ -170,22 +189,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     ...uiStreamRoutes(new UiChat({ store: uiChatStore(db), runs, hub, bus, log, autoRun: config.agent.name !== 'none' })),
   ];
   const app = uws.App();
-  mountWs(app, gateway, { allowedOrigins: config.ws.allowedOrigins, trustedProxies: config.ws.trustedProxies, devMode: config.jwt.mode.kind === 'development' }, log);
+  mountWs(app, gateway, { allowedOrigins: config.ws.allowedOrigins, trustedProxies: config.ws.trustedProxies, maxBufferedBytes: config.ws.maxBufferedBytes, devMode: config.jwt.mode.kind === 'development' }, log);
   mountHttp(app, routes, { verifier, log, metrics, maxBodyBytes: config.maxBodyBytes, inflight });
 
-  let http: Listener | undefined;
-  let metricsServer: Listener | undefined;
-  try {
-    http = await listen(app, config.host, config.port, 'HTTP');
-    metricsServer = await startMetricsServer(metrics.registry, config.metricsHost, config.metricsPort, log);
-  } catch (err) {
-    http?.close();
-    await bus.close();
-    await lease.stop();
-    await db.end();
-    await embedded?.stop();
-    throw err;
-  }
+  const http = await listen(app, config.host, config.port, 'HTTP');
+  closers.add('HTTP listener', () => http.close());
+  const metricsServer = await startMetricsServer(metrics.registry, config.metricsHost, config.metricsPort, log);
+  closers.add('metrics listener', () => metricsServer.close());
   log.info({ port: http.port, metrics_port: metricsServer.port, version: VERSION }, 'listening');
 
   let shutdownOnce: Promise<{ drained: boolean }> | undefined;
@@ -200,13 +210,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const budget = Math.max(0, config.shutdownGraceMs - 1000);
     await gateway.drain(budget / 2);
     const drained = await inflight.idle(Math.max(0, budget - (Date.now() - started)));
-    http!.close();
-    metricsServer!.close();
-    await lease.stop().catch((err: unknown) => log.warn({ err_message: (err as Error).message }, 'releasing the runner lease failed'));
-    await bus.close();
-    const left = Math.max(1, config.shutdownGraceMs - (Date.now() - started));
-    await db.end(Math.min(5, left / 1000));
-    await embedded?.stop();
+    // listeners, timers, the runner lease, the bus, the pool, PostgreSQL: newest first
+    dbCloseS = Math.min(5, Math.max(1, config.shutdownGraceMs - (Date.now() - started)) / 1000);
+    await closers.closeAll(log);
     log.info({ drained, ms: Date.now() - started }, 'stopped');
     return { drained };
   })());

@@ -3,7 +3,7 @@ import { BuiltinAgent } from './builtin.js';
 import { createAgent } from './index.js';
 import { searchDocumentsTool } from './tools/documents.js';
 import { builtinTools } from './tools/registry.js';
-import type { AgentContext, AgentEvent, ChatTurn, SearchHit } from './types.js';
+import type { AgentContext, AgentEvent, ChatTurn, SearchHit } from '../core/agent.js';
 
 const NOW = new Date('2025-01-02T03:04:05Z');
 

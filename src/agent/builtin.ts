@@ -8,7 +8,7 @@ import { estimateTokens, pause, phraseChunks, wordChunks } from './pacing.js';
 import { planToolCalls } from './planner.js';
 import { builtinTools, runApprovedTool } from './tools/registry.js';
 import type { ToolDefinition } from './tools/tool.js';
-import type { Agent, AgentContext, AgentEvent, ChatTurn } from './types.js';
+import type { Agent, AgentContext, AgentEvent, ChatTurn } from '../core/agent.js';
 
 export interface BuiltinAgentOptions {
   // Pause between answer chunks, so clients see the answer stream in. Tests pass 0.

@@ -2,7 +2,7 @@
 // (offline, deterministic) or 'openai' (any OpenAI-compatible chat-completions server).
 import { BuiltinAgent, type BuiltinAgentOptions } from './builtin.js';
 import { OpenAiAgent, type OpenAiAgentOptions } from './openai/agent.js';
-import type { Agent } from './types.js';
+import type { Agent } from '../core/agent.js';
 
 export type AgentName = 'builtin' | 'openai';
 export type AgentOptions = BuiltinAgentOptions;
@@ -24,4 +24,3 @@ export { BuiltinAgent } from './builtin.js';
 export type { BuiltinAgentOptions } from './builtin.js';
 export { OpenAiAgent, type OpenAiAgentOptions } from './openai/agent.js';
 export { builtinTools, runTool, toolSpecs, type ToolOutcome, type ToolSpec } from './tools/registry.js';
-export { AgentFailure, type Agent, type AgentContext, type AgentEvent, type ChatTurn, type SearchHit } from './types.js';

@@ -2,7 +2,7 @@
 // from the tool outcomes. Pure functions, so every phrasing is testable without running tools.
 import type { PlannedCall } from './planner.js';
 import type { ToolOutcome } from './tools/registry.js';
-import type { SearchHit } from './types.js';
+import type { SearchHit } from '../core/agent.js';
 
 export interface ExecutedCall {
   plan: PlannedCall;

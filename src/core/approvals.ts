@@ -6,7 +6,7 @@
 // then travels over the bus as tool.approval_result to every replica — including the one
 // whose run waits for it.
 import { randomUUID } from 'node:crypto';
-import type { ToolDecision } from '../agent/types.js';
+import type { ToolDecision } from './agent.js';
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
 import { AppError } from '../protocol/errors.js';

@@ -91,7 +91,7 @@ export class LocalBus implements Bus {
   watched(conv: string): boolean {
     return this.watches.has(conv);
   }
-  onResync(): void {
+  onResync(_handler: () => void): void {
     // nothing is ever missed within one process
   }
   async close(): Promise<void> {

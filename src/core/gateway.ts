@@ -11,19 +11,11 @@ import type { Hub } from './hub.js';
 import type { Inflight } from './inflight.js';
 import { TokenBucket } from './rate-limit.js';
 import type { RunManager } from './runs.js';
-import { Session, type SocketPort } from './session.js';
+import { Session } from './session.js';
+import type { SessionContext, SessionRef, SessionState, SessionStore, SocketPort, TokenVerifier } from './session-context.js';
 
-export interface TokenVerifier {
-  verify(token: string): Promise<{ sub: string; exp: number }>;
-}
-
-export interface GatewayStore {
-  // ownership, last_seq and the answer streaming now (on any replica), in one call
-  findOwned(userId: string, conv: string): Promise<{ id: string; last_seq: number; streaming: Message | undefined } | undefined>;
-  messagesAfter(conv: string, afterSeq: number, limit: number): Promise<Message[]>;
-  insertUserMessage(conv: string, userId: string, clientMsgId: string, content: string): Promise<{ message: Message; duplicate: boolean } | undefined>;
-  streamingAnswer(conv: string): Promise<Message | undefined>;
-}
+// The gateway re-reads through the same store its sessions use.
+export type GatewayStore = SessionStore;
 
 export interface GatewayDeps {
   cfg: Config['ws'];
@@ -38,28 +30,45 @@ export interface GatewayDeps {
   // false with AGENT=none: messages are stored and relayed, no agent answers
   autoRun: boolean;
   approvals?: Approvals;
+  // wall-clock milliseconds; Date.now unless a test drives it
+  now?: () => number;
 }
 
 export class Gateway {
-  readonly cfg: Config['ws'];
-  readonly verifier: TokenVerifier;
-  readonly hub: Hub;
-  readonly bus: Bus;
-  readonly runs: RunManager;
-  readonly store: GatewayStore;
-  readonly metrics: Metrics;
-  readonly log: Logger;
-  readonly inflight: Inflight;
-  readonly autoRun: boolean;
-  readonly approvals: Approvals | undefined;
-  private readonly sessions = new Set<Session>();
+  private readonly cfg: Config['ws'];
+  private readonly hub: Hub;
+  private readonly bus: Bus;
+  private readonly runs: RunManager;
+  private readonly store: GatewayStore;
+  private readonly metrics: Metrics;
+  private readonly log: Logger;
+  private readonly inflight: Inflight;
+  private readonly now: () => number;
+  // what every session of this gateway is given
+  private readonly ctx: SessionContext;
+  private readonly sessions = new Map<string, Session>();
   private readonly pendingByIp = new Map<string, number>();
   private readonly userBuckets = new Map<string, TokenBucket>();
-  private readonly ticker: NodeJS.Timeout;
+  private ticker: NodeJS.Timeout | undefined;
   private draining = false;
 
   constructor(d: GatewayDeps) {
-    ({ cfg: this.cfg, verifier: this.verifier, hub: this.hub, bus: this.bus, runs: this.runs, store: this.store, metrics: this.metrics, log: this.log, inflight: this.inflight, autoRun: this.autoRun, approvals: this.approvals } = d);
+    ({ cfg: this.cfg, hub: this.hub, bus: this.bus, runs: this.runs, store: this.store, metrics: this.metrics, log: this.log, inflight: this.inflight } = d);
+    this.now = d.now ?? Date.now;
+    this.ctx = {
+      limits: d.cfg, now: this.now, verifier: d.verifier, store: d.store, hub: d.hub, bus: d.bus, runs: d.runs, approvals: d.approvals,
+      inflight: d.inflight, metrics: d.metrics, log: d.log, autoRun: d.autoRun,
+      authenticated: (s) => this.authenticated(s),
+      released: (s, was) => this.released(s, was),
+      authFailed: (reason) => this.metrics.wsAuthFailures.inc({ reason }),
+      userBucket: (userId) => this.userBucket(userId),
+    };
+  }
+
+  // The ticker that enforces auth deadlines, token expiry and heartbeats, and the re-read
+  // after a bus outage. Started by the composition root, stopped by drain().
+  start(): void {
+    if (this.ticker) return;
     this.ticker = setInterval(() => this.tick(), Math.min(1000, Math.max(50, Math.floor(this.cfg.heartbeatMs / 4))));
     this.ticker.unref();
     this.bus.onResync(() => void this.resync());
@@ -73,21 +82,21 @@ export class Gateway {
   }
 
   open(conv: string, ip: string, port: SocketPort): Session {
-    const s = new Session(conv, ip, port, this);
-    this.sessions.add(s);
+    const s = new Session(conv, ip, port, this.ctx);
+    this.sessions.set(s.sessionId, s);
     this.pendingByIp.set(ip, (this.pendingByIp.get(ip) ?? 0) + 1);
     this.metrics.wsConnections.inc({ state: 'pending' });
     return s;
   }
 
-  authenticated(s: Session): void {
+  private authenticated(s: SessionRef): void {
     this.unpend(s.ip);
     this.metrics.wsConnections.dec({ state: 'pending' });
     this.metrics.wsConnections.inc({ state: 'ready' });
   }
 
-  released(s: Session, was: string): void {
-    this.sessions.delete(s);
+  private released(s: SessionRef, was: SessionState): void {
+    this.sessions.delete(s.sessionId);
     if (was === 'ready') {
       this.hub.leave(s);
       this.metrics.wsConnections.dec({ state: 'ready' });
@@ -97,13 +106,9 @@ export class Gateway {
     }
   }
 
-  authFailed(reason: string): void {
-    this.metrics.wsAuthFailures.inc({ reason });
-  }
-
-  userBucket(userId: string): TokenBucket {
+  private userBucket(userId: string): TokenBucket {
     let b = this.userBuckets.get(userId);
-    if (!b) this.userBuckets.set(userId, (b = new TokenBucket(this.cfg.userMessageRatePerSec, this.cfg.userMessageBurst)));
+    if (!b) this.userBuckets.set(userId, (b = new TokenBucket(this.cfg.userMessageRatePerSec, this.cfg.userMessageBurst, this.now)));
     return b;
   }
 
@@ -117,8 +122,13 @@ export class Gateway {
     this.draining = true;
     await this.runs.shutdown();
     await this.inflight.idle(graceMs);
-    for (const s of [...this.sessions]) s.close(1001, 'server restarting; reconnect with last_seq');
+    for (const s of [...this.sessions.values()]) s.close(1001, 'server restarting; reconnect with last_seq');
+    this.stop();
+  }
+
+  stop(): void {
     clearInterval(this.ticker);
+    this.ticker = undefined;
   }
 
   private unpend(ip: string): void {
@@ -128,8 +138,8 @@ export class Gateway {
   }
 
   private tick(): void {
-    const now = Date.now();
-    for (const s of this.sessions) s.tick(now);
+    const now = this.now();
+    for (const s of this.sessions.values()) s.tick(now);
     // Buckets of users with no socket left would otherwise accumulate forever.
     if (this.userBuckets.size > 10_000) for (const u of this.userBuckets.keys()) if (this.hub.connectionsOf(u) === 0) this.userBuckets.delete(u);
   }

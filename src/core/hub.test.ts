@@ -1,11 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ServerFrame } from '../protocol/frames.js';
 import { LocalBus } from './bus.js';
 import { Hub, type Endpoint } from './hub.js';
 
-function ep(sessionId: string, conv = 'c1', userId = 'u'): Endpoint & { got: ServerFrame[] } {
+function ep(sessionId: string, conv = 'c1', userId = 'u'): Endpoint & { got: ServerFrame[]; texts: string[] } {
   const got: ServerFrame[] = [];
-  return { sessionId, userId, conv, got, deliver: (f) => got.push(f) };
+  const texts: string[] = [];
+  return { sessionId, userId, conv, got, texts, deliver: (f, t) => { got.push(f); texts.push(t); } };
 }
 
 const msg = (id: string, seq: number, status: string): ServerFrame => ({
@@ -74,5 +75,49 @@ describe('Hub watches', () => {
     expect(bus.watched('c1')).toBe(true);
     hub.leave(b);
     expect(bus.watched('c1')).toBe(false);
+  });
+});
+
+describe('Hub fan-out', () => {
+  it('encodes a frame once for all the sockets of a conversation, and hands each the same JSON', () => {
+    const bus = new LocalBus('r1');
+    const hub = new Hub(bus);
+    const eps = ['a', 'b', 'c'].map((id) => ep(id));
+    eps.forEach((e) => hub.join(e));
+    const frame: ServerFrame = { type: 'response.delta', run_id: 'r', message_id: 'm', offset: 0, delta: 'hello' };
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      bus.publish({ kind: 'frame', conv: 'c1', frame });
+      expect(stringify, 'the frame was encoded once per socket').toHaveBeenCalledTimes(1);
+    } finally {
+      stringify.mockRestore();
+    }
+    for (const e of eps) {
+      expect(e.got.at(-1)).toBe(frame);
+      expect(JSON.parse(e.texts.at(-1)!)).toEqual(frame);
+    }
+  });
+
+  it('announces presence to every socket of a conversation on join and on leave, and to no other', () => {
+    const bus = new LocalBus('r1');
+    const hub = new Hub(bus);
+    const a = ep('a', 'c1', 'alice');
+    const b = ep('b', 'c1', 'bob');
+    const other = ep('x', 'c2', 'carol');
+    hub.join(other);
+    hub.join(a);
+    hub.join(b);
+    const presence = (e: { got: ServerFrame[] }) => e.got.filter((f) => f.type === 'presence').map((f) => (f.type === 'presence' ? f.sessions.map((s) => s.user_id) : []));
+    expect(presence(a)).toEqual([['alice'], ['alice', 'bob']]);
+    expect(presence(b)).toEqual([['alice', 'bob']]);
+    hub.leave(a);
+    expect(presence(b).at(-1)).toEqual(['bob']);
+    expect(presence(a), 'a socket that left still got presence').toHaveLength(2);
+    expect(presence(other)).toEqual([['carol']]);
+    hub.leave(a); // twice: harmless
+    expect(hub.connectionsOf('alice')).toBe(0);
+    expect(hub.localConversations().sort()).toEqual(['c1', 'c2']);
+    hub.leave(b);
+    expect(hub.localConversations()).toEqual(['c2']);
   });
 });

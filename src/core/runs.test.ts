@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Agent, AgentContext, AgentEvent } from '../agent/types.js';
+import type { Agent, AgentContext, AgentEvent } from './agent.js';
 import { createLogger } from '../log.js';
 import { createMetrics } from '../metrics/metrics.js';
 import type { ServerFrame } from '../protocol/frames.js';

@@ -4,7 +4,7 @@
 // every FLUSH_MS by the AnswerWriter), and the answer ends as complete, cancelled,
 // interrupted (shutdown) or failed, its full text written once.
 import { randomUUID } from 'node:crypto';
-import { AgentFailure, type Agent, type AgentEvent, type ChatTurn, type SearchHit } from '../agent/types.js';
+import { AgentFailure, type Agent, type AgentEvent, type AgentFailureCode, type ChatTurn, type SearchHit } from './agent.js';
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -14,6 +14,7 @@ import { AnswerWriter, type ChunkStore } from './answer-writer.js';
 import type { ToolGate } from './approvals.js';
 import type { Bus } from './bus.js';
 import type { Hub } from './hub.js';
+import { runFailed } from './run-frames.js';
 import { isUuid, stableUuid } from './stable-uuid.js';
 
 export interface RunStore extends ChunkStore {
@@ -150,7 +151,7 @@ export class RunManager {
     this.writer.track(run);
     let usage = { prompt_tokens: 0, completion_tokens: 0 };
     let cached = false;
-    let failure: { code: string; message: string } | undefined;
+    let failure: { code: AgentFailureCode; message: string } | undefined;
     let outcome: 'complete' | 'failed' | EndReason = 'complete';
     let thinking: { step: number; text: string } | undefined;
     const endThinking = async () => {
@@ -222,7 +223,7 @@ export class RunManager {
 
   private async finalize(
     run: LocalRun, outcome: 'complete' | 'failed' | EndReason,
-    end: { usage: { prompt_tokens: number; completion_tokens: number }; cached: boolean; failure: { code: string; message: string } | undefined },
+    end: { usage: { prompt_tokens: number; completion_tokens: number }; cached: boolean; failure: { code: AgentFailureCode; message: string } | undefined },
     checkpoint: (kind: string, state: Record<string, unknown>) => Promise<void>,
   ): Promise<void> {
     const { usage, cached, failure } = end;
@@ -235,7 +236,7 @@ export class RunManager {
       // The terminal frame follows the row: another replica ended it (it took our runner
       // lock while our connection was gone), so clients get what is stored.
       this.d.log.warn({ run: run.runId, stored: stored.status }, 'answer was already ended by another replica; reporting the stored row');
-      this.publish(run.conv, { type: 'run.failed', run_id: run.runId, message_id: run.messageId, code: 'interrupted', message: 'the answer was marked interrupted while this server had lost its database connection; content is what was kept', content: stored.content });
+      this.publish(run.conv, runFailed(run, 'interrupted', 'the answer was marked interrupted while this server had lost its database connection; content is what was kept', stored.content));
       return;
     }
     if (status === 'complete') {
@@ -243,7 +244,7 @@ export class RunManager {
       return;
     }
     if (status === 'failed' && failure) {
-      this.publish(run.conv, { type: 'run.failed', run_id: run.runId, message_id: run.messageId, code: failure.code, message: `${failure.message}; the partial answer was kept` });
+      this.publish(run.conv, runFailed(run, failure.code, `${failure.message}; the partial answer was kept`));
       return;
     }
     const messages = {
@@ -251,7 +252,7 @@ export class RunManager {
       interrupted: 'the server is restarting; the partial answer was kept',
       failed: 'the agent failed; the partial answer was kept',
     } as const;
-    this.publish(run.conv, { type: 'run.failed', run_id: run.runId, message_id: run.messageId, code: status, message: messages[status] });
+    this.publish(run.conv, runFailed(run, status, messages[status]));
   }
 
   // The terminal update waits out a database outage: clients hear the end only once it

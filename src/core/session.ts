@@ -4,29 +4,16 @@ import { randomBytes } from 'node:crypto';
 import { AppError, closeFor, invalid, type ErrorCode } from '../protocol/errors.js';
 import { ClientFrame, PROTOCOL_VERSION, type ClientFrameOf, type ServerFrame } from '../protocol/frames.js';
 import { wireMessage, type Message } from './message.js';
-import type { Gateway } from './gateway.js';
-import type { Endpoint } from './hub.js';
 import { TokenBucket } from './rate-limit.js';
-
-export interface SocketPort {
-  // false when the frame could not be buffered (the reader is too slow); `text` is the
-  // frame's JSON
-  send(text: string): boolean;
-  close(code: number, reason: string): void;
-  // bytes queued for this socket, and a promise for when the queue drains
-  buffered(): number;
-  drained(): Promise<void>;
-}
-
-type State = 'pending' | 'authenticating' | 'ready' | 'closed';
+import type { SessionContext, SessionRef, SessionState, SocketPort } from './session-context.js';
 
 const REPLAY_LIMIT = 1000;
 const TYPING_MIN_GAP_MS = 300;
 
-export class Session implements Endpoint {
+export class Session implements SessionRef {
   readonly sessionId = randomBytes(9).toString('base64url');
   userId = '';
-  state: State = 'pending';
+  state: SessionState = 'pending';
   exp = 0;
   readonly authDeadline: number;
   private readonly opened = performance.now();
@@ -36,12 +23,12 @@ export class Session implements Endpoint {
   private nextPingAt: number;
   private pingOutstanding: { id: string; at: number } | undefined;
   private missedPongs = 0;
-  private lastTyping = 0;
+  private lastTyping = -Infinity;
 
-  constructor(readonly conv: string, readonly ip: string, private readonly port: SocketPort, private readonly g: Gateway) {
-    const now = Date.now();
-    this.authDeadline = now + g.cfg.authTimeoutMs;
-    this.nextPingAt = now + g.cfg.heartbeatMs;
+  constructor(readonly conv: string, readonly ip: string, private readonly port: SocketPort, private readonly g: SessionContext) {
+    const now = g.now();
+    this.authDeadline = now + g.limits.authTimeoutMs;
+    this.nextPingAt = now + g.limits.heartbeatMs;
   }
 
   deliver(frame: ServerFrame, text?: string): void {
@@ -83,7 +70,7 @@ export class Session implements Endpoint {
     if (this.state === 'pending' || this.state === 'authenticating') {
       if (now >= this.authDeadline) {
         this.g.authFailed('timeout');
-        this.fail(new AppError('auth_timeout', `no auth frame within ${this.g.cfg.authTimeoutMs} ms`));
+        this.fail(new AppError('auth_timeout', `no auth frame within ${this.g.limits.authTimeoutMs} ms`));
       }
       return;
     }
@@ -100,7 +87,7 @@ export class Session implements Endpoint {
     }
     const id = randomBytes(6).toString('base64url');
     this.pingOutstanding = { id, at: performance.now() };
-    this.nextPingAt = now + this.g.cfg.heartbeatMs;
+    this.nextPingAt = now + this.g.limits.heartbeatMs;
     this.send({ type: 'ping', id, t: now });
   }
 
@@ -129,10 +116,10 @@ export class Session implements Endpoint {
       return;
     }
     if (this.state !== 'ready') return; // authenticating: one auth attempt, nothing else yet
-    this.bucket ??= new TokenBucket(this.g.cfg.ratePerSec, this.g.cfg.rateBurst);
+    this.bucket ??= new TokenBucket(this.g.limits.ratePerSec, this.g.limits.rateBurst, this.g.now);
     if (!this.bucket.take()) {
-      if (this.bucket.debt > this.g.cfg.rateBurst) return this.fail(new AppError('rate_limited', 'too many frames; slow down'));
-      if (this.bucket.debt === 1) this.error('rate_limited', `more than ${this.g.cfg.ratePerSec} frames per second; frames are being dropped`);
+      if (this.bucket.debt > this.g.limits.rateBurst) return this.fail(new AppError('rate_limited', 'too many frames; slow down'));
+      if (this.bucket.debt === 1) this.error('rate_limited', `more than ${this.g.limits.ratePerSec} frames per second; frames are being dropped`);
       return;
     }
     switch (f.type) {
@@ -165,8 +152,8 @@ export class Session implements Endpoint {
     try {
       const v = await g.verifier.verify(f.token);
       if (f.user_id !== undefined && f.user_id !== v.sub) throw new AppError('unauthorized', 'user_id does not match the token');
-      if (g.hub.connectionsOf(v.sub) >= g.cfg.maxConnectionsPerUser) {
-        throw new AppError('rate_limited', `more than ${g.cfg.maxConnectionsPerUser} connections for this user`);
+      if (g.hub.connectionsOf(v.sub) >= g.limits.maxConnectionsPerUser) {
+        throw new AppError('rate_limited', `more than ${g.limits.maxConnectionsPerUser} connections for this user`);
       }
       const conv = await g.store.findOwned(v.sub, this.conv);
       if (conv === undefined) throw new AppError('conversation_not_found');
@@ -200,7 +187,7 @@ export class Session implements Endpoint {
     const local = g.runs.localRun(this.conv);
     const active = local ? { run_id: local.runId, message_id: local.messageId, seq: local.seq }
       : streaming?.run_id ? { run_id: streaming.run_id, message_id: streaming.id, seq: streaming.seq } : null;
-    this.send({ type: 'ready', protocol: PROTOCOL_VERSION, conversation_id: this.conv, user_id: this.userId, session_id: this.sessionId, last_seq: lastSeq, active_run: active, heartbeat_ms: g.cfg.heartbeatMs });
+    this.send({ type: 'ready', protocol: PROTOCOL_VERSION, conversation_id: this.conv, user_id: this.userId, session_id: this.sessionId, last_seq: lastSeq, active_run: active, heartbeat_ms: g.limits.heartbeatMs });
     let replayedTo = clientSeq ?? lastSeq;
     if (clientSeq !== undefined) {
       if (clientSeq > lastSeq || lastSeq - clientSeq > REPLAY_LIMIT) {
@@ -210,7 +197,7 @@ export class Session implements Endpoint {
         for (const m of await g.store.messagesAfter(this.conv, clientSeq, REPLAY_LIMIT)) {
           // A replay is a burst: pace it by the socket's drain so a client catching up is
           // not mistaken for a slow reader.
-          while (this.port.buffered() > g.cfg.maxBufferedBytes / 2 && this.state === 'ready') await this.port.drained();
+          while (this.port.buffered() > g.limits.maxBufferedBytes / 2 && this.state === 'ready') await this.port.drained();
           if (this.state !== 'ready') return;
           this.send({ type: 'message', message: wireMessage(m) });
           replayedTo = Math.max(replayedTo, m.seq);
@@ -231,8 +218,8 @@ export class Session implements Endpoint {
     const t0 = performance.now();
     const userBucket = g.userBucket(this.userId);
     if (!userBucket.take()) {
-      if (userBucket.debt > g.cfg.userMessageBurst) return this.fail(new AppError('rate_limited', 'too many messages for this user; slow down'));
-      return this.error('rate_limited', `more than ${g.cfg.userMessageRatePerSec} messages per second for this user; message not stored`, f.client_msg_id);
+      if (userBucket.debt > g.limits.userMessageBurst) return this.fail(new AppError('rate_limited', 'too many messages for this user; slow down'));
+      return this.error('rate_limited', `more than ${g.limits.userMessageRatePerSec} messages per second for this user; message not stored`, f.client_msg_id);
     }
     g.inflight.begin();
     try {
@@ -254,7 +241,7 @@ export class Session implements Endpoint {
   }
 
   private typing(f: ClientFrameOf<'typing'>): void {
-    const now = performance.now();
+    const now = this.g.now();
     if (f.state === 'start' && now - this.lastTyping < TYPING_MIN_GAP_MS) return;
     this.lastTyping = now;
     this.g.bus.publish({ kind: 'frame', conv: this.conv, frame: { type: 'typing', session_id: this.sessionId, user_id: this.userId, state: f.state }, except: this.sessionId });

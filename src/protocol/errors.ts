@@ -2,6 +2,7 @@
 // number (for logs and docs, Centrifugo-style), an HTTP status and a WebSocket close
 // code. httpError/closeFor are the only places that translate errors for the wire.
 
+import type { RunFailureCode } from './wire.js';
 export const ERRORS = {
   internal: { num: 100, status: 500, close: 1011, message: 'internal server error' },
   invalid_request: { num: 101, status: 400, close: 4400, message: 'invalid request' },
@@ -26,6 +27,21 @@ export const ERRORS = {
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
+
+// Why an answer ended without completing: the `code` of run.failed, which clients switch on.
+// Each with what the user is told when nothing more specific is known.
+export const RUN_FAILURES = {
+  cancelled: 'cancelled by the user',
+  interrupted: 'the server running this answer stopped',
+  failed: 'the agent failed',
+  llm_unreachable: 'the model server cannot be reached',
+  llm_unauthorized: 'the model server refused the API key',
+  llm_rate_limited: 'the model server is rate limiting requests',
+  llm_bad_response: 'the model server rejected the request',
+  llm_timeout: 'the model server did not answer in time',
+} as const satisfies Record<RunFailureCode, string>;
+
+export type { RunFailureCode };
 
 export interface FieldIssue {
   path: string;

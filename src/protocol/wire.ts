@@ -2,6 +2,9 @@
 // (packages/client) ships them; frames.ts validates incoming frames against the same
 // shapes with zod and checks at compile time that the two agree.
 
+// The codes of run.failed; errors.ts holds their catalog (checked to match at compile time).
+export type RunFailureCode = 'cancelled' | 'interrupted' | 'failed' | 'llm_unreachable' | 'llm_unauthorized' | 'llm_rate_limited' | 'llm_bad_response' | 'llm_timeout';
+
 export type WireClientFrame =
   | { type: 'auth'; token: string; user_id?: string | undefined; last_seq?: number | undefined }
   | { type: 'message'; client_msg_id: string; content: string }
@@ -50,7 +53,7 @@ export type ServerFrame =
   | { type: 'run.snapshot'; run_id: string; message_id: string; seq: number; content: string; offset: number }
   | { type: 'response.completed'; run_id: string; message_id: string; seq: number; content: string; cached: boolean; usage: { prompt_tokens: number; completion_tokens: number } }
   // content, when present, is the answer as stored: it replaces what the deltas built
-  | { type: 'run.failed'; run_id: string; message_id: string; code: string; message: string; content?: string }
+  | { type: 'run.failed'; run_id: string; message_id: string; code: RunFailureCode; message: string; content?: string }
   | { type: 'typing'; session_id: string; user_id: string; state: 'start' | 'stop' }
   | { type: 'presence'; sessions: SessionInfo[] }
   | { type: 'ping'; id: string; t: number }

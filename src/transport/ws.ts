@@ -5,7 +5,8 @@ import { STATUS_CODES } from 'node:http';
 import { clientAddress, trustedProxies } from '../core/client-address.js';
 import type { Gateway } from '../core/gateway.js';
 import { isLoopbackHost, isLoopbackHostname } from '../core/loopback.js';
-import type { Session, SocketPort } from '../core/session.js';
+import type { Session } from '../core/session.js';
+import type { SocketPort } from '../core/session-context.js';
 import type { Logger } from '../log.js';
 import { httpError, AppError } from '../protocol/errors.js';
 import { MAX_FRAME_BYTES } from '../protocol/frames.js';
@@ -79,9 +80,11 @@ export interface WsOptions {
   allowedOrigins: string[] | undefined;
   devMode: boolean;
   trustedProxies: string[] | undefined;
+  // per-socket send buffer; past it uWS drops the socket
+  maxBufferedBytes: number;
 }
 
-export function mountWs(app: TemplatedApp, gateway: Gateway, { allowedOrigins, trustedProxies: proxies, devMode }: WsOptions, log: Logger): void {
+export function mountWs(app: TemplatedApp, gateway: Gateway, { allowedOrigins, trustedProxies: proxies, devMode, maxBufferedBytes }: WsOptions, log: Logger): void {
   const uws = loadUws();
   const trusted = trustedProxies(proxies);
   if (trusted) log.info({ trusted_proxies: proxies }, 'client addresses come from X-Forwarded-For when the peer is a trusted proxy');
@@ -94,7 +97,7 @@ export function mountWs(app: TemplatedApp, gateway: Gateway, { allowedOrigins, t
     // uWS sends protocol-level pings on idle sockets; the application heartbeat is ours.
     idleTimeout: 120,
     sendPingsAutomatically: true,
-    maxBackpressure: gateway.cfg.maxBufferedBytes,
+    maxBackpressure: maxBufferedBytes,
     closeOnBackpressureLimit: 0, // we close ourselves, with 1013, when a send is dropped
     upgrade: (res, req, context) => {
       const id = req.getParameter(0) ?? '';

@@ -63,6 +63,16 @@ export class TestSocket {
     }
   }
 
+  // The close, or a failure naming the frames seen when the server has not closed the
+  // socket within `timeoutMs`: a broken close rule fails here, not at the test's timeout.
+  closedWithin(timeoutMs = 10_000): Promise<Closed> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`socket still open after ${timeoutMs} ms; frames: ${JSON.stringify(this.frames.map((f) => f.type))}`)), timeoutMs);
+    });
+    return Promise.race([this.closed, late]).finally(() => clearTimeout(timer));
+  }
+
   type(t: string, from = 0, timeoutMs?: number): Promise<Frame> {
     return this.waitFor((f) => f.type === t, timeoutMs, from);
   }

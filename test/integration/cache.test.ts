@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ResponseCache } from '../../src/agent/cache/response-cache.js';
 import { OpenAiAgent } from '../../src/agent/openai/agent.js';
 import { builtinTools } from '../../src/agent/tools/registry.js';
-import type { AgentContext, AgentEvent } from '../../src/agent/types.js';
+import type { AgentContext, AgentEvent } from '../../src/core/agent.js';
 import { cacheStats, purgeExpiredCache, upsertCacheSettings } from '../../src/db/cache.js';
 import { responseCacheStore } from '../../src/db/cache-store.js';
 import type { Db } from '../../src/db/client.js';

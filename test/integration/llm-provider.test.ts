@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpenAiAgent, type OpenAiAgentOptions } from '../../src/agent/openai/agent.js';
 import { builtinTools } from '../../src/agent/tools/registry.js';
-import { AgentFailure, type AgentContext, type AgentEvent } from '../../src/agent/types.js';
+import { AgentFailure, type AgentContext, type AgentEvent } from '../../src/core/agent.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../fixtures/openai/fake-server.js';
 
 let fake: FakeOpenAi;

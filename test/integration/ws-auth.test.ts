@@ -26,7 +26,7 @@ async function refused(url: string, headers: Record<string, string> = {}): Promi
 async function authClose(frame: unknown, c = conv): Promise<{ code: number; reason: string }> {
   const sock = await TestSocket.open(wsUrl(s.url, c));
   sock.send(frame);
-  return sock.closed;
+  return sock.closedWithin();
 }
 
 describe('upgrade', () => {
@@ -107,14 +107,14 @@ describe('first-message auth', () => {
     expect((await authClose('hello')).code).toBe(4400);
     const sock = await TestSocket.open(wsUrl(s.url, conv));
     sock.ws.send(Buffer.from([1, 2, 3]));
-    expect((await sock.closed).code).toBe(4400);
+    expect((await sock.closedWithin()).code).toBe(4400);
   });
 
   it('closes a silent socket with 4408 at the deadline; protocol pings do not extend it', async () => {
     const sock = await TestSocket.open(wsUrl(s.url, conv));
     const t0 = Date.now();
     const pinger = setInterval(() => sock.ws.ping(), 100);
-    const c = await sock.closed;
+    const c = await sock.closedWithin();
     clearInterval(pinger);
     expect(c.code).toBe(4408);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(600);
@@ -136,7 +136,7 @@ describe('first-message auth', () => {
     const open = await Promise.all([1, 2, 3].map(async () => (await connectReady(s.url, c2, t)).sock));
     const extra = await TestSocket.open(wsUrl(s.url, c2));
     extra.send({ type: 'auth', token: t });
-    expect((await extra.closed).code).toBe(4429);
+    expect((await extra.closedWithin()).code).toBe(4429);
     for (const o of open) o.close();
   });
 });
@@ -144,7 +144,7 @@ describe('first-message auth', () => {
 describe('token lifetime', () => {
   it('closes 4401 when the token expires on an open socket', async () => {
     const { sock } = await connectReady(s.url, conv, await token('alice', { expiresIn: 2 }));
-    const c = await sock.closed;
+    const c = await sock.closedWithin();
     expect(c.code).toBe(4401);
     expect(c.reason).toMatch(/expired/);
   });
@@ -161,7 +161,7 @@ describe('token lifetime', () => {
   it('closes 4401 on a reauth for another user', async () => {
     const { sock } = await connectReady(s.url, conv, await token('alice'));
     sock.send({ type: 'reauth', token: await token('bob') });
-    expect((await sock.closed).code).toBe(4401);
+    expect((await sock.closedWithin()).code).toBe(4401);
   });
 });
 
@@ -187,13 +187,13 @@ describe('bad frames after auth', () => {
   it('closes 1009 for a frame over 64 KiB', async () => {
     const { sock } = await connectReady(s.url, conv, await token('alice'));
     sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'x'.repeat(70_000) });
-    expect((await sock.closed).code).toBe(1009);
+    expect((await sock.closedWithin()).code).toBe(1009);
   });
 
   it('warns with a recoverable error, then closes 4429 a socket that keeps flooding', async () => {
     const { sock } = await connectReady(s.url, conv, await token('alice'));
     for (let i = 0; i < 40; i++) sock.send({ type: 'ping', id: i });
-    const c = await sock.closed;
+    const c = await sock.closedWithin();
     expect(sock.ofType('error').filter((e) => e.code === 'rate_limited')).toHaveLength(1);
     expect(c.code).toBe(4429);
   });

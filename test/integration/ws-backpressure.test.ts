@@ -22,7 +22,7 @@ describe('slow reader', () => {
     for (let i = 0; i < total; i++) fast.sock.send({ type: 'message', client_msg_id: randomUUID(), content: `${i} ${big}` });
     await fast.sock.waitFor(() => fast.sock.ofType('ack').length === total, 60_000);
     raw.resume();
-    const closed = await slow.sock.closed;
+    const closed = await slow.sock.closedWithin(20_000);
     expect([1013, 1006]).toContain(closed.code); // 1006 if the close frame could not be flushed in time
     const received = slow.sock.ofType('message').length;
     expect(received).toBeLessThan(total);
@@ -55,7 +55,7 @@ describe('per-user message limit', () => {
       const n = async () => (await tdb.db.sql`SELECT count(*)::int AS n FROM messages WHERE conversation_id = ${conv}`)[0]!.n;
       expect(await n()).toBe(5);
       for (let i = 0; i < 10; i++) b.sock.send({ type: 'message', client_msg_id: randomUUID(), content: `flood ${i}` });
-      expect((await b.sock.closed).code).toBe(4429);
+      expect((await b.sock.closedWithin()).code).toBe(4429);
       expect(await n()).toBe(5);
       a.sock.close();
     } finally {

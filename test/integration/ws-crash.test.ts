@@ -70,7 +70,7 @@ describe('SIGTERM', () => {
     const delta = await sock.waitFor((f) => f.type === 'response.delta' && f.offset > 10, 15_000);
     await sock.waitFor(() => sock.ofType('ack').length === 2);
     s.child.kill('SIGTERM');
-    const closed = await sock.closed;
+    const closed = await sock.closedWithin(15_000);
     expect(closed.code).toBe(1001);
     const failed = sock.ofType('run.failed')[0]!;
     expect(failed).toMatchObject({ run_id: delta.run_id, code: 'interrupted' });

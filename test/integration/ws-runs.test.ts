@@ -114,6 +114,24 @@ describe('resume', () => {
     b.sock.close();
   });
 
+  it('replays exactly the messages after a non-zero last_seq', async () => {
+    const conv = await createConversation(s.url, alice);
+    const a = await connectReady(s.url, conv, alice);
+    for (const content of ['first question', 'second question']) {
+      const from = a.sock.frames.length;
+      a.sock.send({ type: 'message', client_msg_id: randomUUID(), content });
+      await a.sock.type('response.completed', from, 15_000);
+    }
+    a.sock.close();
+    const b = await connectReady(s.url, conv, alice, { last_seq: 2 });
+    expect(b.ready.last_seq).toBe(4);
+    await b.sock.waitFor(() => b.sock.ofType('message').length >= 2);
+    b.sock.send({ type: 'ping', id: 'after-replay' });
+    await b.sock.waitFor((f) => f.type === 'pong' && f.id === 'after-replay');
+    expect(b.sock.ofType('message').map((m) => m.message.seq), 'replay is off by one').toEqual([3, 4]);
+    b.sock.close();
+  });
+
   it('says resync when last_seq is ahead of the conversation', async () => {
     const conv = await createConversation(s.url, alice);
     const { sock } = await connectReady(s.url, conv, alice, { last_seq: 99 });
@@ -172,7 +190,7 @@ describe('typing, presence, heartbeat', () => {
     const conv = await createConversation(s.url, alice);
     const live = await connectReady(s.url, conv, alice);
     const dead = await connectReady(s.url, conv, alice, {}, false);
-    const closed = await dead.sock.closed;
+    const closed = await dead.sock.closedWithin();
     expect(closed.code).toBe(4410);
     expect(dead.sock.ofType('ping').length).toBeGreaterThanOrEqual(2);
     expect(live.sock.ws.readyState).toBe(1);

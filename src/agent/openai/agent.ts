@@ -5,7 +5,7 @@
 import { estimateTokens } from '../pacing.js';
 import { runApprovedTool, toolSpecs } from '../tools/registry.js';
 import type { ToolDefinition } from '../tools/tool.js';
-import type { Agent, AgentContext, AgentEvent, ChatTurn } from '../types.js';
+import type { Agent, AgentContext, AgentEvent, ChatTurn } from '../../core/agent.js';
 import type { ModelCallCache } from '../cache/types.js';
 import { chatCall, type ChatCallOptions } from './chat-call.js';
 import type { ToolCallRequest } from './chunks.js';

@@ -1,9 +1,9 @@
 // The failures of a call to an OpenAI-compatible server, each with the run.failed code a client
 // sees. Messages are shown to users: they name the server's status and what to check, never the
 // API key or the request body.
-import { AgentFailure } from '../types.js';
+import { AgentFailure, type AgentFailureCode } from '../../core/agent.js';
 
-export type LlmErrorCode = 'llm_unreachable' | 'llm_unauthorized' | 'llm_rate_limited' | 'llm_bad_response' | 'llm_timeout';
+export type LlmErrorCode = Extract<AgentFailureCode, `llm_${string}`>;
 
 export class LlmError extends AgentFailure {
   // Whether another attempt may succeed (429, 5xx, connection refused), and how long the

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import type { AgentContext } from '../types.js';
+import type { AgentContext } from '../../core/agent.js';
 import { currentTimeTool, isoInZone, resolveTimeZone, utcOffset } from './clock.js';
 import { ToolError } from './tool.js';
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { BuiltinAgent } from '../builtin.js';
 import { planToolCalls } from '../planner.js';
-import type { AgentContext, AgentEvent } from '../types.js';
+import type { AgentContext, AgentEvent } from '../../core/agent.js';
 import { searchDocumentsTool, type DocumentSearch } from './documents.js';
 import { builtinTools, runTool, toolSpecs } from './registry.js';
 

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { z } from 'zod';
-import type { AgentContext, SearchHit } from '../types.js';
+import type { AgentContext, SearchHit } from '../../core/agent.js';
 import { builtinTools, findTool, runTool, toolSpecs } from './registry.js';
 import { defineTool, ToolError } from './tool.js';
 

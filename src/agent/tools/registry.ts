@@ -2,7 +2,7 @@
 // zod schema first, and every failure (bad arguments, an expected ToolError, an unexpected throw)
 // becomes a failed outcome, so a tool can never take the agent down with it.
 import { z } from 'zod';
-import type { AgentContext } from '../types.js';
+import type { AgentContext } from '../../core/agent.js';
 import { calculatorTool } from './calculator.js';
 import { currentTimeTool } from './clock.js';
 import { searchConversationTool } from './search.js';

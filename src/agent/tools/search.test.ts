@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import type { AgentContext, SearchHit } from '../types.js';
+import type { AgentContext, SearchHit } from '../../core/agent.js';
 import { searchConversationTool } from './search.js';
 
 const hit = (seq: number, snippet: string): SearchHit => ({ message_id: `m${seq}`, seq, role: 'user', snippet, created_at: '2025-01-01T00:00:00.000Z' });

@@ -2,7 +2,7 @@
 // Keeping tools as data lets the same definitions drive the built-in agent, the JSON schemas an
 // LLM provider advertises, and argument validation in one place (registry.ts).
 import type { z } from 'zod';
-import type { AgentContext } from '../types.js';
+import type { AgentContext } from '../../core/agent.js';
 
 export interface ToolDefinition<N extends string = string, S extends z.ZodType = z.ZodType> {
   readonly name: N;

@@ -7,12 +7,12 @@ import { createMetrics } from '../../metrics/metrics.js';
 import { AppError } from '../../protocol/errors.js';
 import type { ServerFrame } from '../../protocol/frames.js';
 import type { Message } from '../message.js';
-import { LocalBus } from '../bus.js';
+import { LocalBus, type Bus } from '../bus.js';
 import { Gateway, type GatewayStore } from '../gateway.js';
 import { Hub } from '../hub.js';
 import { Inflight } from '../inflight.js';
 import type { RunManager } from '../runs.js';
-import type { SocketPort } from '../session.js';
+import type { SocketPort } from '../session-context.js';
 
 export class FakePort implements SocketPort {
   readonly frames: ServerFrame[] = [];
@@ -40,11 +40,13 @@ export const WS_CFG: Config['ws'] = {
   maxConnectionsPerUser: 100, ratePerSec: 100, rateBurst: 100, userMessageRatePerSec: 100, userMessageBurst: 100, maxBufferedBytes: 1 << 20,
 };
 
-// Tokens are the user id itself; 'bad' is refused.
+// Tokens are the user id itself, valid for an hour, or `user@exp` (exp in epoch seconds);
+// 'bad' is refused.
 export const fakeVerifier = {
   async verify(token: string): Promise<{ sub: string; exp: number }> {
     if (token === 'bad') throw new AppError('unauthorized', 'token signature is invalid');
-    return { sub: token, exp: Math.floor(Date.now() / 1000) + 3600 };
+    const [sub, exp] = token.split('@');
+    return { sub: sub!, exp: exp === undefined ? Math.floor(Date.now() / 1000) + 3600 : Number(exp) };
   },
 };
 
@@ -89,24 +91,28 @@ export interface FakeRuns {
   cancelled: { conv: string; runId: string }[];
   submitted: number[];
   local: Map<string, { conv: string }>;
+  shutdowns: number;
 }
 
-export function fakeGateway(opts: { store?: FakeStore; cfg?: Partial<Config['ws']> } = {}) {
-  const bus = new LocalBus('replica-1');
+export function fakeGateway(opts: { store?: FakeStore; cfg?: Partial<Config['ws']>; bus?: Bus } = {}) {
+  const bus = opts.bus ?? new LocalBus('replica-1');
   const hub = new Hub(bus);
   const store = opts.store ?? new FakeStore();
-  const fr: FakeRuns = { cancelled: [], submitted: [], local: new Map() };
+  const fr: FakeRuns = { cancelled: [], submitted: [], local: new Map(), shutdowns: 0 };
   const runs = {
     localRun: (conv: string) => [...fr.local.entries()].filter(([, r]) => r.conv === conv).map(([runId, r]) => ({ runId, conv: r.conv, messageId: 'a1', seq: 2, content: '' }))[0],
     isLocal: (runId: string) => fr.local.has(runId),
-    snapshot: () => ({ type: 'pong', id: 0 }),
+    snapshot: (r: { runId: string; messageId: string; seq: number; content: string }) => ({ type: 'run.snapshot', run_id: r.runId, message_id: r.messageId, seq: r.seq, content: r.content, offset: r.content.length }),
     submit: (_conv: string, _user: string, seq: number) => { fr.submitted.push(seq); },
     cancel: (conv: string, runId: string) => { fr.cancelled.push({ conv, runId }); },
+    shutdown: async () => { fr.shutdowns++; },
   } as unknown as RunManager;
+  const metrics = createMetrics();
+  const inflight = new Inflight();
   const g = new Gateway({
-    cfg: { ...WS_CFG, ...opts.cfg }, verifier: fakeVerifier, hub, bus, runs, store, metrics: createMetrics(), log: createLogger('silent'), inflight: new Inflight(), autoRun: true,
+    cfg: { ...WS_CFG, ...opts.cfg }, verifier: fakeVerifier, hub, bus, runs, store, metrics, log: createLogger('silent'), inflight, autoRun: true,
   });
-  return { g, bus, hub, store, runs: fr };
+  return { g, bus, hub, store, runs: fr, metrics, inflight };
 }
 
 // Lets the promise chains started by a frame settle.

@@ -2,6 +2,8 @@
 // conversation so far into a stream of events; the run manager persists them
 // (agent_checkpoints, tool_calls, messages) and fans them out to sockets. Agents never
 // touch the database or sockets themselves: what they need comes in through AgentContext.
+// Core defines it; src/agent/ implements it.
+import type { RunFailureCode } from '../protocol/errors.js';
 
 export interface ChatTurn {
   role: 'user' | 'assistant' | 'system' | 'tool';
@@ -44,8 +46,12 @@ export type AgentEvent =
 // A failure the agent has classified (e.g. the model server is unreachable). The run manager
 // ends the run as failed with this code and message in run.failed and keeps the partial answer;
 // the message is shown to the user, so it must never hold credentials or request bodies.
+// The run.failed codes an agent may end a run with; cancelled and interrupted are the run
+// manager's own.
+export type AgentFailureCode = Exclude<RunFailureCode, 'cancelled' | 'interrupted'>;
+
 export class AgentFailure extends Error {
-  constructor(readonly code: string, message: string, opts?: { cause?: unknown }) {
+  constructor(readonly code: AgentFailureCode, message: string, opts?: { cause?: unknown }) {
     super(message, opts?.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'AgentFailure';
   }
