@@ -241,8 +241,11 @@ export class RunManager {
       this.publish(run.conv, { type: 'response.completed', run_id: run.runId, message_id: run.messageId, seq: run.seq, content: run.content, cached, usage });
       return;
     }
+    // The stored text goes with the end: a client that joined while the end waited out a
+    // database outage got the row as it stood (the text saved before the outage) and no
+    // snapshot, since the run was over; without the text it would keep that shorter copy.
     if (status === 'failed' && failure) {
-      this.publish(run.conv, { type: 'run.failed', run_id: run.runId, message_id: run.messageId, code: failure.code, message: `${failure.message}; the partial answer was kept` });
+      this.publish(run.conv, { type: 'run.failed', run_id: run.runId, message_id: run.messageId, code: failure.code, message: `${failure.message}; the partial answer was kept`, content: run.content });
       return;
     }
     const messages = {
@@ -250,7 +253,7 @@ export class RunManager {
       interrupted: 'the server is restarting; the partial answer was kept',
       failed: 'the agent failed; the partial answer was kept',
     } as const;
-    this.publish(run.conv, { type: 'run.failed', run_id: run.runId, message_id: run.messageId, code: status, message: messages[status] });
+    this.publish(run.conv, { type: 'run.failed', run_id: run.runId, message_id: run.messageId, code: status, message: messages[status], content: run.content });
   }
 
   // The terminal update waits out a database outage: clients hear the end only once it
