@@ -16,7 +16,9 @@ import type { Hub } from './hub.js';
 import { isUuid, stableUuid } from './stable-uuid.js';
 
 export interface RunStore extends ChunkStore {
-  insertAnswer(conv: string, runId: string): Promise<WireMessage | undefined>;
+  // retry: an earlier call for this run may have stored the row and lost the reply (the
+  // connection died after the commit); the row of that run, if any, is returned instead.
+  insertAnswer(conv: string, runId: string, retry?: boolean): Promise<WireMessage | undefined>;
   // changed=false: the row had already ended (another replica marked it); status and
   // content are then what is stored.
   finish(messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>): Promise<{ changed: boolean; status: string; content: string }>;
@@ -134,7 +136,7 @@ export class RunManager {
     const started = performance.now();
     const runId = randomUUID();
     onStart?.(runId);
-    const answer = await store.insertAnswer(conv, runId);
+    const answer = await this.startStored(conv, runId);
     if (answer === undefined) return; // the conversation was deleted meanwhile
     const run: LocalRun = { runId, conv, messageId: answer.id, seq: answer.seq, content: '', controller: new AbortController() };
     this.runs.set(runId, run);
@@ -254,6 +256,21 @@ export class RunManager {
       failed: 'the agent failed; the partial answer was kept',
     } as const;
     this.publish(run.conv, { type: 'run.failed', run_id: run.runId, message_id: run.messageId, code: status, message: messages[status], content: run.content });
+  }
+
+  // The answer's row waits out a database outage too. An insert whose reply was lost may
+  // have committed: the retry finds that row rather than add a second one, so no row is
+  // left streaming without a run (its runner is alive: no sweep would ever end it).
+  private async startStored(conv: string, runId: string): Promise<WireMessage | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.d.store.insertAnswer(conv, runId, attempt > 0);
+      } catch (err) {
+        if (this.stopping && attempt >= 3) throw err;
+        this.d.log.warn({ run: runId, attempt, ...errInfo(err) }, 'storing the start of an answer failed; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(FINISH_RETRY_MAX_MS, 250 * 2 ** attempt)));
+      }
+    }
   }
 
   // The terminal update waits out a database outage: clients hear the end only once it

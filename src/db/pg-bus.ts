@@ -48,7 +48,8 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
   // conversations other replicas watch: conv → replicas
   const remote = new Map<string, Set<string>>();
   const sender = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: 'chat-backend-notify' } });
-  const listener = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: 'chat-backend-listener' } });
+  // The link is down from the listening connection's close until postgres.js has it listening again.
+  const listener = postgres(url, { max: 1, onnotice: () => undefined, onclose: () => m.connected(false), connection: { application_name: 'chat-backend-listener' } });
 
 
 
@@ -82,6 +83,7 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
           await sender`SELECT pg_notify(${CHANNEL}, p) FROM unnest(${payloads}::text[]) WITH ORDINALITY AS t(p, k) ORDER BY k`;
         } catch (err) {
           log.warn({ payloads: packed.payloads.length, ...errInfo(err) }, 'bus publish failed; other replicas will be told to resync');
+          for (const it of items) if (!isControl(it)) m.dropped(eventKind(it), 'publish_error');
           outbox.push({ kind: '_resync' });
           if (!closing) await new Promise((r) => setTimeout(r, 200));
           if (closing) return;

@@ -7,7 +7,7 @@ import { isConnectionError, type Db } from './client.js';
 import type { RunnerLease } from './runner-lease.js';
 import { insertMessage, listMessagesAfter, type MessageRow } from './messages.js';
 import {
-  finishAnswer, finishToolCall, findOwnedForJoin, findStreamingAnswer, insertCheckpoint, insertToolCall, recentTurns,
+  finishAnswer, finishToolCall, findAnswerOfRun, findOwnedForJoin, findStreamingAnswer, insertCheckpoint, insertToolCall, recentTurns,
   appendAnswerChunks, searchConversationMessages,
 } from './runs.js';
 
@@ -74,10 +74,14 @@ function gatewayQueries(db: Db): GatewayStore {
 
 export function runStore(db: Db, lease: Pick<RunnerLease, 'runnerId' | 'held'>): RunStore {
   return {
-    insertAnswer: async (conv, runId) => {
+    insertAnswer: async (conv, runId, retry) => {
       // An answer is claimed under our runner id only while we hold its lock.
       const wait = lease.held();
       if (wait) await wait;
+      if (retry) {
+        const stored = await findAnswerOfRun(db, runId);
+        if (stored) return wireMessage(stored);
+      }
       const out = await insertMessage(db, { conversationId: conv, role: 'assistant', content: '', status: 'streaming', runId, runnerId: lease.runnerId });
       return out.kind === 'no_conversation' ? undefined : wireMessage(out.message);
     },

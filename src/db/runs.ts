@@ -67,6 +67,13 @@ export async function finishToolCall(db: Db, t: { id: string; status: 'succeeded
      WHERE id = ${t.id}`);
 }
 
+// The answer row of a run, if it was stored.
+export async function findAnswerOfRun(db: Db, runId: string): Promise<MessageRow | undefined> {
+  const rows = await db.timed('runs.find_answer', (sql) => sql<MessageRow[]>`
+    SELECT ${sql.unsafe(MSG_COLS)} FROM messages WHERE run_id = ${runId} AND role = 'assistant' LIMIT 1`);
+  return rows[0] === undefined ? undefined : { ...rows[0], seq: Number(rows[0].seq) };
+}
+
 // The answer being streamed in a conversation, if any (whichever replica runs it).
 export async function findStreamingAnswer(db: Db, conversationId: string): Promise<MessageRow | undefined> {
   const rows = await db.timed('runs.find_streaming', (sql) => sql<MessageRow[]>`
