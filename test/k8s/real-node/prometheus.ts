@@ -1,13 +1,17 @@
 // Debian's Prometheus against the real node, configured the way the chart tells a Prometheus
-// to scrape: the operator through the chart's ServiceMonitor (its selector and endpoint
-// translated into a kubernetes_sd_configs `endpoints` job, labelled as prometheus-operator
-// does: job = the Service's name, plus namespace, service and pod), the server pods through
-// the `prometheus.io/*` annotations the operator puts on them (a `pod` job). Service
-// discovery asks the suite's API server with its admin kubeconfig; pod IPs are routed from the
-// host. The chart's PrometheusRule groups are loaded as a rule file, expressions unchanged.
-// Only the timing is the test's: 2 s scrapes and evaluations, and every rule's `for` cut to
-// FOR_IN_TEST, so an alert fires and resolves within seconds of its fault.
-import { mkdir, writeFile } from 'node:fs/promises';
+// to scrape: the operator through the chart's ServiceMonitor (its selector and endpoint port
+// resolved as prometheus-operator does: the selected Services' endpoints on the named port,
+// job = the Service's name, plus namespace, service and pod labels), the server pods through
+// the `prometheus.io/*` annotations the operator puts on them. Debian builds Prometheus
+// without Kubernetes service discovery (`kubernetes_sd_configs` is not a field it knows), so
+// the suite discovers instead: once a second it reads Services, Endpoints and Pods from the
+// API server and rewrites file_sd target files, which Prometheus follows as pods come and
+// go. Pod IPs are routed from the host. The chart's PrometheusRule groups are loaded as a
+// rule file with their expressions unchanged; only the timing is the test's: 2 s scrapes and
+// evaluations, and every rule's `for` cut to FOR_IN_TEST, so an alert fires and resolves
+// within seconds of its fault.
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { CoreV1Api } from '@kubernetes/client-node';
 import path from 'node:path';
 import YAML from 'yaml';
 import { chartDir, helm } from '../harness/helm.js';
@@ -55,39 +59,47 @@ async function render(release: string, namespace: string, template: string, set:
   return YAML.parse(r.stdout);
 }
 
-/** A ServiceMonitor as a Prometheus scrape job, the way prometheus-operator generates it. */
-export function serviceMonitorJob(sm: ServiceMonitor, kubeconfig: string): Record<string, unknown>[] {
-  return sm.spec.endpoints.map((ep, i) => ({
-    job_name: `serviceMonitor/${sm.metadata.namespace}/${sm.metadata.name}/${i}`,
-    scrape_interval: INTERVAL,
-    metrics_path: ep.path ?? '/metrics',
-    kubernetes_sd_configs: [{ role: 'endpoints', kubeconfig_file: kubeconfig, namespaces: { names: [sm.metadata.namespace] } }],
-    relabel_configs: [
-      ...Object.entries(sm.spec.selector.matchLabels).map(([k, v]) => ({ source_labels: [`__meta_kubernetes_service_label_${sanitize(k)}`], regex: v, action: 'keep' })),
-      { source_labels: ['__meta_kubernetes_endpoint_port_name'], regex: ep.port, action: 'keep' },
-      { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
-      { source_labels: ['__meta_kubernetes_service_name'], target_label: 'service' },
-      { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
-      { source_labels: ['__meta_kubernetes_service_name'], target_label: 'job' },
-    ],
-  }));
+interface TargetGroup {
+  targets: string[];
+  labels: Record<string, string>;
 }
 
-/** Pods that ask to be scraped with the `prometheus.io/scrape|port|path` annotations. */
-export function annotatedPodsJob(kubeconfig: string): Record<string, unknown> {
-  return {
-    job_name: 'kubernetes-pods',
-    scrape_interval: INTERVAL,
-    kubernetes_sd_configs: [{ role: 'pod', kubeconfig_file: kubeconfig }],
-    relabel_configs: [
-      { source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'], regex: 'true', action: 'keep' },
-      { source_labels: ['__meta_kubernetes_pod_phase'], regex: 'Running', action: 'keep' },
-      { source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_path'], regex: '(.+)', target_label: '__metrics_path__' },
-      { source_labels: ['__meta_kubernetes_pod_ip', '__meta_kubernetes_pod_annotation_prometheus_io_port'], regex: '(.+);(\\d+)', replacement: '$1:$2', target_label: '__address__' },
-      { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
-      { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
-    ],
-  };
+/** A ServiceMonitor's targets: the matching Services' endpoint addresses on the named port. */
+async function serviceMonitorTargets(core: CoreV1Api, sm: ServiceMonitor): Promise<TargetGroup[]> {
+  const ns = sm.metadata.namespace;
+  const selector = Object.entries(sm.spec.selector.matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
+  const out: TargetGroup[] = [];
+  for (const svc of (await core.listNamespacedService({ namespace: ns, labelSelector: selector })).items) {
+    const name = svc.metadata!.name!;
+    const eps = await core.readNamespacedEndpoints({ name, namespace: ns }).catch(() => undefined);
+    for (const subset of eps?.subsets ?? []) {
+      for (const ep of sm.spec.endpoints) {
+        const port = subset.ports?.find((p) => p.name === ep.port);
+        if (!port) continue;
+        // Prometheus' endpoints discovery lists not-ready addresses too.
+        for (const a of [...(subset.addresses ?? []), ...(subset.notReadyAddresses ?? [])]) {
+          out.push({ targets: [`${a.ip}:${port.port}`], labels: { job: name, namespace: ns, service: name, pod: a.targetRef?.name ?? '', __metrics_path__: ep.path ?? '/metrics' } });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Running pods that ask to be scraped with the `prometheus.io/scrape|port|path` annotations. */
+async function annotatedPodTargets(core: CoreV1Api): Promise<TargetGroup[]> {
+  const out: TargetGroup[] = [];
+  for (const pod of (await core.listPodForAllNamespaces()).items) {
+    const a = pod.metadata?.annotations ?? {};
+    if (a['prometheus.io/scrape'] !== 'true' || pod.status?.phase !== 'Running' || !pod.status.podIP || !a['prometheus.io/port']) continue;
+    out.push({ targets: [`${pod.status.podIP}:${a['prometheus.io/port']}`], labels: { namespace: pod.metadata!.namespace!, pod: pod.metadata!.name!, __metrics_path__: a['prometheus.io/path'] ?? '/metrics' } });
+  }
+  return out;
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  await writeFile(`${file}.tmp`, text);
+  await rename(`${file}.tmp`, file);
 }
 
 export async function startPrometheus(cluster: RealCluster, release: string, namespace: string): Promise<Prometheus> {
@@ -97,10 +109,28 @@ export async function startPrometheus(cluster: RealCluster, release: string, nam
   const rule = (await render(release, namespace, 'templates/prometheusrule.yaml', 'metrics.prometheusRule.enabled=true')) as { spec: { groups: RuleGroup[] } };
   const groups = rule.spec.groups.map((g) => ({ ...g, rules: g.rules.map((r) => (r.for ? { ...r, for: FOR_IN_TEST } : r)) }));
   await writeFile(path.join(dir, 'rules.yaml'), YAML.stringify({ groups }));
+  const core = cluster.kc.makeApiClient(CoreV1Api);
+  const smFile = path.join(dir, 'servicemonitor-targets.json');
+  const podsFile = path.join(dir, 'pod-targets.json');
+  const discover = async () => {
+    await writeAtomically(smFile, JSON.stringify(await serviceMonitorTargets(core, sm)));
+    await writeAtomically(podsFile, JSON.stringify(await annotatedPodTargets(core)));
+  };
+  await discover();
+  let discovering = false;
+  const discovery = setInterval(() => {
+    if (discovering) return;
+    discovering = true;
+    discover().catch((err: unknown) => console.warn(`[prometheus] discovery failed: ${(err as Error).message}`)).finally(() => (discovering = false));
+  }, 1000);
+  const fileSd = (file: string) => [{ files: [file], refresh_interval: '1s' }];
   const config = {
     global: { scrape_interval: INTERVAL, scrape_timeout: INTERVAL, evaluation_interval: INTERVAL },
     rule_files: [path.join(dir, 'rules.yaml')],
-    scrape_configs: [...serviceMonitorJob(sm, cluster.kubeconfigPath), annotatedPodsJob(cluster.kubeconfigPath)],
+    scrape_configs: [
+      { job_name: `serviceMonitor/${sm.metadata.namespace}/${sm.metadata.name}`, file_sd_configs: fileSd(smFile) },
+      { job_name: 'kubernetes-pods', file_sd_configs: fileSd(podsFile) },
+    ],
   };
   await writeFile(path.join(dir, 'prometheus.yml'), YAML.stringify(config));
   const port = await freePort();
@@ -113,10 +143,16 @@ export async function startPrometheus(cluster: RealCluster, release: string, nam
   const url = `http://127.0.0.1:${port}`;
   let exited = '';
   void proc.exited.then((how) => (exited = `prometheus exited (${how}):\n${proc.tail(20)}`));
-  await waitFor('prometheus ready', 60_000, async () => {
-    if (exited) throw new Error(exited);
-    return (await fetch(`${url}/-/ready`).catch(() => undefined))?.status === 200;
-  }, 250);
+  try {
+    await waitFor('prometheus ready', 60_000, async () => {
+      if (exited) throw new Error(exited);
+      return (await fetch(`${url}/-/ready`).catch(() => undefined))?.status === 200;
+    }, 250);
+  } catch (err) {
+    clearInterval(discovery);
+    await proc.stop();
+    throw err;
+  }
   const api = async <T>(p: string): Promise<T> => {
     const res = await fetch(`${url}${p}`);
     const body = (await res.json()) as { status: string; data: T; error?: string };
@@ -137,6 +173,9 @@ export async function startPrometheus(cluster: RealCluster, release: string, nam
       for (const x of t.activeTargets) if (x.health === 'up') up[x.labels.job!] = (up[x.labels.job!] ?? 0) + 1;
       return up;
     },
-    stop: () => proc.stop(),
+    stop: async () => {
+      clearInterval(discovery);
+      await proc.stop();
+    },
   };
 }
