@@ -45,8 +45,14 @@ class MemoryStore implements RunStore {
     return m;
   }
   async appendChunks(c: AnswerChunk[]) { this.chunks.push(...c); }
+  lostFinishReplies = 0;
   async finish(id: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed') {
     const row = this.rows.get(id)!;
+    if (row.status !== 'streaming') return { changed: false, status: row.status, content: row.content };
+    if (this.lostFinishReplies-- > 0) {
+      Object.assign(row, { status, content });
+      throw new Error('read ECONNRESET');
+    }
     if (this.endedElsewhere) {
       row.status = 'interrupted';
       row.content = content.slice(0, 2);
@@ -136,6 +142,19 @@ describe('RunManager', () => {
     await until(() => frames.some((f) => f.type === 'response.completed'));
     expect([...store.rows.values()]).toEqual([{ status: 'complete', content: 'Hello' }]);
     expect(frames.filter((f) => f.type === 'run.started')).toHaveLength(1);
+  });
+
+  it('an end whose update committed but lost its reply is told as stored: complete, not interrupted', async () => {
+    const { runs, agent, frames, store, until } = setup(['Hello']);
+    store.lostFinishReplies = 1;
+    runs.submit('c1', 'alice', 1);
+    await until(() => runs.localRun('c1') !== undefined);
+    agent.step();
+    agent.step();
+    for (let i = 0; i < 100 && !frames.some((f) => f.type === 'run.failed' || f.type === 'response.completed'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(frames.some((f) => f.type === 'run.failed')).toBe(false);
+    expect(frames.find((f) => f.type === 'response.completed')).toMatchObject({ content: 'Hello' });
+    expect([...store.rows.values()]).toEqual([{ status: 'complete', content: 'Hello' }]);
   });
 
   it('tells clients what is stored when another process ended the answer first, never response.completed', async () => {

@@ -233,10 +233,15 @@ export class RunManager {
     await checkpoint(stored.changed ? status : `lost_${stored.status}`, { length: run.content.length, usage, cached, ...failed })
       .catch((err: unknown) => this.d.log.warn({ run: run.runId, ...errInfo(err) }, 'final checkpoint not stored'));
     if (!stored.changed) {
-      // The terminal frame follows the row: another replica ended it (it took our runner
-      // lock while our connection was gone), so clients get what is stored.
-      this.d.log.warn({ run: run.runId, stored: stored.status }, 'answer was already ended by another replica; reporting the stored row');
-      this.publish(run.conv, { type: 'run.failed', run_id: run.runId, message_id: run.messageId, code: 'interrupted', message: 'the answer was marked interrupted while this server had lost its database connection; content is what was kept', content: stored.content });
+      // The terminal frame follows the row. Another replica ended it (it took our runner
+      // lock while our connection was gone), or our own earlier attempt did and its reply
+      // was lost with the connection: either way clients get what is stored, status and all.
+      this.d.log.warn({ run: run.runId, stored: stored.status }, 'answer had already ended; reporting the stored row');
+      if (stored.status === 'complete') {
+        this.publish(run.conv, { type: 'response.completed', run_id: run.runId, message_id: run.messageId, seq: run.seq, content: stored.content, cached, usage });
+        return;
+      }
+      this.publish(run.conv, { type: 'run.failed', run_id: run.runId, message_id: run.messageId, code: stored.status, message: stored.status === 'interrupted' ? 'the answer was marked interrupted while this server had lost its database connection; content is what was kept' : `the answer had already ended as ${stored.status}; content is what was kept`, content: stored.content });
       return;
     }
     if (status === 'complete') {

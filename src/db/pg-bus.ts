@@ -48,8 +48,7 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
   // conversations other replicas watch: conv → replicas
   const remote = new Map<string, Set<string>>();
   const sender = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: 'chat-backend-notify' } });
-  // The link is down from the listening connection's close until postgres.js has it listening again.
-  const listener = postgres(url, { max: 1, onnotice: () => undefined, onclose: () => m.connected(false), connection: { application_name: 'chat-backend-listener' } });
+  const listener = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: 'chat-backend-listener' } });
 
 
 
@@ -80,8 +79,16 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
         const payloads: string[] = [];
         try {
           for (const p of packed.payloads) payloads.push(typeof p === 'string' ? p : JSON.stringify({ o: replicaId, n: n++, r: await storeBusEvent(db, p) } satisfies Envelope));
+          // Unconfirmed: the batch in flight, until PostgreSQL answers the NOTIFY (or fails).
+          m.pendingBytes(payloads.reduce((sum, p) => sum + Buffer.byteLength(p), 0));
           await sender`SELECT pg_notify(${CHANNEL}, p) FROM unnest(${payloads}::text[]) WITH ORDINALITY AS t(p, k) ORDER BY k`;
+          m.pendingBytes(0);
+          m.connected(true);
         } catch (err) {
+          m.pendingBytes(0);
+          // The link is the database: down while a publish cannot reach it (postgres.js gives
+          // no hook on the listening connection's close), up again at the next that does.
+          m.connected(false);
           log.warn({ payloads: packed.payloads.length, ...errInfo(err) }, 'bus publish failed; other replicas will be told to resync');
           for (const it of items) if (!isControl(it)) m.dropped(eventKind(it), 'publish_error');
           outbox.push({ kind: '_resync' });

@@ -128,7 +128,9 @@ describe.skipIf(skipReason !== undefined)('real node: image, kubelet, helm, oper
     }, 1000);
     // The operator's series carry the Service's name as job, as the chart's alert expects.
     expect((await prom.query(`up{job="${OPERATOR_JOB}"}`)).length).toBe(2);
-    expect((await prom.query('chat_ws_connections{namespace="chat"}')).length).toBeGreaterThan(0);
+    expect((await prom.query('up{job="kubernetes-pods", namespace="chat"} == 1')).length).toBeGreaterThanOrEqual(2);
+    // honorLabels: the operator's per-ChatBackend series keep the ChatBackend's namespace.
+    await waitFor('chatbackend_ready_replicas of chat/chat', 60_000, async () => (await prom!.query('chatbackend_ready_replicas{namespace="chat", chatbackend="chat"}')).length > 0, 1000);
     const rules = await (await fetch(`${prom.url}/api/v1/rules`)).json() as { data: { groups: { name: string; rules: { name: string; health: string }[] }[] } };
     expect(rules.data.groups.map((g) => g.name).sort()).toEqual(prom.groups.map((g) => g.name).sort());
     for (const g of rules.data.groups) for (const r of g.rules) expect(r.health, r.name).not.toBe('err');

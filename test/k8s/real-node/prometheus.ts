@@ -25,7 +25,7 @@ const INTERVAL = '2s';
 
 interface ServiceMonitor {
   metadata: { name: string; namespace: string };
-  spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path?: string }[] };
+  spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path?: string; honorLabels?: boolean }[] };
 }
 interface RuleGroup {
   name: string;
@@ -128,7 +128,7 @@ export async function startPrometheus(cluster: RealCluster, release: string, nam
     global: { scrape_interval: INTERVAL, scrape_timeout: INTERVAL, evaluation_interval: INTERVAL },
     rule_files: [path.join(dir, 'rules.yaml')],
     scrape_configs: [
-      { job_name: `serviceMonitor/${sm.metadata.namespace}/${sm.metadata.name}`, file_sd_configs: fileSd(smFile) },
+      { job_name: `serviceMonitor/${sm.metadata.namespace}/${sm.metadata.name}`, honor_labels: sm.spec.endpoints.some((e) => e.honorLabels === true), file_sd_configs: fileSd(smFile) },
       { job_name: 'kubernetes-pods', file_sd_configs: fileSd(podsFile) },
     ],
   };
