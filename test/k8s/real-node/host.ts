@@ -174,3 +174,23 @@ export async function leftovers(before: HostState, runDirs: string[]): Promise<s
   }
   return out;
 }
+
+/**
+ * One real node per machine at a time: two would share the node address, and each one's
+ * teardown removes every KUBE-/CNI- chain. Held by a `flock` child whose stdin is our pipe,
+ * so it is released when we release it or when this process dies in any way.
+ */
+export async function lockHost(): Promise<() => Promise<void>> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn('flock', ['/run/lock/chat-backend-real-node.lock', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`flock exited (${code}) before taking the real-node lock`)));
+    child.once('error', reject);
+  });
+  return async () => {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.stdin!.end();
+    await exited;
+  };
+}
