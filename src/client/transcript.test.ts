@@ -62,6 +62,15 @@ describe('streamed text', () => {
     expect(t.list()[1]).toMatchObject({ status: 'interrupted', content: 'abcdexy' });
   });
 
+  it('ends an answer whose run failed with the stored status and text, whatever the failure code', () => {
+    const t = new Transcript(() => undefined);
+    t.stored(wire(1, { id: 'm1' }));
+    t.delta(delta(0, 'ab'));
+    t.failed({ type: 'run.failed', run_id: 'r', message_id: 'm1', code: 'llm_timeout', message: 'the model timed out', content: 'abc' });
+    expect(t.list()[0]).toMatchObject({ status: 'failed', content: 'abc', run: { failure: { code: 'llm_timeout' } } });
+    expect(t.resumeSeq()).toBe(1);
+  });
+
   it('never lets a stale streaming row undo a completed answer', () => {
     const t = new Transcript(() => undefined);
     t.completed({ type: 'response.completed', run_id: 'r', message_id: 'm1', seq: 1, content: 'done', cached: true, usage: { prompt_tokens: 1, completion_tokens: 1 } });

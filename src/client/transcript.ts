@@ -183,7 +183,8 @@ export class Transcript {
 
   failed(f: Frame<'run.failed'>): ChatMessage {
     const e = this.answer(f.message_id, undefined, f.run_id);
-    e.msg.status = f.code;
+    // A model's failure code (say llm_timeout) is the reason; the row's status is `failed`.
+    e.msg.status = FINAL.has(f.code) ? f.code : 'failed';
     if (f.content !== undefined) {
       // the stored answer, which wins over whatever the deltas built
       e.msg.content = f.content;

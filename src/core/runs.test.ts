@@ -34,14 +34,27 @@ class MemoryStore implements RunStore {
   readonly rows = new Map<string, { status: string; content: string }>();
   readonly chunks: AnswerChunk[] = [];
   endedElsewhere = false;
-  async insertAnswer(conv: string, runId: string): Promise<Message> {
+  // inserts that commit and then lose their reply, as when the connection dies after COMMIT
+  lostReplies = 0;
+  private readonly byRun = new Map<string, Message>();
+  async insertAnswer(conv: string, runId: string, retry?: boolean): Promise<Message> {
+    if (retry && this.byRun.has(runId)) return this.byRun.get(runId)!;
     const id = `a${this.rows.size + 1}`;
     this.rows.set(id, { status: 'streaming', content: '' });
-    return fakeMessage({ id, seq: this.rows.size + 1, conversation_id: conv, status: 'streaming', run_id: runId });
+    const m = fakeMessage({ id, seq: this.rows.size + 1, conversation_id: conv, status: 'streaming', run_id: runId });
+    this.byRun.set(runId, m);
+    if (this.lostReplies-- > 0) throw new Error('read ECONNRESET');
+    return m;
   }
   async appendChunks(c: AnswerChunk[]) { this.chunks.push(...c); }
+  lostFinishReplies = 0;
   async finish(id: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed') {
     const row = this.rows.get(id)!;
+    if (row.status !== 'streaming') return { changed: false, status: row.status, content: row.content };
+    if (this.lostFinishReplies-- > 0) {
+      Object.assign(row, { status, content });
+      throw new Error('read ECONNRESET');
+    }
     if (this.endedElsewhere) {
       row.status = 'interrupted';
       row.content = content.slice(0, 2);
@@ -118,6 +131,32 @@ describe('RunManager', () => {
     bus.publish({ kind: 'snapshot_request', conv: 'c1', run_id: runs.localRun('c1')!.runId, session: 's9' });
     expect(seen).toMatchObject([{ only: 's9', frame: { content: 'Hello', offset: 5 } }]);
     runs.cancel('c1', runs.localRun('c1')!.runId);
+  });
+
+  it('an answer row whose insert committed but lost its reply is the one the run uses: none is left streaming', async () => {
+    const { runs, agent, frames, store, until } = setup(['Hello']);
+    store.lostReplies = 1;
+    runs.submit('c1', 'alice', 1);
+    // the retry waits 250 ms, as it would for the database to come back
+    for (let i = 0; i < 100 && runs.localRun('c1') === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+    agent.step();
+    agent.step();
+    await until(() => frames.some((f) => f.type === 'response.completed'));
+    expect([...store.rows.values()]).toEqual([{ status: 'complete', content: 'Hello' }]);
+    expect(frames.filter((f) => f.type === 'run.started')).toHaveLength(1);
+  });
+
+  it('an end whose update committed but lost its reply is told as stored: complete, not interrupted', async () => {
+    const { runs, agent, frames, store, until } = setup(['Hello']);
+    store.lostFinishReplies = 1;
+    runs.submit('c1', 'alice', 1);
+    await until(() => runs.localRun('c1') !== undefined);
+    agent.step();
+    agent.step();
+    for (let i = 0; i < 100 && !frames.some((f) => f.type === 'run.failed' || f.type === 'response.completed'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(frames.some((f) => f.type === 'run.failed')).toBe(false);
+    expect(frames.find((f) => f.type === 'response.completed')).toMatchObject({ content: 'Hello' });
+    expect([...store.rows.values()]).toEqual([{ status: 'complete', content: 'Hello' }]);
   });
 
   it('tells clients what is stored when another process ended the answer first, never response.completed', async () => {

@@ -18,7 +18,9 @@ import { runFailed } from './run-frames.js';
 import { isUuid, stableUuid } from './stable-uuid.js';
 
 export interface RunStore extends ChunkStore {
-  insertAnswer(conv: string, runId: string): Promise<Message | undefined>;
+  // retry: an earlier call for this run may have stored the row and lost the reply (the
+  // connection died after the commit); the row of that run, if any, is returned instead.
+  insertAnswer(conv: string, runId: string, retry?: boolean): Promise<Message | undefined>;
   // changed=false: the row had already ended (another replica marked it); status and
   // content are then what is stored.
   finish(messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>): Promise<{ changed: boolean; status: string; content: string }>;
@@ -136,7 +138,7 @@ export class RunManager {
     const started = performance.now();
     const runId = randomUUID();
     onStart?.(runId);
-    const answer = await store.insertAnswer(conv, runId);
+    const answer = await this.startStored(conv, runId);
     if (answer === undefined) return; // the conversation was deleted meanwhile
     const run: LocalRun = { runId, conv, messageId: answer.id, seq: answer.seq, content: '', controller: new AbortController() };
     this.runs.set(runId, run);
@@ -233,18 +235,27 @@ export class RunManager {
     await checkpoint(stored.changed ? status : `lost_${stored.status}`, { length: run.content.length, usage, cached, ...failed })
       .catch((err: unknown) => this.d.log.warn({ run: run.runId, ...errInfo(err) }, 'final checkpoint not stored'));
     if (!stored.changed) {
-      // The terminal frame follows the row: another replica ended it (it took our runner
-      // lock while our connection was gone), so clients get what is stored.
-      this.d.log.warn({ run: run.runId, stored: stored.status }, 'answer was already ended by another replica; reporting the stored row');
-      this.publish(run.conv, runFailed(run, 'interrupted', 'the answer was marked interrupted while this server had lost its database connection; content is what was kept', stored.content));
+      // The terminal frame follows the row. Another replica ended it (it took our runner
+      // lock while our connection was gone), or our own earlier attempt did and its reply
+      // was lost with the connection: either way clients get what is stored, status and all.
+      this.d.log.warn({ run: run.runId, stored: stored.status }, 'answer had already ended; reporting the stored row');
+      if (stored.status === 'complete') {
+        this.publish(run.conv, { type: 'response.completed', run_id: run.runId, message_id: run.messageId, seq: run.seq, content: stored.content, cached, usage });
+        return;
+      }
+      const code = stored.status as 'cancelled' | 'interrupted' | 'failed';
+      this.publish(run.conv, runFailed(run, code, code === 'interrupted' ? 'the answer was marked interrupted while this server had lost its database connection; content is what was kept' : `the answer had already ended as ${code}; content is what was kept`, stored.content));
       return;
     }
     if (status === 'complete') {
       this.publish(run.conv, { type: 'response.completed', run_id: run.runId, message_id: run.messageId, seq: run.seq, content: run.content, cached, usage });
       return;
     }
+    // The stored text goes with the end: a client that joined while the end waited out a
+    // database outage got the row as it stood (the text saved before the outage) and no
+    // snapshot, since the run was over; without the text it would keep that shorter copy.
     if (status === 'failed' && failure) {
-      this.publish(run.conv, runFailed(run, failure.code, `${failure.message}; the partial answer was kept`));
+      this.publish(run.conv, runFailed(run, failure.code, `${failure.message}; the partial answer was kept`, run.content));
       return;
     }
     const messages = {
@@ -252,7 +263,22 @@ export class RunManager {
       interrupted: 'the server is restarting; the partial answer was kept',
       failed: 'the agent failed; the partial answer was kept',
     } as const;
-    this.publish(run.conv, runFailed(run, status, messages[status]));
+    this.publish(run.conv, runFailed(run, status, messages[status], run.content));
+  }
+
+  // The answer's row waits out a database outage too. An insert whose reply was lost may
+  // have committed: the retry finds that row rather than add a second one, so no row is
+  // left streaming without a run (its runner is alive: no sweep would ever end it).
+  private async startStored(conv: string, runId: string): Promise<Message | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.d.store.insertAnswer(conv, runId, attempt > 0);
+      } catch (err) {
+        if (this.stopping && attempt >= 3) throw err;
+        this.d.log.warn({ run: runId, attempt, ...errInfo(err) }, 'storing the start of an answer failed; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(FINISH_RETRY_MAX_MS, 250 * 2 ** attempt)));
+      }
+    }
   }
 
   // The terminal update waits out a database outage: clients hear the end only once it

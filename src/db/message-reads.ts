@@ -6,6 +6,13 @@ import type { Db } from './client.js';
 import type { Message } from '../core/message.js';
 import { MESSAGE_COLS, messageFromRow, type MessageRow } from './messages.js';
 
+// The answer row of a run, if it was stored.
+export async function findAnswerOfRun(db: Db, runId: string): Promise<Message | undefined> {
+  const rows = await db.timed('runs.find_answer', (sql) => sql<MessageRow[]>`
+    SELECT ${sql.unsafe(MESSAGE_COLS)} FROM messages WHERE run_id = ${runId} AND role = 'assistant' LIMIT 1`);
+  return rows[0] && messageFromRow(rows[0]);
+}
+
 // The answer being streamed in a conversation, if any (whichever replica runs it).
 export async function findStreamingAnswer(db: Db, conversationId: string): Promise<Message | undefined> {
   const rows = await db.timed('runs.find_streaming', (sql) => sql<MessageRow[]>`

@@ -87,9 +87,18 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
         const payloads: string[] = [];
         try {
           for (const p of packed.payloads) payloads.push(typeof p === 'string' ? p : JSON.stringify({ o: replicaId, n: n++, r: await storeBusEvent(db, p) } satisfies Envelope));
+          // Unconfirmed: the batch in flight, until PostgreSQL answers the NOTIFY (or fails).
+          m.pendingBytes(payloads.reduce((sum, p) => sum + Buffer.byteLength(p), 0));
           await send(payloads);
+          m.pendingBytes(0);
+          m.connected(true);
         } catch (err) {
+          m.pendingBytes(0);
+          // The link is the database: down while a publish cannot reach it (postgres.js gives
+          // no hook on the listening connection's close), up again at the next that does.
+          m.connected(false);
           log.warn({ payloads: packed.payloads.length, ...errInfo(err) }, 'bus publish failed; other replicas will be told to resync');
+          for (const it of items) if (!isControl(it)) m.dropped(eventKind(it), 'publish_error');
           outbox.push({ kind: '_resync' });
           // The batch may have carried _watch/_unwatch: state our interests in full again.
           announce();

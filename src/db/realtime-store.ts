@@ -7,7 +7,7 @@ import type { RunnerLease } from './runner-lease.js';
 import { appendAnswerChunks, finishAnswer } from './answers.js';
 import { insertCheckpoint } from './checkpoints.js';
 import { insertMessage, listMessagesAfter } from './messages.js';
-import { findOwnedForJoin, findStreamingAnswer, recentTurns, searchConversationMessages } from './message-reads.js';
+import { findAnswerOfRun, findOwnedForJoin, findStreamingAnswer, recentTurns, searchConversationMessages } from './message-reads.js';
 import { finishToolCall, insertToolCall } from './tool-calls.js';
 
 // Sessions tell a client "try again" (a recoverable error frame, or a close it may
@@ -60,10 +60,14 @@ function gatewayQueries(db: Db): GatewayStore {
 
 export function runStore(db: Db, lease: Pick<RunnerLease, 'runnerId' | 'held'>): RunStore {
   return {
-    insertAnswer: async (conv, runId) => {
+    insertAnswer: async (conv, runId, retry) => {
       // An answer is claimed under our runner id only while we hold its lock.
       const wait = lease.held();
       if (wait) await wait;
+      if (retry) {
+        const stored = await findAnswerOfRun(db, runId);
+        if (stored) return stored;
+      }
       const out = await insertMessage(db, { conversationId: conv, role: 'assistant', content: '', status: 'streaming', runId, runnerId: lease.runnerId });
       return out.kind === 'no_conversation' ? undefined : out.message;
     },

@@ -207,6 +207,8 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 // The BusMetrics port for one bus ('postgres' or 'nats'), over these metrics.
 export function busMetrics(m: Metrics, bus: string): BusMetrics {
+  // Exported at 0 from the start, so rate() over it says "none" rather than nothing.
+  m.busGaps.inc({ bus }, 0);
   return {
     published: (kind) => m.busPublished.inc({ bus, kind }),
     received: (kind, lagMs) => {

@@ -120,3 +120,77 @@ export async function unmountBelow(dir: string): Promise<void> {
     .sort((a, b) => b.length - a.length);
   for (const m of mounts) await sh('umount', ['-l', m]).catch(() => undefined); // already gone with its parent
 }
+
+/** What the host looks like in the respects a real node changes, to compare after teardown. */
+export interface HostState {
+  addresses: string[];
+  chains: string[];
+  sysctls: Record<string, string>;
+  netns: string[];
+}
+
+export async function hostState(): Promise<HostState> {
+  const sysctls: Record<string, string> = {};
+  for (const key of SYSCTLS) {
+    const v = await readFile(sysctlPath(key), 'utf8').catch(() => undefined);
+    if (v !== undefined) sysctls[key] = v.trim();
+  }
+  const chains: string[] = [];
+  for (const bin of ['iptables-save', 'ip6tables-save']) {
+    for (const line of (await sh(bin, []).catch(() => '')).split('\n')) if (line.startsWith(':') && OUR_CHAIN.test(line.slice(1))) chains.push(`${bin}: ${line.slice(1).split(' ')[0]}`);
+  }
+  const addresses = (await sh('ip', ['-o', 'addr', 'show'])).split('\n').map((l) => l.split(/\s+/).slice(1, 4).join(' ')).filter(Boolean);
+  return { addresses, chains, sysctls, netns: [...(await netnsNames())] };
+}
+
+/**
+ * Checked independently of the teardown's own bookkeeping: everything a run left on the host
+ * (addresses, iptables chains, sysctls, network namespaces, mounts and processes under its run
+ * directory, kubepods cgroups). Empty: nothing left.
+ */
+export async function leftovers(before: HostState, runDirs: string[]): Promise<string[]> {
+  const now = await hostState();
+  const out: string[] = [];
+  for (const a of now.addresses) if (!before.addresses.includes(a)) out.push(`address ${a}`);
+  for (const c of now.chains) if (!before.chains.includes(c)) out.push(`chain ${c}`);
+  for (const [k, v] of Object.entries(before.sysctls)) if (now.sysctls[k] !== v) out.push(`sysctl ${k}=${now.sysctls[k]} (was ${v})`);
+  for (const n of now.netns) if (!before.netns.includes(n)) out.push(`netns ${n}`);
+  for (const line of (await readFile('/proc/self/mountinfo', 'utf8')).split('\n')) {
+    const m = line.split(' ')[4];
+    if (m && runDirs.some((d) => m === d || m.startsWith(`${d}/`))) out.push(`mount ${m}`);
+  }
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
+    // Ours by its arguments (containerd, its shims, the kubelet, the control plane), or by
+    // its cgroup (a pod's container).
+    const cgroup = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
+    if (runDirs.some((d) => cmd.includes(d)) || cgroup.includes('/kubepods')) out.push(`process ${pid}: ${cmd.slice(0, 120)}`);
+  }
+  for (const controller of await readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
+    for (const name of ['kubepods', 'kubepods.slice']) {
+      if (await readdir(path.join('/sys/fs/cgroup', controller, name)).then(() => true, () => false)) out.push(`cgroup ${controller}/${name}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * One real node per machine at a time: two would share the node address, and each one's
+ * teardown removes every KUBE-/CNI- chain. Held by a `flock` child whose stdin is our pipe,
+ * so it is released when we release it or when this process dies in any way.
+ */
+export async function lockHost(): Promise<() => Promise<void>> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn('flock', ['/run/lock/chat-backend-real-node.lock', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`flock exited (${code}) before taking the real-node lock`)));
+    child.once('error', reject);
+  });
+  return async () => {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.stdin!.end();
+    await exited;
+  };
+}

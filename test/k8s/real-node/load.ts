@@ -83,7 +83,11 @@ export async function startLoad(edge: Edge, token: string, count: number, prompt
         if (streaming.length) problems.push(`${c.conv}: ${streaming.length} answers left streaming`);
         const view = c.client.messages.map((m) => ({ id: m.id, seq: m.seq, role: m.role, status: m.status, content: m.content }));
         const stored = rows.map((r) => ({ id: r.id, seq: r.seq, role: r.role, status: r.status, content: r.content }));
-        if (JSON.stringify(view) !== JSON.stringify(stored)) problems.push(`${c.conv}: client transcript (${view.length} messages) differs from the stored one (${stored.length})`);
+        if (JSON.stringify(view) !== JSON.stringify(stored)) {
+          const at = stored.findIndex((r, i) => JSON.stringify(r) !== JSON.stringify(view[i]));
+          const brief = (m: { seq?: number; role: string; status: string; content: string } | undefined) => (m ? `${m.role} seq ${m.seq} ${m.status} "${m.content.slice(0, 40)}…" (${m.content.length} chars)` : 'nothing');
+          problems.push(`${c.conv}: client transcript (${view.length} messages) differs from the stored one (${stored.length}); first at ${at}: client ${brief(view[at])}, stored ${brief(stored[at])}`);
+        }
       }
       return problems;
     },
