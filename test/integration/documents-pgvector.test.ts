@@ -112,7 +112,8 @@ describe.skipIf(skip !== undefined)(`document search on pgvector${skip ? ` (skip
       connection: { enable_seqscan: 'off', enable_bitmapscan: 'off', enable_sort: 'off', 'hnsw.ef_search': '1' },
     });
     try {
-      return await use({ sql: sql as unknown as Db['sql'], timed: (_name, run) => run(sql as unknown as Db['sql']), end: () => sql.end() });
+      const steeredSql = sql as unknown as Db['sql'];
+      return await use({ sql: steeredSql, timed: (_name, run) => run(steeredSql), session: (_name, run) => run(steeredSql), end: () => sql.end() });
     } finally {
       await sql.end();
     }
@@ -130,12 +131,12 @@ describe.skipIf(skip !== undefined)(`document search on pgvector${skip ? ` (skip
         const exact = (await searchChunks(db, 'array', hashEmbed(q), scope)).map(key).sort();
         // the order of exact ties may differ; the hits may not
         expect((await searchChunks(sdb, 'pgvector', hashEmbed(q), scope)).map(key).sort()).toEqual(exact);
-        // what SET LOCAL hnsw.iterative_scan prevents: the same scan without it loses hits
-        const without = await sdb.sql.begin(async (tx) => {
-          await tx`SET LOCAL hnsw.iterative_scan = off`;
-          return tx.unsafe(`SELECT 1 FROM embeddings e WHERE e.user_id = 'carol' AND e.model = 'builtin-hash-1024' AND e.dims = 1024
-            ORDER BY (e.embedding::vector(1024)) <=> ('{${hashEmbed(q).join(',')}}'::real[]::vector(1024)) LIMIT 5`);
-        });
+        // what the search's set_config('hnsw.iterative_scan') prevents: the same scan with
+        // the default (off) loses hits; and the setting does not outlive the search's statement
+        const without = await sdb.sql.unsafe(`SELECT current_setting('hnsw.iterative_scan') AS mode FROM embeddings e
+          WHERE e.user_id = 'carol' AND e.model = 'builtin-hash-1024' AND e.dims = 1024
+          ORDER BY (e.embedding::vector(1024)) <=> ('{${hashEmbed(q).join(',')}}'::real[]::vector(1024)) LIMIT 5`);
+        expect(without.every((r) => r.mode === 'off')).toBe(true);
         if (without.length < exact.length) truncatedWithout++;
       }
       expect(truncatedWithout).toBeGreaterThan(0);
