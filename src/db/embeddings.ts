@@ -62,17 +62,19 @@ export async function searchChunks(db: Db, mode: VectorMode, query: number[], s:
       const sameDims = sql.unsafe(`e.dims = ${Number(dims)}`);
       // An HNSW scan whose rows are filtered afterwards (user, model, conversation) would stop
       // after ef_search candidates and return fewer hits than exist; strict_order keeps it
-      // scanning, in distance order, until the LIMIT is met. SET LOCAL rather than a
-      // connection parameter: poolers such as PgBouncer refuse unknown startup parameters.
-      return sql.begin(async (tx) => {
-        await tx`SET LOCAL hnsw.iterative_scan = strict_order`;
-        return tx<ChunkHit[]>`
-          SELECT e.document_id, d.title, e.chunk_index, e.content,
-                 1 - ((e.embedding${cast}) <=> (${vec}::real[]${cast})) AS score
-            FROM embeddings e JOIN documents d ON d.id = e.document_id
-           WHERE e.user_id = ${s.userId} AND e.model = ${s.model} AND ${sameDims} ${scope}
-           ORDER BY (e.embedding${cast}) <=> (${vec}::real[]${cast}) LIMIT ${s.limit}`;
-      }) as Promise<ChunkHit[]>;
+      // scanning, in distance order, until the LIMIT is met. Set for this statement only
+      // (set_config's is_local: its implicit transaction), not as a connection parameter
+      // (poolers such as PgBouncer refuse unknown startup parameters) nor with SET LOCAL in
+      // sql.begin() (which can end the process on a lost connection, see client.ts). The
+      // clause has no column, so the planner makes it a one-time filter, evaluated before
+      // the scan below it reads a row.
+      return sql<ChunkHit[]>`
+        SELECT e.document_id, d.title, e.chunk_index, e.content,
+               1 - ((e.embedding${cast}) <=> (${vec}::real[]${cast})) AS score
+          FROM embeddings e JOIN documents d ON d.id = e.document_id
+         WHERE e.user_id = ${s.userId} AND e.model = ${s.model} AND ${sameDims} ${scope}
+           AND (SELECT set_config('hnsw.iterative_scan', 'strict_order', true)) IS NOT NULL
+         ORDER BY (e.embedding${cast}) <=> (${vec}::real[]${cast}) LIMIT ${s.limit}`;
     }
     return sql<ChunkHit[]>`
       SELECT e.document_id, d.title, e.chunk_index, e.content, cosine_similarity(e.embedding, ${vec}::real[]) AS score

@@ -59,10 +59,15 @@ function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
 
+// On a session of its own (Db.session), not a connection reserved from the pool: the lock
+// is that session's, and a connection lost under it fails a statement instead of ending
+// the process (see client.ts). Each migration is one simple-protocol message, so it is one
+// implicit transaction that a lost connection rolls back whole, and it starts by checking
+// that it still runs on the backend holding the lock: the driver reconnects silently.
 export async function migrate(db: Db, migrations: Migration[]): Promise<MigrateResult> {
-  const conn = await db.sql.reserve();
-  try {
-    await conn`SELECT pg_advisory_lock(${LOCK_KEY})`;
+  const applied = await db.session('migrate', async (conn) => {
+    const [locked] = await conn<{ pid: number }[]>`SELECT pg_backend_pid() AS pid, pg_advisory_lock(${LOCK_KEY})`;
+    const pid = locked!.pid;
     try {
       // Created under the lock: concurrent CREATE TABLE IF NOT EXISTS can still
       // collide on the catalog's unique index.
@@ -83,30 +88,39 @@ export async function migrate(db: Db, migrations: Migration[]): Promise<MigrateR
           );
         }
       }
-      const applied: string[] = [];
+      const done: string[] = [];
       for (const m of migrations) {
         if (byVersion.has(m.version)) continue;
-        // The lock is held by this session, so the transaction runs on the same
-        // reserved connection (postgres.js offers no begin() on one).
-        await conn`BEGIN`;
         try {
-          await conn.unsafe(m.sql);
-          await conn`INSERT INTO schema_migrations (version, name, checksum) VALUES (${m.version}, ${m.name}, ${m.checksum})`;
-          await conn`COMMIT`;
+          await conn.unsafe(migrationMessage(m, pid));
         } catch (err) {
-          await conn`ROLLBACK`;
           throw new MigrationError(`migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
         }
-        applied.push(m.name);
+        done.push(m.name);
       }
-      const missing = await missingRelations(db);
-      return { applied, alreadyApplied: migrations.length - applied.length, missing };
+      return done;
     } finally {
-      await conn`SELECT pg_advisory_unlock(${LOCK_KEY})`;
+      // Only on the backend that holds it; a lost session released it already.
+      await conn`SELECT pg_advisory_unlock(${LOCK_KEY}) WHERE pg_backend_pid() = ${pid}`;
     }
-  } finally {
-    conn.release();
-  }
+  });
+  const missing = await missingRelations(db);
+  return { applied, alreadyApplied: migrations.length - applied.length, missing };
+}
+
+// The file, recorded as applied, behind a guard that fails the whole message when the
+// session is not the one holding the migration lock. Name and checksum are checked by
+// loadMigrations' pattern and sha256, so quoting them is safe.
+export function migrationMessage(m: Migration, lockPid: number): string {
+  if (!/^[a-z0-9_.]+$/.test(m.name) || !/^[0-9a-f]{64}$/.test(m.checksum)) throw new MigrationError(`migration ${m.name} has an unexpected name or checksum`);
+  return `DO $guard$ BEGIN
+  IF pg_backend_pid() <> ${Number(lockPid)} THEN
+    RAISE EXCEPTION 'the migration lock was lost with its connection (backend ${Number(lockPid)}); nothing was applied';
+  END IF;
+END $guard$;
+${m.sql}
+;
+INSERT INTO schema_migrations (version, name, checksum) VALUES (${Number(m.version)}, '${m.name}', '${m.checksum}');`;
 }
 
 export async function missingRelations(db: Db): Promise<string[]> {

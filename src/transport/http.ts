@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import type { EventSink, Route } from '../api/route.js';
 import { paramNames } from '../api/route.js';
 import type { Verifier } from '../auth/verifier.js';
+import { isConnectionError } from '../db/client.js';
 import { bearerToken } from '../auth/verifier.js';
 import type { Inflight } from '../core/inflight.js';
 import type { Logger } from '../log.js';
@@ -99,6 +100,11 @@ export function mountHttp(app: TemplatedApp, routes: Route[], deps: HttpDeps): v
       run(r, names, inc, body, deps)
         .then((out) => reply(res, state, inc, r.path, deps, out))
         .catch((err: unknown) => {
+          // The database away (restarted, cut off, failing over) is "retry shortly", not a fault of ours.
+          if (isConnectionError(err)) {
+            deps.log.warn({ req_id: inc.requestId, route: r.path, ...errInfo(err) }, 'database unavailable');
+            return reply(res, state, inc, r.path, deps, errorReply(new AppError('unavailable', 'database unavailable; retry shortly', { cause: err })));
+          }
           if (!(err instanceof AppError)) deps.log.error({ req_id: inc.requestId, route: r.path, ...errInfo(err) }, 'handler failed');
           reply(res, state, inc, r.path, deps, errorReply(err));
         });

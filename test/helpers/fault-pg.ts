@@ -1,5 +1,6 @@
 // A PostgreSQL a fault test owns outright, driven by pg_ctl: restarted with
-// `-m immediate`, stopped and started again on the same port, never the run's shared one.
+// `-m immediate`, stopped and started again on the same port, never the run's shared one;
+// and a streaming standby of it, promoted to take over.
 // Debian's PostgreSQL 15 (installed by .ci/run); as root it runs as user "postgres".
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -16,6 +17,7 @@ export interface FaultPostgres {
   restartImmediate(): Promise<void>;
   stop(mode?: 'immediate' | 'fast'): Promise<void>;
   start(): Promise<void>;
+  promote(): Promise<void>; // a standby becomes a primary (pg_ctl promote)
   destroy(): Promise<void>;
 }
 
@@ -44,31 +46,53 @@ export function faultPostgresAvailable(): string | undefined {
 
 export async function startFaultPostgres(): Promise<FaultPostgres> {
   const as = pgOwner();
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'chat-backend-fault-pg-'));
-  await chmod(dir, 0o755);
+  const dir = await ownedDir(as);
   const pgdata = path.join(dir, 'pgdata');
-  const logFile = path.join(dir, 'postgres.log');
   const pw = path.join(dir, 'pw');
   await writeFile(pw, 'fault\n');
-  if (as) await chown(dir, as.uid, as.gid);
   if (as) await chown(pw, as.uid, as.gid);
   await run(path.join(PG_BIN, 'initdb'), ['-D', pgdata, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pw}`, '-E', 'UTF8', '--locale=C'], as);
+  const pg = await cluster(dir, pgdata, as);
+  const { default: postgres } = await import('postgres');
+  const admin = postgres(pg.url.replace(/\/chat_backend$/, '/postgres'), { max: 1, onnotice: () => undefined });
+  await admin.unsafe('CREATE DATABASE chat_backend');
+  await admin.end();
+  return pg;
+}
+
+// A streaming-replication standby of primary (pg_basebackup -R: its primary_conninfo and
+// standby.signal), started on a port of its own; promote() makes it a primary.
+export async function startFaultStandby(primary: FaultPostgres): Promise<FaultPostgres> {
+  const as = pgOwner();
+  const dir = await ownedDir(as);
+  const pgdata = path.join(dir, 'pgdata');
+  await run(path.join(PG_BIN, 'pg_basebackup'), ['-D', pgdata, '-R', '-X', 'stream', '-c', 'fast',
+    '-d', `host=127.0.0.1 port=${primary.port} user=postgres password=fault application_name=standby`], as);
+  return cluster(dir, pgdata, as);
+}
+
+async function ownedDir(as: { uid: number; gid: number } | undefined): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'chat-backend-fault-pg-'));
+  await chmod(dir, 0o755);
+  if (as) await chown(dir, as.uid, as.gid);
+  return dir;
+}
+
+// Starts the cluster in pgdata on a free loopback port and returns its controls.
+async function cluster(dir: string, pgdata: string, as: { uid: number; gid: number } | undefined): Promise<FaultPostgres> {
+  const logFile = path.join(dir, 'postgres.log');
   const port = await freePort();
   const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections=200 -c fsync=off`;
   const pgCtl = (...args: string[]) => run(path.join(PG_BIN, 'pg_ctl'), ['-D', pgdata, ...args], as);
   const start = async () => { await pgCtl('-w', '-t', '60', '-l', logFile, '-o', opts, 'start'); };
   await start();
-  const base = `postgres://postgres:fault@127.0.0.1:${port}`;
-  const { default: postgres } = await import('postgres');
-  const admin = postgres(`${base}/postgres`, { max: 1, onnotice: () => undefined });
-  await admin.unsafe('CREATE DATABASE chat_backend');
-  await admin.end();
   return {
     port,
-    url: `${base}/chat_backend`,
+    url: `postgres://postgres:fault@127.0.0.1:${port}/chat_backend`,
     restartImmediate: async () => { await pgCtl('-w', '-t', '60', '-m', 'immediate', '-l', logFile, '-o', opts, 'restart'); },
     stop: async (mode = 'immediate') => { await pgCtl('-w', '-m', mode, 'stop'); },
     start,
+    promote: async () => { await pgCtl('-w', '-t', '60', 'promote'); },
     destroy: async () => {
       await pgCtl('-w', '-m', 'immediate', 'stop').catch(() => undefined); // already stopped is fine
       await rm(dir, { recursive: true, force: true });

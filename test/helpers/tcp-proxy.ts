@@ -29,8 +29,17 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       client.destroy();
       upstream.destroy();
     };
+    // A refused upstream (the server is down) is refused to the client too, with a reset, as
+    // a transparent proxy or a Service address would; a quiet close would look like a
+    // server that accepted and then hung up.
+    const refused = () => {
+      pairs.delete(pair);
+      client.resetAndDestroy();
+    };
     client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
+    let reached = false;
+    upstream.once('connect', () => { reached = true; });
+    upstream.on('error', () => (reached ? drop() : refused())).on('close', drop);
     if (mode === 'forward') link(client, upstream);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

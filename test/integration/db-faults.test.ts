@@ -9,19 +9,18 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../src/db/client.js';
 import { loadMigrations, migrate } from '../../src/db/migrate.js';
-import { resumeAndRead } from '../helpers/fault-clients.js';
 import { faultPostgresAvailable, startFaultPostgres, type FaultPostgres } from '../helpers/fault-pg.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
 import { skipOrFail } from '../helpers/skip.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { AUTH_ENV, token } from '../helpers/tokens.js';
-import { connectReady, createConversation, TestSocket, wsUrl } from '../helpers/ws-client.js';
+import { faultWorld, type FaultCtx } from '../helpers/fault-world.js';
+import { TestSocket, wsUrl } from '../helpers/ws-client.js';
 
 const skip = skipOrFail(faultPostgresAvailable(), (r) => `the database fault suite cannot run under CI: ${r}`);
-const PROMPT = 'Describe a long walk through an old forest at dawn, in detail';
-// The issue asks for 30 s down; 8 s shows the same behaviour (several lock checks, sweeps
-// and health probes fail, runs finish locally and wait) at a quarter of the run time.
-const DOWN_MS = 8000;
+// As long as the issue asks: longer than the driver's connect timeout (10 s) and the lease's
+// reconnect cycle, so every client is seen to give up and start over at least once.
+const DOWN_MS = 30_000;
 
 type Sql = postgres.Sql<Record<string, never>>;
 let pg: FaultPostgres;
@@ -31,9 +30,6 @@ let proxyB: TcpProxy;
 let a: ServerProcess;
 let b: ServerProcess;
 let alice: string;
-
-interface Client { sock: TestSocket; server: ServerProcess; conv: string }
-interface World { convA: string; convB: string; clients: Client[]; sentA: Client; sentB: Client }
 
 describe.skipIf(skip !== undefined)('database faults with two replicas streaming', () => {
   beforeAll(async () => {
@@ -49,6 +45,7 @@ describe.skipIf(skip !== undefined)('database faults with two replicas streaming
     });
     [a, b] = await Promise.all([startServer(env(proxyA), 'fault-a'), startServer(env(proxyB), 'fault-b')]);
     alice = await token('alice');
+    Object.assign(ctx, { a, b, admin, alice });
   });
 
   afterAll(async () => {
@@ -58,93 +55,8 @@ describe.skipIf(skip !== undefined)('database faults with two replicas streaming
     await pg?.destroy();
   });
 
-  // A run streaming on each replica (convA on A, convB on B), each watched from both.
-  async function streaming(): Promise<World> {
-    const [convA, convB] = await Promise.all([createConversation(a.url, alice), createConversation(a.url, alice)]);
-    const clients: Client[] = [];
-    for (const conv of [convA, convB]) {
-      for (const server of [a, b]) clients.push({ sock: (await connectReady(server.url, conv, alice)).sock, server, conv });
-    }
-    const sentA = clients.find((c) => c.conv === convA && c.server === a)!;
-    const sentB = clients.find((c) => c.conv === convB && c.server === b)!;
-    for (const c of [sentA, sentB]) {
-      const id = randomUUID();
-      c.sock.send({ type: 'message', client_msg_id: id, content: PROMPT });
-      await c.sock.waitFor((f) => f.type === 'ack' && f.client_msg_id === id, 10_000);
-    }
-    for (const c of [sentA, sentB]) await c.sock.waitFor((f) => f.type === 'response.delta' && f.offset > 40, 20_000);
-    return { convA, convB, clients, sentA, sentB };
-  }
-
-  async function health(s: ServerProcess): Promise<{ status: number; body: { checks: Record<string, { status: string }> } }> {
-    const res = await fetch(`${s.url}/health/full`);
-    return { status: res.status, body: (await res.json()) as { checks: Record<string, { status: string }> } };
-  }
-
-  async function expectOutageReported(s: ServerProcess): Promise<void> {
-    await expect.poll(async () => {
-      const h = await health(s);
-      return `${h.status} ${h.body.checks.database?.status}`;
-    }, { timeout: 20_000, interval: 250 }).toBe('503 fail');
-  }
-
-  // The lease says so when it finds its lock gone with its connection and takes it again.
-  const retaken = (srv: ServerProcess, from: number) => expect.poll(
-    () => srv.lines.slice(from).some((l) => l.includes('"msg":"runner lock taken again"')), { timeout: 30_000, interval: 200 },
-  ).toBe(true);
-  const mark = () => [a.lines.length, b.lines.length] as const;
-
-  const streamingRows = async () => (await admin`SELECT count(*)::int AS n FROM messages WHERE status = 'streaming'`)[0]!.n as number;
-
-  // Sent until acknowledged: while the database is away the server answers with a
-  // recoverable error and the same client_msg_id is retried, as the SDK does.
-  async function sendUntilAcked(c: Client, content: string): Promise<void> {
-    const id = randomUUID();
-    for (let i = 0; ; i++) {
-      const from = c.sock.frames.length;
-      c.sock.send({ type: 'message', client_msg_id: id, content });
-      const f = await c.sock.waitFor((x) => (x.type === 'ack' && x.client_msg_id === id) || x.type === 'error', 15_000, from);
-      if (f.type === 'ack') return;
-      expect(f.code).toBe('unavailable');
-      if (i > 60) throw new Error('message never acknowledged after the database came back');
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-
-  async function verify(w: World, keptLock: ('A' | 'B')[]): Promise<void> {
-    await expect.poll(streamingRows, { timeout: 60_000, interval: 250 }).toBe(0);
-    // Everything is back without a restart: a new message on each replica is answered.
-    const runsBefore = w.clients.map((c) => c.sock.frames.length);
-    for (const c of [w.sentA, w.sentB]) await sendUntilAcked(c, 'What is 6*7?');
-    for (const c of [w.sentA, w.sentB]) {
-      await c.sock.waitFor((f) => f.type === 'response.completed' && f.content.includes('42'), 30_000, runsBefore[w.clients.indexOf(c)]);
-    }
-    await expect.poll(streamingRows, { timeout: 30_000 }).toBe(0);
-
-    expect(a.child.exitCode, a.stderr()).toBeNull();
-    expect(b.child.exitCode, b.stderr()).toBeNull();
-    expect(a.child.signalCode).toBeNull();
-    expect(b.child.signalCode).toBeNull();
-
-    for (const conv of [w.convA, w.convB]) {
-      const rows = await admin<{ seq: string; role: string; status: string; content: string; client_msg_id: string | null }[]>`
-        SELECT seq::int8 AS seq, role, status, content, client_msg_id FROM messages WHERE conversation_id = ${conv} ORDER BY seq`;
-      expect(rows.map((r) => Number(r.seq))).toEqual(rows.map((_, i) => i + 1));
-      const acked = new Set(w.clients.filter((c) => c.conv === conv).flatMap((c) => c.sock.ofType('ack').map((f) => f.client_msg_id as string)));
-      for (const id of acked) expect(rows.filter((r) => r.client_msg_id === id)).toHaveLength(1);
-      // Answers: a sender's own messages reach its transcript through the SDK's outbox,
-      // which this client does not model; they are covered by the ack check above.
-      const answers = rows.filter((r) => r.role === 'assistant').map((r) => ({ seq: Number(r.seq), role: r.role, status: r.status, content: r.content }));
-      for (const c of w.clients.filter((x) => x.conv === conv)) {
-        const told = (await resumeAndRead(c.server.url, conv, alice, c.sock.frames)).filter((m) => m.role === 'assistant');
-        expect(told, `client on ${c.server === a ? 'A' : 'B'} of ${conv === w.convA ? 'convA' : 'convB'}`).toEqual(answers);
-      }
-      const first = rows.find((r) => r.role === 'assistant')!;
-      if (keptLock.includes(conv === w.convA ? 'A' : 'B')) expect(first.status).toBe('complete');
-    }
-    for (const s of [a, b]) expect((await health(s)).status).toBe(200);
-    for (const c of w.clients) c.sock.close();
-  }
+  const ctx = {} as FaultCtx;
+  const { streaming, health, expectOutageReported, retaken, mark, verify } = faultWorld(ctx);
 
   it('an immediate restart (pg_ctl restart -m immediate)', async () => {
     const w = await streaming();
@@ -219,11 +131,15 @@ describe.skipIf(skip !== undefined)('database faults with two replicas streaming
     late.send({ type: 'auth', token: alice });
     expect((await late.closedWithin(20_000)).code).toBe(1001);
     await new Promise((r) => setTimeout(r, Math.max(0, DOWN_MS - (Date.now() - down))));
+    // still reported at the end of the outage, by both
+    for (const s of [a, b]) expect((await health(s)).body.checks.database?.status).toBe('fail');
     const [ma, mb] = mark();
     await pg.start();
     await Promise.all([retaken(a, ma), retaken(b, mb)]);
+    // The outage lasted as long as asked, not merely until the checks above were done.
+    expect(Date.now() - down).toBeGreaterThanOrEqual(DOWN_MS);
     await verify(w, []);
-  }, 150_000);
+  }, 240_000);
 });
 
 

@@ -3,8 +3,7 @@
 // searches answering what the exact array path answers, and an HNSW scan still finding every
 // hit when other users' chunks crowd the nearest neighbours (which an approximate scan that
 // filters afterwards gets wrong without pgvector's iterative scans).
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -17,11 +16,10 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embed
 import { searchChunks } from '../../src/db/embeddings.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
 import { startFakeOpenAi, type FakeOpenAi, type Received, type Reply } from '../fixtures/openai/fake-server.js';
+import { pgvectorUnavailable, PG15_BIN } from '../helpers/pgvector.js';
 import { skipOrFail } from '../helpers/skip.js';
 import { AUTH_ENV, bearer, token } from '../helpers/tokens.js';
 
-const PG_BIN = '/usr/lib/postgresql/15/bin';
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const CORPUS = path.resolve(import.meta.dirname, '../fixtures/documents');
 const FILES = readdirSync(CORPUS).filter((n) => n !== 'README.md');
 const QUERIES = [
@@ -33,22 +31,7 @@ const QUERIES = [
   'my plant has yellow leaves',
 ];
 
-// Why the suite cannot run here (undefined when it can); under CI that is a failure.
-function unavailable(): string | undefined {
-  let reason: string | undefined;
-  if (!existsSync(path.join(PG_BIN, 'postgres'))) reason = `no PostgreSQL 15 at ${PG_BIN} (apt-get install postgresql-15)`;
-  else {
-    try {
-      execFileSync(path.join(ROOT, 'tools/pgvector/build.sh'), { stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
-    } catch (err) {
-      const e = err as { stderr?: Buffer; message: string };
-      reason = `pgvector could not be built: ${(e.stderr?.toString().trim().split('\n').at(-1) ?? e.message).slice(0, 300)}`;
-    }
-  }
-  return skipOrFail(reason, (r) => `${r} (CI=true: the pgvector suite must run)`);
-}
-
-const skip = unavailable();
+const skip = skipOrFail(pgvectorUnavailable(), (r) => `${r} (CI=true: the pgvector suite must run)`);
 let pg: EmbeddedPostgres;
 let db: Db;
 let s: ServerProcess;
@@ -67,7 +50,7 @@ describe.skipIf(skip !== undefined)(`document search on pgvector${skip ? ` (skip
   let carol: string;
 
   beforeAll(async () => {
-    pg = await startEmbeddedPostgres({ dir: path.join(dir, 'pg'), binDir: PG_BIN });
+    pg = await startEmbeddedPostgres({ dir: path.join(dir, 'pg'), binDir: PG15_BIN });
     s = await startServer({ ...AUTH_ENV, DATABASE_URL: pg.url }, 'pgvector');
     db = createDb(pg.url, { max: 2 });
     carol = await token('carol');
@@ -113,7 +96,8 @@ describe.skipIf(skip !== undefined)(`document search on pgvector${skip ? ` (skip
       connection: { enable_seqscan: 'off', enable_bitmapscan: 'off', enable_sort: 'off', 'hnsw.ef_search': '1' },
     });
     try {
-      return await use({ sql: sql as unknown as Db['sql'], timed: (_name, run) => run(sql as unknown as Db['sql']), end: () => sql.end() });
+      const steeredSql = sql as unknown as Db['sql'];
+      return await use({ sql: steeredSql, timed: (_name, run) => run(steeredSql), session: (_name, run) => run(steeredSql), end: () => sql.end() });
     } finally {
       await sql.end();
     }
@@ -131,12 +115,12 @@ describe.skipIf(skip !== undefined)(`document search on pgvector${skip ? ` (skip
         const exact = (await searchChunks(db, 'array', hashEmbed(q), scope)).map(key).sort();
         // the order of exact ties may differ; the hits may not
         expect((await searchChunks(sdb, 'pgvector', hashEmbed(q), scope)).map(key).sort()).toEqual(exact);
-        // what SET LOCAL hnsw.iterative_scan prevents: the same scan without it loses hits
-        const without = await sdb.sql.begin(async (tx) => {
-          await tx`SET LOCAL hnsw.iterative_scan = off`;
-          return tx.unsafe(`SELECT 1 FROM embeddings e WHERE e.user_id = 'carol' AND e.model = 'builtin-hash-1024' AND e.dims = 1024
-            ORDER BY (e.embedding::vector(1024)) <=> ('{${hashEmbed(q).join(',')}}'::real[]::vector(1024)) LIMIT 5`);
-        });
+        // what the search's set_config('hnsw.iterative_scan') prevents: the same scan with
+        // the default (off) loses hits; and the setting does not outlive the search's statement
+        const without = await sdb.sql.unsafe(`SELECT current_setting('hnsw.iterative_scan') AS mode FROM embeddings e
+          WHERE e.user_id = 'carol' AND e.model = 'builtin-hash-1024' AND e.dims = 1024
+          ORDER BY (e.embedding::vector(1024)) <=> ('{${hashEmbed(q).join(',')}}'::real[]::vector(1024)) LIMIT 5`);
+        expect(without.every((r) => r.mode === 'off')).toBe(true);
         if (without.length < exact.length) truncatedWithout++;
       }
       expect(truncatedWithout).toBeGreaterThan(0);

@@ -62,11 +62,11 @@ describe('database that stops answering', () => {
     await expect.poll(async () => (await full(s)).status, { timeout: 10_000 }).toBe(200);
   });
 
-  it('answers API calls with a bare 500 while the database is gone, leaking nothing', async () => {
+  it('answers API calls with a bare 503 "retry shortly" while the database is gone, leaking nothing', async () => {
     proxy.cut();
     const res = await fetch(`${s.url}/api/v1/conversations`, { headers: bearer(await token('alice')) });
-    expect(res.status).toBe(500);
-    expect(await res.json()).toEqual({ error: { code: 'internal', message: 'internal server error' } });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ error: { code: 'unavailable', message: 'database unavailable; retry shortly' } });
     const r = await full(s);
     expect(r.status).toBe(503);
     expect(r.body.checks.database.status).toBe('fail');
