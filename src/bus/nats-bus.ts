@@ -67,12 +67,21 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
 
   const emit = (ev: BusEvent, local: boolean) => subscribers.emit(ev, local);
 
-  // Several hints in a burst (one per conversation) make one re-read.
+  // Several hints in a burst make one re-read: of the conversations named, or of every
+  // conversation when one of them concerns all. A gap in one conversation re-reads that
+  // one only: under load, re-reading everything for each gap would bury the database.
   let resyncTimer: NodeJS.Timeout | undefined;
-  const resyncSoon = () => {
+  let resyncAll = false;
+  const resyncConvs = new Set<string>();
+  const resyncSoon = (conv?: string) => {
+    if (conv === undefined) resyncAll = true;
+    else resyncConvs.add(conv);
     resyncTimer ??= setTimeout(() => {
       resyncTimer = undefined;
-      subscribers.resync();
+      const convs = resyncAll ? undefined : [...resyncConvs];
+      resyncAll = false;
+      resyncConvs.clear();
+      subscribers.resync(convs);
     }, 20);
   };
 
@@ -110,12 +119,12 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
       if (env.s !== undefined && sequences.gap(conv, env.o, env.s)) {
         metrics.gap();
         log.warn({ conv, origin: env.o, seq: env.s }, 'gap in a replica\'s events on the NATS bus; re-reading from the database');
-        resyncSoon();
+        resyncSoon(conv);
       }
       metrics.received(eventKind(env.e), Date.now() - env.t);
       emit(env.e, false);
     } else if (env.r) {
-      resyncSoon();
+      resyncSoon(conv);
     }
   };
 

@@ -6,7 +6,7 @@ import type { BusEvent } from './bus.js';
 
 export class BusSubscribers {
   private readonly events: ((ev: BusEvent, local: boolean) => void)[] = [];
-  private readonly resyncs: (() => void)[] = [];
+  private readonly resyncs: ((convs?: readonly string[]) => void)[] = [];
 
   constructor(private readonly log: Logger) {}
 
@@ -14,7 +14,7 @@ export class BusSubscribers {
     this.events.push(h);
   }
 
-  onResync(h: () => void): void {
+  onResync(h: (convs?: readonly string[]) => void): void {
     this.resyncs.push(h);
   }
 
@@ -22,8 +22,9 @@ export class BusSubscribers {
     for (const h of this.events) this.safely('event', () => h(ev, local));
   }
 
-  resync(): void {
-    for (const h of this.resyncs) this.safely('resync', h);
+  // `convs` undefined: every conversation.
+  resync(convs?: readonly string[]): void {
+    for (const h of this.resyncs) this.safely('resync', () => h(convs));
   }
 
   safely(what: string, f: () => void): void {

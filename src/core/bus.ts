@@ -35,8 +35,10 @@ export interface Bus {
   // (sockets) and the run manager (runs) can watch the same conversation independently.
   // Returns the release; releasing twice is harmless.
   watch(conv: string): () => void;
-  // Called after the remote link was lost and re-established: events may have been missed.
-  onResync(handler: () => void): void;
+  // Called when remote events may have been missed: after the link was lost and
+  // re-established (`convs` undefined: every conversation), or for the conversations where
+  // a gap was noticed or a publisher said it dropped events.
+  onResync(handler: (convs?: readonly string[]) => void): void;
   close(): Promise<void>;
 }
 
@@ -91,7 +93,7 @@ export class LocalBus implements Bus {
   watched(conv: string): boolean {
     return this.watches.has(conv);
   }
-  onResync(_handler: () => void): void {
+  onResync(_handler: (convs?: readonly string[]) => void): void {
     // nothing is ever missed within one process
   }
   async close(): Promise<void> {

@@ -186,4 +186,35 @@ describe('Gateway resync', () => {
     await settle();
     expect(port.ofType('message').map((m) => m.message.seq)).toEqual([2, 3, 4]);
   });
+
+  it('re-reads only the conversations named by a gap, and only those with sockets here', async () => {
+    class GapBus extends LocalBus {
+      readonly resyncs: ((convs?: readonly string[]) => void)[] = [];
+      override onResync(h: (convs?: readonly string[]) => void): void {
+        this.resyncs.push(h);
+      }
+    }
+    const bus = new GapBus('r1');
+    const gw = fakeGateway({ bus });
+    const read: string[] = [];
+    const messagesAfter = gw.store.messagesAfter.bind(gw.store);
+    gw.store.messagesAfter = async (conv, after, limit) => {
+      read.push(conv);
+      return messagesAfter(conv, after, limit);
+    };
+    gw.g.start();
+    for (const conv of ['c1', 'c2']) {
+      gw.store.owners.set(conv, 'alice');
+      send(gw.g.open(conv, '127.0.0.1', new FakePort()), { type: 'auth', token: 'alice' });
+    }
+    await settle();
+    read.length = 0;
+    bus.resyncs.forEach((h) => h(['c2', 'elsewhere']));
+    await settle();
+    expect(read).toEqual(['c2']);
+    read.length = 0;
+    bus.resyncs.forEach((h) => h());
+    await settle();
+    expect(read.sort()).toEqual(['c1', 'c2']);
+  });
 });

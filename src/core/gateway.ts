@@ -71,7 +71,7 @@ export class Gateway {
     if (this.ticker) return;
     this.ticker = setInterval(() => this.tick(), Math.min(1000, Math.max(50, Math.floor(this.cfg.heartbeatMs / 4))));
     this.ticker.unref();
-    this.bus.onResync(() => void this.resync());
+    this.bus.onResync((convs) => void this.resync(convs));
   }
 
   // Upgrade-time admission; a string is the reason to refuse.
@@ -144,10 +144,12 @@ export class Gateway {
     if (this.userBuckets.size > 10_000) for (const u of this.userBuckets.keys()) if (this.hub.connectionsOf(u) === 0) this.userBuckets.delete(u);
   }
 
-  // After a bus outage: re-read the messages this replica's sockets may have missed and
-  // ask the owners of runs in flight for fresh snapshots.
-  private async resync(): Promise<void> {
-    for (const conv of this.hub.localConversations()) {
+  // After a bus outage (every conversation) or a gap in some: re-read the messages this
+  // replica's sockets may have missed and ask the owners of runs in flight for fresh
+  // snapshots. Only conversations with sockets here are read.
+  private async resync(convs?: readonly string[]): Promise<void> {
+    const local = new Set(this.hub.localConversations());
+    for (const conv of convs === undefined ? local : convs.filter((c) => local.has(c))) {
       try {
         for (const m of await this.store.messagesAfter(conv, this.hub.resyncFrom(conv), 1000)) this.hub.deliverLocal(conv, { type: 'message', message: wireMessage(m) });
         const streaming = await this.store.streamingAnswer(conv);

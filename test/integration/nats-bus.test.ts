@@ -43,8 +43,12 @@ function countingMetrics() {
 }
 
 const resyncs = (bus: Bus) => {
-  const r = { count: 0 };
-  bus.onResync(() => void r.count++);
+  // what each resync covered: the conversations named, or 'all'
+  const r = { count: 0, scopes: [] as (readonly string[] | 'all')[] };
+  bus.onResync((convs) => {
+    r.count++;
+    r.scopes.push(convs ?? 'all');
+  });
   return r;
 };
 
@@ -186,6 +190,8 @@ describe.skipIf(skip !== undefined)(`NATS bus on a real nats-server${skip ? ` (s
       await rw.next(isMarker('n4'));
       expect(counts.gaps).toBe(1);
       await expect.poll(() => sw.count, { timeout: 5000 }).toBe(1);
+      // the gap re-reads its own conversation, not every conversation the replica serves
+      expect(sw.scopes).toEqual([[conv]]);
     } finally {
       await peer.close();
     }
