@@ -34,6 +34,8 @@ class MemoryStore implements RunStore {
   readonly rows = new Map<string, { status: string; content: string }>();
   readonly chunks: AnswerChunk[] = [];
   endedElsewhere = false;
+  // the conversation (and so the answer's row) deleted before the end was stored
+  deleted = false;
   // inserts that commit and then lose their reply, as when the connection dies after COMMIT
   lostReplies = 0;
   private readonly byRun = new Map<string, Message>();
@@ -50,6 +52,7 @@ class MemoryStore implements RunStore {
   lostFinishReplies = 0;
   async finish(id: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed') {
     const row = this.rows.get(id)!;
+    if (this.deleted) return { changed: false, status: 'deleted', content: '' };
     if (row.status !== 'streaming') return { changed: false, status: row.status, content: row.content };
     if (this.lostFinishReplies-- > 0) {
       Object.assign(row, { status, content });
@@ -169,5 +172,16 @@ describe('RunManager', () => {
     await until(() => frames.some((f) => f.type === 'run.failed' || f.type === 'response.completed'));
     expect(frames.some((f) => f.type === 'response.completed')).toBe(false);
     expect(frames.find((f) => f.type === 'run.failed')).toMatchObject({ code: 'interrupted', content: 'He' });
+  });
+
+  it('ends with a catalogued code when the answer\'s row was deleted with its conversation', async () => {
+    const { runs, agent, frames, store, until } = setup(['Hello']);
+    store.deleted = true;
+    runs.submit('c1', 'alice', 1);
+    await until(() => runs.localRun('c1') !== undefined);
+    agent.step();
+    agent.step();
+    await until(() => frames.some((f) => f.type === 'run.failed' || f.type === 'response.completed'));
+    expect(frames.find((f) => f.type === 'run.failed')).toMatchObject({ code: 'interrupted', content: '' });
   });
 });

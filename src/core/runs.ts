@@ -243,7 +243,8 @@ export class RunManager {
         this.publish(run.conv, { type: 'response.completed', run_id: run.runId, message_id: run.messageId, seq: run.seq, content: stored.content, cached, usage });
         return;
       }
-      const code = stored.status as 'cancelled' | 'interrupted' | 'failed';
+      // 'deleted' (the conversation went meanwhile) has no code of its own: the run did not finish.
+      const code = stored.status === 'cancelled' || stored.status === 'failed' ? stored.status : 'interrupted';
       this.publish(run.conv, runFailed(run, code, code === 'interrupted' ? 'the answer was marked interrupted while this server had lost its database connection; content is what was kept' : `the answer had already ended as ${code}; content is what was kept`, stored.content));
       return;
     }
