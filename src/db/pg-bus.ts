@@ -10,8 +10,9 @@
 // every (re)connect of its listener, and after a batch that failed to send (it may have
 // carried announcements), says _hello and lists its watches again, so the others forget
 // what they knew of it, learn it afresh, and announce theirs. Per-token frames are sent
-// only for conversations another replica watches: a lone replica sends none. Everything else is sent always (it is rare, and a
-// replica that started watching a moment ago must not miss the start or end of a run).
+// only for conversations another replica watches: a lone replica sends none. Everything
+// else is sent always (it is rare, and a replica that started watching a moment ago must
+// not miss the start or end of a run).
 //
 // After the listening connection is lost and comes back, postgres.js re-LISTENs and we
 // tell subscribers to re-read what they may have missed.
