@@ -202,7 +202,8 @@ async function stopOrphan(pgdata: string): Promise<void> {
   for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
-function alive(pid: number): boolean {
+// Whether a process with this pid exists (signal 0 checks without sending anything).
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

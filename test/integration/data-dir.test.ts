@@ -6,20 +6,13 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alive } from '../../src/db/embedded.js';
 import { runCli, startServer, type ServerProcess } from '../helpers/server.js';
 import { AUTH_ENV } from '../helpers/tokens.js';
 
 let dataDir: string;
 const servers: ServerProcess[] = [];
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const postmasterPid = async () => Number((await readFile(path.join(dataDir, 'postgres/pgdata/postmaster.pid'), 'utf8')).split('\n')[0]);
 const healthy = async (s: ServerProcess) => (await fetch(`${s.url}/health/full`)).status;
 

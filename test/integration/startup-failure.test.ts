@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { startServer } from '../../src/server.js';
+import { alive } from '../../src/db/embedded.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { AUTH_ENV } from '../helpers/tokens.js';
 
@@ -22,14 +23,6 @@ function config(env: Record<string, string>): Config {
   return parsed.config;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('a start-up failing after the embedded PostgreSQL started', () => {
   let dataDir: string;
