@@ -45,6 +45,9 @@ export function broadcastSubject(prefix: string): string {
   return `${prefix}.resync`;
 }
 
+// One encoder for every publish (one per delta otherwise).
+const ENCODER = new TextEncoder();
+
 export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
   const { cfg, replicaId, log } = o;
   const metrics = o.metrics ?? NO_BUS_METRICS;
@@ -86,7 +89,7 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
   };
 
   const raw = (conv: string, env: Envelope): number => {
-    const data = new TextEncoder().encode(JSON.stringify(env));
+    const data = ENCODER.encode(JSON.stringify(env));
     nc.publish(subject(conv), data);
     return data.length;
   };
