@@ -73,6 +73,15 @@ class MemoryStore implements RunStore {
   async search() { return []; }
 }
 
+// Submits a message, lets the one-word answer stream and end, and waits for its terminal frame.
+async function runOneWordToItsEnd(t: Pick<ReturnType<typeof setup>, 'runs' | 'agent' | 'until'>, frames: ServerFrame[]): Promise<void> {
+  t.runs.submit('c1', 'alice', 1);
+  await t.until(() => t.runs.localRun('c1') !== undefined);
+  t.agent.step();
+  t.agent.step();
+  await t.until(() => frames.some((f) => f.type === 'run.failed' || f.type === 'response.completed'));
+}
+
 function setup(words = ['Hello', ' there', ' friend']) {
   const bus = new LocalBus('r1');
   const hub = new Hub(bus);
@@ -163,25 +172,17 @@ describe('RunManager', () => {
   });
 
   it('tells clients what is stored when another process ended the answer first, never response.completed', async () => {
-    const { runs, agent, frames, store, until } = setup(['Hello']);
+    const { frames, store, ...t } = setup(['Hello']);
     store.endedElsewhere = true;
-    runs.submit('c1', 'alice', 1);
-    await until(() => runs.localRun('c1') !== undefined);
-    agent.step();
-    agent.step();
-    await until(() => frames.some((f) => f.type === 'run.failed' || f.type === 'response.completed'));
+    await runOneWordToItsEnd(t, frames);
     expect(frames.some((f) => f.type === 'response.completed')).toBe(false);
     expect(frames.find((f) => f.type === 'run.failed')).toMatchObject({ code: 'interrupted', content: 'He' });
   });
 
   it('ends with a catalogued code when the answer\'s row was deleted with its conversation', async () => {
-    const { runs, agent, frames, store, until } = setup(['Hello']);
+    const { frames, store, ...t } = setup(['Hello']);
     store.deleted = true;
-    runs.submit('c1', 'alice', 1);
-    await until(() => runs.localRun('c1') !== undefined);
-    agent.step();
-    agent.step();
-    await until(() => frames.some((f) => f.type === 'run.failed' || f.type === 'response.completed'));
+    await runOneWordToItsEnd(t, frames);
     expect(frames.find((f) => f.type === 'run.failed')).toMatchObject({ code: 'interrupted', content: '' });
   });
 });
