@@ -17,6 +17,7 @@ import { SignJWT } from 'jose';
 import postgres from 'postgres';
 import { freePort, startEmbeddedPostgres } from '../src/db/embedded.js';
 import { streamLoad, type Endpoints } from './stream/load.js';
+import { busCounters, busDelta } from './stream/bus-counters.js';
 import { cpuSeconds, rssMb, treeCpuSeconds } from './stream/proc.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -31,7 +32,7 @@ const LONG_TOKENS = Number(process.env.BENCH_LONG_TOKENS ?? 4000);
 const LONG_RATE = Number(process.env.BENCH_LONG_RATE ?? 100);
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'relay,one,two,two-nats,length').split(',');
 
-interface Proc { child: ChildProcess; port: number }
+interface Proc { child: ChildProcess; port: number; metricsPort?: number }
 
 // The harness (fake model server and load client) is Go: in Node it took as much CPU as
 // the relay it measured, and on 2 cores the harness must not be what saturates.
@@ -72,7 +73,7 @@ const stop = async (p: Proc | undefined) => {
 
 function serverEnv(dbUrl: string, modelUrl: string): NodeJS.ProcessEnv {
   return {
-    DATABASE_URL: dbUrl, JWT_SECRET: SECRET, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn',
+    DATABASE_URL: dbUrl, JWT_SECRET: SECRET, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn',
     AGENT: 'openai', LLM_BASE_URL: modelUrl, LLM_MODEL: 'bench', CACHE_ENABLED: 'false', LLM_IDLE_TIMEOUT_MS: '60000',
     MAX_CONNECTIONS_PER_USER: '100000', MAX_PENDING_PER_IP: '100000', USER_MESSAGE_RATE_PER_SEC: '100000', USER_MESSAGE_BURST: '100000',
   };
@@ -101,7 +102,8 @@ async function main(): Promise<void> {
   let relay: Proc | undefined;
   const servers: Proc[] = [];
   try {
-    const measure = async (scenario: string, m: number, tokens: number, pids: number[], ends: Endpoints, convs: string[], question: string, withPg: boolean) => {
+    const measure = async (scenario: string, m: number, tokens: number, pids: number[], ends: Endpoints, convs: string[], question: string, withPg: boolean, bus: Proc[] = []) => {
+      const bus0 = await Promise.all(bus.map((p) => busCounters(p.metricsPort!)));
       const cpu0 = await Promise.all(pids.map(cpuSeconds));
       const pg0 = withPg ? await treeCpuSeconds(postmaster) : 0;
       const [w0] = withPg ? await admin<{ l: string }[]>`SELECT pg_current_wal_lsn()::text AS l` : [{ l: '0/0' }];
@@ -118,6 +120,7 @@ async function main(): Promise<void> {
       };
       rows.push(row);
       print([row], false);
+      for (const [i, p] of bus.entries()) console.log(`    bus of replica ${i + 1}: ${busDelta(bus0[i]!, await busCounters(p.metricsPort!))}`);
       if (stats && withPg) {
         const top = await stats<{ calls: string; ms: string; wal: string; query: string }[]>`
           SELECT calls::text, round(total_exec_time::numeric, 1)::text AS ms, wal_bytes::text AS wal, left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
@@ -155,12 +158,13 @@ async function main(): Promise<void> {
     // port and polled until healthy.
     const start = async (extra: NodeJS.ProcessEnv = {}): Promise<Proc> => {
       const port = await freePort();
+      const metricsPort = await freePort();
       const child = spawn(process.execPath, [...nodeArgs, ...(process.env.BENCH_SERVER_DIST ? [path.join(ROOT, 'dist/src/main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')]), 'serve'], {
-        cwd: ROOT, env: { ...process.env, ...serverEnv(pg.url, modelUrl), ...extra, PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'],
+        cwd: ROOT, env: { ...process.env, ...serverEnv(pg.url, modelUrl), ...extra, PORT: String(port), METRICS_PORT: String(metricsPort) }, stdio: ['ignore', 'inherit', 'inherit'],
       });
       for (let i = 0; ; i++) {
         if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}`);
-        if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) return { child, port };
+        if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) return { child, port, metricsPort };
         if (i > 600) throw new Error('server did not become healthy within 60 s');
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -200,7 +204,7 @@ async function main(): Promise<void> {
       await measure('warm-up (not counted)', 50, 30, pids, ends, await newConvs(base, 50), q(30, 60), true);
       rows.pop();
       const label = bus === 'two' ? 'two replicas, PostgreSQL bus' : 'two replicas, NATS bus';
-      for (const m of SWEEP2) await measure(label, m, TOKENS, pids, ends, await newConvs(base, m), q(TOKENS), true);
+      for (const m of SWEEP2) await measure(label, m, TOKENS, pids, ends, await newConvs(base, m), q(TOKENS), true, [a, b]);
       await stop(servers.pop());
       await stop(servers.pop());
       await stop(nats);

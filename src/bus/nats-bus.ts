@@ -5,10 +5,16 @@
 // the conversation because they watch it too. One connection publishes everything, so
 // NATS keeps one publisher's events in order per subject.
 //
+// Events published in one turn of the event loop leave together, one message per
+// conversation, with per-token frames of a run merged (the PostgreSQL bus's outbox): under
+// load a turn holds several tokens of every run, so the message rate falls as the load
+// rises instead of filling the publish bound.
+//
 // Nothing is persisted in NATS (no JetStream): what a replica misses while its link is
 // down is re-read from the database, as with the PostgreSQL bus. See docs/scaling.md.
 import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { WatchCounts, type Bus, type BusEvent } from '../core/bus.js';
+import { isControl, Outbox } from '../core/bus-outbox.js';
 import { BusSubscribers } from '../core/bus-subscribers.js';
 import { eventKind, NO_BUS_METRICS, type BusMetrics } from '../core/bus-metrics.js';
 import type { NatsConfig } from '../config.js';
@@ -23,6 +29,7 @@ export interface Envelope {
   o: string; // origin replica
   t: number; // publish time (ms since epoch), for the lag histogram
   e?: BusEvent;
+  es?: BusEvent[]; // several events of one turn, in order (e when there is one)
   s?: number; // the origin's sequence number of events on this subject while it watches it
   r?: 1; // the origin may have failed to deliver events here: re-read from the database
 }
@@ -110,6 +117,45 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
     onError: (err) => log.debug(errInfo(err), 'NATS flush failed; the reconnect resynchronises'),
   });
 
+  // One conversation's events of this turn: one message, numbered before the gate so that
+  // a dropped one leaves a gap the watchers notice.
+  const publishBatch = (conv: string, events: BusEvent[]) => {
+    const seq = watches.has(conv) ? sequences.next(conv) : undefined;
+    const verdict = gate.admit(conv);
+    if (verdict !== 'ok') return void events.forEach((ev) => metrics.dropped(eventKind(ev), verdict));
+    try {
+      const body = events.length === 1 ? { e: events[0] } : { es: events };
+      gate.sent(raw(conv, { o: replicaId, t: Date.now(), ...body, ...(seq === undefined ? {} : { s: seq }) }));
+      for (const ev of events) metrics.published(eventKind(ev));
+    } catch (err) {
+      // e.g. larger than the server's max_payload: the watchers re-read it
+      gate.failed(conv);
+      for (const ev of events) metrics.dropped(eventKind(ev), 'publish_error');
+      log.warn({ conv, events: events.length, ...errInfo(err) }, 'NATS publish failed');
+    }
+  };
+
+  // Bound: the outbox's (about one entry per active run per turn; past it per-token frames
+  // are dropped, and then every replica is asked to re-read, as the gate does).
+  const outbox = new Outbox();
+  let scheduled = false;
+  const sendQueued = () => {
+    scheduled = false;
+    const byConv = new Map<string, BusEvent[]>();
+    let dropped = false;
+    for (const it of outbox.take()) {
+      if (isControl(it)) {
+        dropped = true;
+        continue;
+      }
+      const list = byConv.get(it.conv);
+      if (list) list.push(it);
+      else byConv.set(it.conv, [it]);
+    }
+    for (const [conv, events] of byConv) publishBatch(conv, events);
+    if (dropped) gate.overflowed();
+  };
+
   const receive = (conv: string, msg: Msg) => {
     let env: Envelope;
     try {
@@ -118,14 +164,18 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
       return void log.warn({ subject: msg.subject, ...errInfo(err) }, 'undecodable NATS bus message dropped');
     }
     if (env.o === replicaId) return;
-    if (env.e) {
+    const events = env.es ?? (env.e ? [env.e] : undefined);
+    if (events) {
       if (env.s !== undefined && sequences.gap(conv, env.o, env.s)) {
         metrics.gap();
         log.warn({ conv, origin: env.o, seq: env.s }, 'gap in a replica\'s events on the NATS bus; re-reading from the database');
         resyncSoon(conv);
       }
-      metrics.received(eventKind(env.e), Date.now() - env.t);
-      emit(env.e, false);
+      const lag = Date.now() - env.t;
+      for (const ev of events) {
+        metrics.received(eventKind(ev), lag);
+        emit(ev, false);
+      }
     } else if (env.r) {
       resyncSoon(conv);
     }
@@ -188,17 +238,10 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
     replicaId,
     publish(ev) {
       emit(ev, true);
-      // Numbered before the gate: a dropped event leaves a gap the watchers notice.
-      const seq = watches.has(ev.conv) ? sequences.next(ev.conv) : undefined;
-      const verdict = gate.admit(ev.conv);
-      if (verdict !== 'ok') return void metrics.dropped(eventKind(ev), verdict);
-      try {
-        gate.sent(raw(ev.conv, { o: replicaId, t: Date.now(), e: ev, ...(seq === undefined ? {} : { s: seq }) }));
-        metrics.published(eventKind(ev));
-      } catch (err) {
-        gate.failed(ev.conv);
-        metrics.dropped(eventKind(ev), 'publish_error');
-        log.warn({ kind: ev.kind, ...errInfo(err) }, 'NATS publish failed');
+      outbox.push(ev);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(sendQueued);
       }
     },
     subscribe: (h) => subscribers.subscribe(h),
@@ -209,6 +252,7 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
     async close() {
       closing = true;
       clearTimeout(resyncTimer);
+      if (scheduled) sendQueued();
       gate.close();
       // drain() delivers what is queued both ways, then closes; bounded so shutdown never hangs on NATS.
       const drained = nc.drain().catch((err: unknown) => log.debug(errInfo(err), 'NATS drain failed'));

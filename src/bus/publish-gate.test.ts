@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PublishGate } from './publish-gate.js';
 
 // A gate whose flushes settle when the test says so, recording every hint it gives.
-function gate(maxPendingBytes = 100, maxRemembered = 3) {
+function gate(maxPendingBytes = 100, maxRemembered = 3, clock = { now: 0 }) {
   const hints: (string[] | 'all')[] = [];
   const flushes: { resolve: () => void; reject: (e: Error) => void }[] = [];
   const g = new PublishGate({
@@ -11,6 +11,8 @@ function gate(maxPendingBytes = 100, maxRemembered = 3) {
     flush: () => new Promise<void>((resolve, reject) => flushes.push({ resolve, reject })),
     hint: (convs) => void hints.push(convs.sort()),
     hintAll: () => void hints.push('all'),
+    hintAfterMs: 1000,
+    now: () => clock.now,
   });
   return { g, hints, flushes };
 }
@@ -85,5 +87,46 @@ describe('PublishGate', () => {
     g.up([]);
     expect(g.pendingBytes).toBe(0);
     expect(hints).toEqual([['a', 'b']]);
+  });
+
+  it('under a backlog that never empties, hints once the oldest drop has waited hintAfterMs, not before', async () => {
+    const clock = { now: 0 };
+    const { g, hints, flushes } = gate(100, 3, clock);
+    g.sent(100);
+    expect(g.admit('a')).toBe('buffer_full');
+    await tick();
+    // each flush confirms the bytes before it, but more were sent meanwhile
+    const confirmWithMore = async (at: number) => {
+      clock.now = at;
+      g.sent(100);
+      flushes.at(-1)!.resolve();
+      await tick();
+      await tick();
+    };
+    await confirmWithMore(999);
+    expect(hints).toEqual([]);
+    expect(g.pendingBytes).toBe(100);
+    await confirmWithMore(1000);
+    expect(hints).toEqual([['a']]);
+    // the next drop waits its own interval
+    expect(g.admit('b')).toBe('buffer_full');
+    await confirmWithMore(1500);
+    expect(hints).toEqual([['a']]);
+    await confirmWithMore(2000);
+    expect(hints).toEqual([['a'], ['b']]);
+  });
+
+  it('events dropped before the gate (conversations unknown) make the next hint a broadcast', async () => {
+    const { g, hints, flushes } = gate();
+    g.overflowed();
+    // nothing in flight: at once
+    expect(hints).toEqual(['all']);
+    g.sent(10);
+    g.overflowed();
+    expect(hints).toEqual(['all']);
+    await tick();
+    flushes[0]!.resolve();
+    await tick();
+    expect(hints).toEqual(['all', 'all']);
   });
 });

@@ -3,7 +3,8 @@
 // keeps its own account: bytes handed to the client since the last flush (PING/PONG)
 // returned. At the bound, and while the link is down, events are dropped instead of
 // queued; their conversations are remembered, and once the backlog is gone (or the link
-// is back) the other replicas watching them are told to re-read them from the database.
+// is back, or the oldest drop has waited hintAfterMs under a backlog that never empties)
+// the other replicas watching them are told to re-read them from the database.
 // Past maxRemembered conversations the gate stops listing them and asks every replica to
 // re-read everything instead (one broadcast), so no conversation is left without a hint.
 export interface PublishGateOptions {
@@ -13,6 +14,10 @@ export interface PublishGateOptions {
   // every replica re-reads all it serves: for when too many conversations were dropped to list
   hintAll: () => void;
   maxRemembered?: number;
+  // under a backlog that never empties, hints wait at most this long after the first drop
+  // (a dropped terminal frame leaves no later gap for the watchers to notice)
+  hintAfterMs?: number;
+  now?: () => number;
   pending?: (bytes: number) => void;
   onError?: (err: unknown) => void;
 }
@@ -20,6 +25,9 @@ export interface PublishGateOptions {
 // A replica publishes to a handful of conversations per second per answer; far more
 // distinct dropped conversations than this are cheaper to resync all at once.
 export const MAX_REMEMBERED = 10_000;
+// A second of missing deltas is visible but short; hinting every flush would make the
+// watchers re-read the database while the publisher is already overloaded.
+export const HINT_AFTER_MS = 1000;
 
 export class PublishGate {
   private unconfirmed = 0;
@@ -31,6 +39,8 @@ export class PublishGate {
   private readonly dirty = new Set<string>();
   // more conversations were dropped than the set holds: the next hint goes to everyone
   private overflow = false;
+  // when the oldest drop not yet hinted happened
+  private dirtySince = 0;
 
   constructor(private readonly o: PublishGateOptions) {}
 
@@ -74,13 +84,27 @@ export class PublishGate {
     this.closed = true;
   }
 
+  // Events were dropped before reaching the gate, conversations unknown: the next hint
+  // asks every replica to re-read.
+  overflowed(): void {
+    this.markDirty();
+    this.overflow = true;
+    this.dirty.clear();
+    if (this.unconfirmed === 0 && !this.flushing) this.sendHints();
+  }
+
   private drop<R extends 'disconnected' | 'buffer_full'>(conv: string, reason: R): R {
     this.remember(conv);
     return reason;
   }
 
+  private markDirty(): void {
+    if (this.dirty.size === 0 && !this.overflow) this.dirtySince = (this.o.now ?? Date.now)();
+  }
+
   private remember(conv: string): void {
     if (this.overflow || this.dirty.has(conv)) return;
+    this.markDirty();
     if (this.dirty.size < (this.o.maxRemembered ?? MAX_REMEMBERED)) return void this.dirty.add(conv);
     this.overflow = true;
     this.dirty.clear();
@@ -110,8 +134,8 @@ export class PublishGate {
           this.unconfirmed = Math.max(0, this.unconfirmed - covered);
           this.flushing = false;
           this.o.pending?.(this.unconfirmed);
+          if (this.unconfirmed === 0 || (this.o.now ?? Date.now)() - this.dirtySince >= (this.o.hintAfterMs ?? HINT_AFTER_MS)) this.sendHints();
           if (this.unconfirmed > 0) this.schedule();
-          else this.sendHints();
         },
         (err: unknown) => {
           // Disconnected: up() resets the account when the link is back.

@@ -42,6 +42,9 @@ function countingMetrics() {
   return { counts, m };
 }
 
+// The bus sends what a turn of the event loop published at the end of that turn.
+const turn = () => new Promise((r) => setImmediate(r));
+
 const resyncs = (bus: Bus) => {
   // what each resync covered: the conversations named, or 'all'
   const r = { count: 0, scopes: [] as (readonly string[] | 'all')[] };
@@ -104,7 +107,11 @@ describe.skipIf(skip !== undefined)(`NATS bus on a real nats-server${skip ? ` (s
     await untilHearing(runner, rw, conv);
     expect(proxy.cut()).toBeGreaterThan(0);
     await expect.poll(() => counts.connected, { timeout: 10_000 }).toBe(false);
-    for (let i = 0; i < 10; i++) runner.publish(delta(conv, 'r', i, 'x')); // lost: the link is down
+    // lost: the link is down (one per turn, so that they are not merged into one)
+    for (let i = 0; i < 10; i++) {
+      runner.publish(delta(conv, 'r', i, 'x'));
+      await turn();
+    }
     expect(counts.dropped.get('disconnected')).toBe(10);
     expect(sw.count).toBe(0);
     proxy.resume();
@@ -130,6 +137,7 @@ describe.skipIf(skip !== undefined)(`NATS bus on a real nats-server${skip ? ` (s
     expect(proxy.cut()).toBeGreaterThan(0);
     await expect.poll(() => counts.connected, { timeout: 10_000 }).toBe(false);
     for (const conv of convs) runner.publish(delta(conv, 'r', 0, 'x'));
+    await turn(); // what one turn published leaves at its end
     expect(counts.dropped.get('disconnected')).toBe(convs.length);
     proxy.resume();
     // the watcher's conversation is past the bound: only the broadcast reaches it
@@ -151,12 +159,12 @@ describe.skipIf(skip !== undefined)(`NATS bus on a real nats-server${skip ? ` (s
     proxy.stall(); // bytes are held: nothing is confirmed
     const piece = 'y'.repeat(1000);
     let sent = 0;
+    // one delta per turn of the event loop, so that each leaves as its own message
     for (let i = 0; i < 400; i++) {
       pub.publish(delta(conv, 'r', sent, piece));
       sent += piece.length;
+      await turn();
     }
-    // the publishes are synchronous: the bound is decided at once
-    await new Promise((r) => setImmediate(r));
     expect(counts.dropped.get('buffer_full') ?? 0).toBeGreaterThan(300);
     expect(counts.published).toBeLessThan(100);
     expect(sw.count).toBe(0);
@@ -164,6 +172,47 @@ describe.skipIf(skip !== undefined)(`NATS bus on a real nats-server${skip ? ` (s
     // either the held bytes arrive (then a hint) or the stalled link was declared dead
     // and reconnected (then a hint too): both end with the watcher re-reading
     await expect.poll(() => sw.count, { timeout: 15_000 }).toBeGreaterThan(0);
+  });
+
+  it('sends what one turn published as one message per conversation, a run\'s deltas merged, in order', async () => {
+    const pub = await bus();
+    const watcher = await bus();
+    const rw = record(watcher);
+    const [a, b] = [randomUUID(), randomUUID()];
+    watcher.watch(a);
+    watcher.watch(b);
+    pub.watch(a);
+    await untilHearing(pub, rw, a);
+    await untilHearing(pub, rw, b);
+    const peer = await connect({ servers: nats.url });
+    try {
+      const seen: { subject: string; events: BusEvent[] }[] = [];
+      peer.subscribe('chat.conv.*', {
+        callback: (_e, msg) => {
+          const env = msg.json<{ e?: BusEvent; es?: BusEvent[] }>();
+          seen.push({ subject: msg.subject, events: env.es ?? (env.e ? [env.e] : []) });
+        },
+      });
+      await peer.flush();
+      const text = Array.from({ length: 50 }, (_, i) => `t${i} `).join('');
+      let off = 0;
+      for (let i = 0; i < 50; i++) {
+        pub.publish(delta(a, 'r', off, `t${i} `));
+        off += `t${i} `.length;
+      }
+      pub.publish(marker(a, 'after'));
+      pub.publish(delta(b, 'q', 0, 'other'));
+      pub.publish(delta(a, 'r', off, 'tail'));
+      await rw.next((ev) => ev.kind === 'frame' && ev.frame.type === 'response.delta' && ev.frame.delta === 'tail');
+      await peer.flush();
+      // one message per conversation; on a, the 50 deltas as one, then what came between, then the rest
+      expect(seen.map((x) => x.subject).sort()).toEqual([conversationSubject('chat', a), conversationSubject('chat', b)].sort());
+      const onA = seen.find((x) => x.subject === conversationSubject('chat', a))!.events;
+      expect(onA).toEqual([delta(a, 'r', 0, text), marker(a, 'after'), delta(a, 'r', text.length, 'tail')]);
+      expect(rw.remote(a).slice(-3)).toEqual(onA);
+    } finally {
+      await peer.close();
+    }
   });
 
   it('notices a gap in another replica\'s numbered events (lost between servers) and re-reads', async () => {
