@@ -77,7 +77,7 @@ export class Outbox {
 
 // The later of two frames of one run appended to the earlier, or undefined when they do
 // not join: another run, a gap in offsets, another thinking step, or an addressed frame.
-function merge(a: Item, b: BusEvent): BusEvent | undefined {
+export function merge(a: Item, b: BusEvent): BusEvent | undefined {
   if (a.kind !== 'frame' || b.kind !== 'frame' || a.only || a.except || b.only || b.except) return undefined;
   const fa = a.frame;
   const fb = b.frame;

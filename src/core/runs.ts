@@ -15,6 +15,7 @@ import type { ToolGate } from './approvals.js';
 import type { Bus } from './bus.js';
 import type { Hub } from './hub.js';
 import { runFailed } from './run-frames.js';
+import { TurnTokens } from './turn-tokens.js';
 import { isUuid, stableUuid } from './stable-uuid.js';
 
 export interface RunStore extends ChunkStore {
@@ -56,9 +57,11 @@ export class RunManager {
   private readonly pending = new Set<Promise<void>>();
   private stopping = false;
   private readonly writer: AnswerWriter;
+  private readonly tokens: TurnTokens;
 
   constructor(private readonly d: { store: RunStore; agent: Agent; bus: Bus; hub: Hub; log: Logger; metrics: Metrics; approvals?: ToolGate; flushMs?: number }) {
     this.writer = new AnswerWriter(d.store, d.flushMs ?? FLUSH_MS, d.log);
+    this.tokens = new TurnTokens((ev) => d.bus.publish(ev));
     d.hub.onSnapshotRequest((ev) => {
       const run = this.runs.get(ev.run_id);
       if (run) this.publish(run.conv, this.snapshot(run), ev.session === '*' ? undefined : ev.session);
@@ -128,7 +131,10 @@ export class RunManager {
     for (const r of this.runs.values()) if (gone.has(r.messageId)) r.controller.abort('abandoned');
   }
 
+  // Every frame but a token goes out after the tokens still pending, so a run's frames keep
+  // their order (and a snapshot never precedes text it already holds).
   private publish(conv: string, frame: ServerFrame, only?: string): void {
+    this.tokens.flush();
     this.d.bus.publish({ kind: 'frame', conv, frame, ...(only ? { only } : {}) });
   }
 
@@ -179,7 +185,7 @@ export class RunManager {
               thinking = { step: ev.step, text: '' };
             }
             thinking!.text += ev.text;
-            this.publish(conv, { type: 'agent.thinking', run_id: runId, step: ev.step, text: ev.text });
+            this.tokens.add(runId, { kind: 'frame', conv, frame: { type: 'agent.thinking', run_id: runId, step: ev.step, text: ev.text } });
             break;
           case 'tool_call':
             await endThinking();
@@ -197,7 +203,7 @@ export class RunManager {
             if (run.content === '') metrics.agentFirstToken.observe((performance.now() - started) / 1000);
             const offset = run.content.length;
             run.content += ev.text;
-            this.publish(conv, { type: 'response.delta', run_id: runId, message_id: answer.id, offset, delta: ev.text });
+            this.tokens.add(runId, { kind: 'frame', conv, frame: { type: 'response.delta', run_id: runId, message_id: answer.id, offset, delta: ev.text } });
             break;
           }
           case 'usage':
