@@ -8,6 +8,7 @@
 // is. Either way the next batch ends with a `_resync` control, which makes the other
 // replicas re-read what they missed from the database and ask for fresh snapshots: a
 // dropped token is one the resume path gives back.
+import type { ServerFrame } from '../protocol/frames.js';
 import type { BusEvent } from './bus.js';
 import { isPerToken } from './bus.js';
 
@@ -75,20 +76,23 @@ export class Outbox {
   }
 }
 
+// Whether frame b of a run follows on from frame a, so that the two can travel as one:
+// the next offset of the same answer, or more text of the same thinking step.
+export function followsOn(a: ServerFrame, b: ServerFrame): boolean {
+  if (a.type === 'response.delta' && b.type === 'response.delta') return a.run_id === b.run_id && a.offset + a.delta.length === b.offset;
+  if (a.type === 'agent.thinking' && b.type === 'agent.thinking') return a.run_id === b.run_id && a.step === b.step;
+  return false;
+}
+
 // The later of two frames of one run appended to the earlier, or undefined when they do
 // not join: another run, a gap in offsets, another thinking step, or an addressed frame.
-export function merge(a: Item, b: BusEvent): BusEvent | undefined {
-  if (a.kind !== 'frame' || b.kind !== 'frame' || a.only || a.except || b.only || b.except) return undefined;
+// A new object: the earlier one was already handed to local subscribers.
+function merge(a: Item, b: BusEvent): BusEvent | undefined {
+  if (a.kind !== 'frame' || b.kind !== 'frame' || a.only || a.except || b.only || b.except || !followsOn(a.frame, b.frame)) return undefined;
   const fa = a.frame;
   const fb = b.frame;
-  if (fa.type === 'response.delta' && fb.type === 'response.delta') {
-    if (fa.run_id !== fb.run_id || fa.offset + fa.delta.length !== fb.offset) return undefined;
-    return { ...a, frame: { ...fa, delta: fa.delta + fb.delta } };
-  }
-  if (fa.type === 'agent.thinking' && fb.type === 'agent.thinking') {
-    if (fa.run_id !== fb.run_id || fa.step !== fb.step) return undefined;
-    return { ...a, frame: { ...fa, text: fa.text + fb.text } };
-  }
+  if (fa.type === 'response.delta' && fb.type === 'response.delta') return { ...a, frame: { ...fa, delta: fa.delta + fb.delta } };
+  if (fa.type === 'agent.thinking' && fb.type === 'agent.thinking') return { ...a, frame: { ...fa, text: fa.text + fb.text } };
   return undefined;
 }
 
