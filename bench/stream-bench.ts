@@ -5,7 +5,8 @@
 // client receipt), delivered share, CPU-seconds per 100 000 delivered tokens for the
 // server and for PostgreSQL (from /proc), WAL bytes per token, and ratios to the relay.
 // Scenarios: relay; one replica; two replicas with runs on one and clients on the other
-// (PostgreSQL bus: two; NATS bus: two-nats);
+// (PostgreSQL bus: two; NATS bus: two-nats), and three replicas with the clients split over
+// two of them (three, three-nats), each printing what every replica's bus published and received;
 // and answer length (300 vs 4000 tokens) at equal rate. Asserts nothing.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -30,7 +31,7 @@ const TOKENS = Number(process.env.BENCH_TOKENS ?? 300);
 const LONG_M = Number(process.env.BENCH_LONG_STREAMS ?? 100);
 const LONG_TOKENS = Number(process.env.BENCH_LONG_TOKENS ?? 4000);
 const LONG_RATE = Number(process.env.BENCH_LONG_RATE ?? 100);
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'relay,one,two,two-nats,length').split(',');
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'relay,one,two,two-nats,three,three-nats,length').split(',');
 
 interface Proc { child: ChildProcess; port: number; metricsPort?: number }
 
@@ -180,33 +181,42 @@ async function main(): Promise<void> {
       if (SCENARIOS.includes('length')) for (const t of [TOKENS, LONG_TOKENS]) await measure('one replica, length', LONG_M, t, [a.child.pid!], ends, await newConvs(base, LONG_M), q(t, LONG_RATE), true);
       await stop(servers.pop());
     }
-    // Two replicas, runs on A and clients on B, over each bus asked for: 'two' is the
-    // PostgreSQL bus, 'two-nats' a real nats-server (its CPU counts with the servers').
-    for (const bus of ['two', 'two-nats'].filter((b) => SCENARIOS.includes(b))) {
+    // Two or three replicas, runs on A and clients on the others (with three, half the
+    // conversations' clients on B and half on C: each should receive only its own
+    // conversations' events), over each bus asked for: 'two'/'three' are the PostgreSQL bus,
+    // '-nats' a real nats-server (its CPU counts with the servers').
+    for (const sc of ['two', 'two-nats', 'three', 'three-nats'].filter((b) => SCENARIOS.includes(b))) {
       let nats: Proc | undefined;
       const env: NodeJS.ProcessEnv = {};
-      if (bus === 'two-nats') {
+      if (sc.endsWith('-nats')) {
         const bin = execFileSync(path.join(ROOT, 'tools/nats/build.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').at(-1)!;
         const port = await freePort();
         nats = { child: spawn(bin, ['--addr', '127.0.0.1', '--port', String(port)], { stdio: 'ignore' }), port };
         await waitPort(port);
         Object.assign(env, { BUS: 'nats', NATS_URL: `nats://127.0.0.1:${port}` });
       }
-      const a = await start(env);
-      const b = await start(env);
-      servers.push(a, b);
-      const pids = [a.child.pid!, b.child.pid!, ...(nats ? [nats.child.pid!] : [])];
+      const replicas: Proc[] = [];
+      for (let i = 0; i < (sc.startsWith('three') ? 3 : 2); i++) replicas.push(await start(env));
+      servers.push(...replicas);
+      const [a, ...clientSide] = replicas as [Proc, ...Proc[]];
+      const pids = [...replicas.map((r) => r.child.pid!), ...(nats ? [nats.child.pid!] : [])];
       const base = `http://127.0.0.1:${a.port}`;
+      const receiverOf = new Map<string, Proc>();
+      const convsFor = async (m: number) => {
+        const convs = await newConvs(base, m);
+        convs.forEach((c, i) => receiverOf.set(c, clientSide[i % clientSide.length]!));
+        return convs;
+      };
       const ends = {
-        receive: (c: string) => `ws://127.0.0.1:${b.port}/ws/conversations/${c}`,
+        receive: (c: string) => `ws://127.0.0.1:${receiverOf.get(c)!.port}/ws/conversations/${c}`,
         send: (c: string) => `ws://127.0.0.1:${a.port}/ws/conversations/${c}`,
       };
-      await measure('warm-up (not counted)', 50, 30, pids, ends, await newConvs(base, 50), q(30, 60), true);
+      await measure('warm-up (not counted)', 50, 30, pids, ends, await convsFor(50), q(30, 60), true);
       rows.pop();
-      const label = bus === 'two' ? 'two replicas, PostgreSQL bus' : 'two replicas, NATS bus';
-      for (const m of SWEEP2) await measure(label, m, TOKENS, pids, ends, await newConvs(base, m), q(TOKENS), true, [a, b]);
-      await stop(servers.pop());
-      await stop(servers.pop());
+      const label = `${replicas.length === 2 ? 'two' : 'three'} replicas, ${nats ? 'NATS' : 'PostgreSQL'} bus`;
+      for (const m of SWEEP2) await measure(label, m, TOKENS, pids, ends, await convsFor(m), q(TOKENS), true, replicas);
+      for (const r of replicas) await stop(r);
+      servers.splice(servers.length - replicas.length);
       await stop(nats);
     }
   } finally {
