@@ -126,14 +126,19 @@ describe.skipIf(skip !== undefined)(`replicas on the NATS bus${skip ? ` (skipped
     const conv = await createConversation(a.url, alice);
     const onA = await connectReady(a.url, conv, alice);
     const onB = await connectReady(b.url, conv, alice);
-    onB.sock.send({ type: 'message', client_msg_id: randomUUID(), content: LONG });
+    // An answer of several seconds (the built-in agent echoes the question): the restart,
+    // the reconnects (1–1.5 s wait) and the re-read must fit inside it even on a loaded
+    // machine, or the live deltas checked below end before they could recover.
+    onB.sock.send({ type: 'message', client_msg_id: randomUUID(), content: Array.from({ length: 30 }, () => LONG).join(' ') });
     await onA.sock.waitFor((f) => f.type === 'response.delta' && f.offset > 20, 15_000);
     await nats.restart();
     const { text, frame } = await finalText(onA.sock);
     const stored = await storedAnswer(tdb.db, conv);
     expect(stored.status).toBe('complete');
     expect(text).toBe(stored.content);
-    if (frame.type === 'response.completed') expect(assembleAnswer(onA.sock.frames, frame.run_id)).toBe(stored.content);
+    // on failure, both servers' logs say which resync or hint went missing
+    const logs = () => `A:\n${a.lines.join('\n')}\nB:\n${b.lines.join('\n')}`;
+    if (frame.type === 'response.completed') expect(assembleAnswer(onA.sock.frames, frame.run_id), logs()).toBe(stored.content);
     expect(a.lines.some((l) => l.includes('NATS bus reconnected'))).toBe(true);
     onA.sock.close();
     onB.sock.close();
