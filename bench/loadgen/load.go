@@ -237,6 +237,7 @@ func runLoad() error {
 	t0 := time.Now()
 	var senders sync.WaitGroup
 	sendErrs := atomic.Int64{}
+	var firstSendErr atomic.Value
 	for i := 0; i < m; i++ {
 		time.Sleep(time.Until(t0.Add(time.Duration(i) * time.Duration(cfg.SpreadMs) * time.Millisecond / time.Duration(m))))
 		msg, _ := json.Marshal(map[string]string{"type": "message", "client_msg_id": uuid(), "content": cfg.Question})
@@ -262,7 +263,9 @@ func runLoad() error {
 				}
 			}
 			if err != nil {
-				sendErrs.Add(1)
+				if sendErrs.Add(1) == 1 {
+					firstSendErr.Store(err.Error())
+				}
 			}
 			if c != nil {
 				_ = c.ws.Close()
@@ -271,7 +274,8 @@ func runLoad() error {
 	}
 	senders.Wait()
 	if n := sendErrs.Load(); n > 0 {
-		fmt.Fprintf(os.Stderr, "  %d messages could not be sent\n", n)
+		first, _ := firstSendErr.Load().(string)
+		fmt.Fprintf(os.Stderr, "  %d messages could not be sent (first: %s)\n", n, first)
 	}
 	all := make(chan struct{})
 	go func() { left.Wait(); close(all) }()
