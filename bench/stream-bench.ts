@@ -124,7 +124,7 @@ async function main(): Promise<void> {
       for (const [i, p] of bus.entries()) console.log(`    bus of replica ${i + 1}: ${busDelta(bus0[i]!, await busCounters(p.metricsPort!))}`);
       if (stats && withPg) {
         const top = await stats<{ calls: string; ms: string; wal: string; query: string }[]>`
-          SELECT calls::text, round(total_exec_time::numeric, 1)::text AS ms, wal_bytes::text AS wal, left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
+          SELECT calls::text, round(total_exec_time::numeric, 1)::text AS ms, wal_bytes::text AS wal, left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 110) AS query
           FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12`;
         for (const t of top) console.log(`    ${(Number(t.calls) / m).toFixed(2).padStart(8)} calls/run ${t.ms.padStart(9)} ms ${t.wal.padStart(11)} B WAL  ${t.query}`);
         await stats`SELECT pg_stat_statements_reset()`;
