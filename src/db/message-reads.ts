@@ -13,6 +13,15 @@ export async function findAnswerOfRun(db: Db, runId: string): Promise<Message | 
   return rows[0] && messageFromRow(rows[0]);
 }
 
+// Whether a message has its answer (streaming or ended): the row that replies to it, or,
+// for answers stored before they named their message (0006), any answer after it.
+export async function isAnswered(db: Db, conversationId: string, seq: number): Promise<boolean> {
+  const rows = await db.timed('runs.is_answered', (sql) => sql<{ answered: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ${conversationId} AND role = 'assistant'
+       AND (reply_to = ${seq} OR (reply_to IS NULL AND seq > ${seq}))) AS answered`);
+  return rows[0]?.answered === true;
+}
+
 // The answer being streamed in a conversation, if any (whichever replica runs it).
 export async function findStreamingAnswer(db: Db, conversationId: string): Promise<Message | undefined> {
   const rows = await db.timed('runs.find_streaming', (sql) => sql<MessageRow[]>`
