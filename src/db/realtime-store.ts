@@ -7,7 +7,7 @@ import type { RunnerLease } from './runner-lease.js';
 import { appendAnswerChunks, finishAnswer } from './answers.js';
 import { insertCheckpoint } from './checkpoints.js';
 import { insertMessage, listMessagesAfter } from './messages.js';
-import { findAnswerOfRun, findOwnedForJoin, findStreamingAnswer, isAnswered, recentTurns, searchConversationMessages } from './message-reads.js';
+import { findAnswerAfter, findAnswerOfRun, findOwnedForJoin, findStreamingAnswer, recentTurns, searchConversationMessages } from './message-reads.js';
 import { finishToolCall, insertToolCall } from './tool-calls.js';
 
 // Sessions tell a client "try again" (a recoverable error frame, or a close it may
@@ -54,7 +54,7 @@ function gatewayQueries(db: Db): GatewayStore {
       const out = await insertMessage(db, { conversationId: conv, role: 'user', content, clientMsgId, userId });
       if (out.kind === 'no_conversation') return undefined;
       if (out.kind === 'created') return { message: out.message, duplicate: false };
-      return { message: out.message, duplicate: true, answered: await isAnswered(db, conv, out.message.seq) };
+      return { message: out.message, duplicate: true, answered: (await findAnswerAfter(db, conv, out.message.seq)) !== undefined };
     },
     streamingAnswer: (conv) => findStreamingAnswer(db, conv),
   };

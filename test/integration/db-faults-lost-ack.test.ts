@@ -5,7 +5,7 @@
 // replica A reaches it through a proxy the test cuts.
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDb } from '../../src/db/client.js';
 import { loadMigrations, migrate } from '../../src/db/migrate.js';
 import { resumeAndRead } from '../helpers/fault-clients.js';
@@ -13,9 +13,11 @@ import { faultPostgresAvailable, startFaultPostgres, type FaultPostgres } from '
 import { startServer, type ServerProcess } from '../helpers/server.js';
 import { skipOrFail } from '../helpers/skip.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { AUTH_ENV, token } from '../helpers/tokens.js';
+import { AUTH_ENV, bearer, token } from '../helpers/tokens.js';
+import { assemble, readChunks, textOf, transport, userMessage } from '../helpers/ui-chat.js';
 import { connectReady, createConversation, type Frame } from '../helpers/ws-client.js';
 
+const ENV = { ...AUTH_ENV, AGENT_TOKEN_DELAY_MS: '5', HEALTH_DB_TIMEOUT_MS: '1000' };
 const skip = skipOrFail(faultPostgresAvailable(), (r) => `the lost-ack fault suite cannot run under CI: ${r}`);
 
 type Sql = postgres.Sql<Record<string, never>>;
@@ -36,21 +38,47 @@ describe.skipIf(skip !== undefined)('a user message whose stored reply was lost'
     admin = postgres(pg.url, { max: 2, onnotice: () => undefined }) as unknown as Sql;
     locker = postgres(pg.url, { max: 1, onnotice: () => undefined }) as unknown as Sql;
     proxy = await startTcpProxy('127.0.0.1', pg.port);
-    const env = { ...AUTH_ENV, AGENT_TOKEN_DELAY_MS: '5', HEALTH_DB_TIMEOUT_MS: '1000' };
-    [a, b] = await Promise.all([
-      startServer({ ...env, DATABASE_URL: `postgres://postgres:fault@127.0.0.1:${proxy.port}/chat_backend` }, 'lost-ack-a'),
-      startServer({ ...env, DATABASE_URL: pg.url }, 'lost-ack-b'),
-    ]);
+    b = await startServer({ ...ENV, DATABASE_URL: pg.url }, 'lost-ack-b');
     alice = await token('alice');
   }, 120_000);
 
+  // A fresh replica A per case: after a cut under a held statement, one of its pooled
+  // connections can fail later statements with "prepared statement … already exists"
+  // (a driver defect not fixed here, see the branch report), which is not this test's fault.
+  beforeEach(async () => {
+    a = await startServer({ ...ENV, DATABASE_URL: `postgres://postgres:fault@127.0.0.1:${proxy.port}/chat_backend` }, 'lost-ack-a');
+  }, 60_000);
+
+  afterEach(async () => {
+    proxy.resume();
+    const exited = { code: a.child.exitCode, signal: a.child.signalCode };
+    await a.stop();
+    expect(exited, a.stderr()).toEqual({ code: null, signal: null });
+  });
+
   afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
+    await b?.stop();
     await proxy?.close();
     await admin?.end();
     await locker?.end();
     await pg?.destroy();
   });
+
+  // Sends the conversation's first message through replica A so that its INSERT commits
+  // and the reply is lost: the INSERT held at the conversation's row lock, the replies from
+  // PostgreSQL to A held, the lock released, and A's connections cut once the row is there.
+  async function loseReply<T>(conv: string, send: () => T): Promise<T> {
+    await locker.unsafe(`BEGIN; SELECT 1 FROM conversations WHERE id = '${conv}' FOR UPDATE`);
+    const sent = send();
+    await expect.poll(async () => (await admin<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO messages%'`)[0]!.n, { timeout: 20_000, interval: 50 }).toBe(1);
+    proxy.stall();
+    await locker.unsafe('COMMIT');
+    await expect.poll(async () => (await admin<{ n: number }[]>`SELECT count(*)::int AS n FROM messages WHERE conversation_id = ${conv}`)[0]!.n,
+      { timeout: 20_000, interval: 50 }).toBe(1);
+    proxy.cut();
+    return sent;
+  }
 
   it('is acked as the same message on retry and answered exactly once', async () => {
     const conv = await createConversation(a.url, alice);
@@ -58,17 +86,7 @@ describe.skipIf(skip !== undefined)('a user message whose stored reply was lost'
     const id = randomUUID();
     const send = (sock: typeof onA, clientMsgId: string, content: string) => sock.send({ type: 'message', client_msg_id: clientMsgId, content });
 
-    // Hold the INSERT at the conversation's row lock, hold the replies from PostgreSQL to A,
-    // let the INSERT commit, and cut A's connections once the row is there.
-    await locker.unsafe(`BEGIN; SELECT 1 FROM conversations WHERE id = '${conv}' FOR UPDATE`);
-    send(onA, id, 'What is a kettle for?');
-    await expect.poll(async () => (await admin<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity
-      WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO messages%'`)[0]!.n, { timeout: 20_000, interval: 50 }).toBe(1);
-    proxy.stall();
-    await locker.unsafe('COMMIT');
-    await expect.poll(async () => (await admin<{ n: number }[]>`SELECT count(*)::int AS n FROM messages WHERE client_msg_id = ${id}`)[0]!.n,
-      { timeout: 20_000, interval: 50 }).toBe(1);
-    proxy.cut();
+    await loseReply(conv, () => send(onA, id, 'What is a kettle for?'));
     const lost = await onA.waitFor((f) => f.type === 'error' && f.client_msg_id === id, 20_000);
     expect(lost.code).toBe('unavailable');
     expect(onA.frames.some((f) => f.type === 'ack')).toBe(false);
@@ -111,4 +129,23 @@ describe.skipIf(skip !== undefined)('a user message whose stored reply was lost'
     expect(told).toEqual(rows.map((r) => ({ seq: Number(r.seq), role: r.role, status: r.status, content: r.content })));
     for (const s of [a, b]) expect({ code: s.child.exitCode, signal: s.child.signalCode }, s.stderr()).toEqual({ code: null, signal: null });
   }, 180_000);
+
+  it('the same over the UI message stream: the retried POST streams the answer, stored once', async () => {
+    const conv = await createConversation(a.url, alice);
+    const msg = userMessage('What is a kettle for?');
+    const body = JSON.stringify({ id: conv, messages: [msg], trigger: 'submit-message' });
+    const first = await loseReply(conv, () => fetch(`${a.url}/api/v1/chat`, { method: 'POST', headers: { ...bearer(alice), 'content-type': 'application/json' }, body }));
+    expect((await first).status).toBe(503);
+    proxy.resume();
+    const chunks = await readChunks(await transport(b.url, alice).sendMessages({ chatId: conv, messages: [msg], trigger: 'submit-message', messageId: undefined, abortSignal: undefined }));
+    const answer = textOf(await assemble(chunks));
+    expect(answer).not.toBe('');
+    const rows = await admin<{ seq: string; role: string; status: string; content: string; reply_to: string | null }[]>`
+      SELECT seq, role, status, content, reply_to FROM messages WHERE conversation_id = ${conv} ORDER BY seq`;
+    expect(rows.map((r) => [Number(r.seq), r.role, r.status, r.reply_to === null ? null : Number(r.reply_to)])).toEqual([
+      [1, 'user', 'complete', null],
+      [2, 'assistant', 'complete', 1],
+    ]);
+    expect(rows[1]!.content).toBe(answer);
+  }, 120_000);
 });
