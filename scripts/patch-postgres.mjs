@@ -1,5 +1,5 @@
 // Patches postgres.js 3.4.9 (the newest release) in node_modules, run by `npm ci`
-// (postinstall) and by the Dockerfile. Two defects of the driver, seen here when PostgreSQL
+// (postinstall) and by the Dockerfile. Defects of the driver, seen here when PostgreSQL
 // restarts (`pg_ctl restart -m immediate`) or backends are terminated, not fixed upstream
 // yet (test/integration/pg-driver-faults.test.ts fails without them):
 //
@@ -8,8 +8,11 @@
 // shuts down), and replayed that error on the first query after its reconnect
 // succeeded. When the statement was the array-types fetch of a new connection, the
 // error also escaped as an unhandled rejection that ends the process
-// (porsager/postgres#1223, #1192, #1205). A closed socket now leaves neither behind,
-// and the types promise has a handler.
+// (porsager/postgres#1223, #1192, #1205). A statement sent on a connection between its
+// socket's error (a reset) and its close stayed queued across the reconnect, never
+// settled, and every later statement on that connection waited behind it. A closed socket
+// now leaves nothing behind: every statement still on it is refused, and the types
+// promise has a handler.
 // 2. Closing a socket with a small write still scheduled (setImmediate) cancelled the
 // timer but left its handle and the bytes behind, so the connection never wrote again:
 // each later connect sent nothing and failed with CONNECT_TIMEOUT, query after query
@@ -21,7 +24,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-export const MARK = '/* chat-backend patch 1 */';
+export const MARK = '/* chat-backend patch 2 */';
 
 const EDITS = [
   {
@@ -37,7 +40,9 @@ const EDITS = [
   {
     what: 'a closed socket leaves no statement or error behind for the next connection',
     from: "    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n",
-    to: `    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n    query = results = errorResponse = null ${MARK}\n    result = new Result()\n`,
+    // (also after an error: a statement queued between the socket's error and its close
+    // would otherwise wait in `sent` and take the reply of another after the reconnect)
+    to: `    (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket)) ${MARK}\n    query = results = errorResponse = null\n    result = new Result()\n`,
   },
   {
     what: 'closing a socket forgets a scheduled write (closed)',
@@ -53,6 +58,7 @@ const EDITS = [
 
 export function patchSource(src, file) {
   if (src.includes(MARK)) return src;
+  if (src.includes('/* chat-backend patch ')) throw new Error(`${file}: an older version of this patch is applied; reinstall the driver (npm ci)`);
   let out = src;
   for (const e of EDITS) {
     if (out.split(e.from).length !== 2) throw new Error(`${file}: cannot apply "${e.what}": the source differs from postgres 3.4.9 (a new driver version? check whether it still needs scripts/patch-postgres.mjs)`);

@@ -1,13 +1,14 @@
 // The PostgreSQL driver's own connection handling when backends go away, on a real
-// PostgreSQL: the defect scripts/patch-postgres.mjs patches in postgres.js 3.4.9 (an
-// immediate restart of PostgreSQL hit it in the server). A connection whose backend was
-// terminated replayed the old backend's error on the first query after it reconnected;
-// killed while it fetched array types, it also ended the process with an unhandled
-// rejection.
+// PostgreSQL: the defects scripts/patch-postgres.mjs patches in postgres.js 3.4.9 (an
+// immediate restart of PostgreSQL hit them in the server). A connection whose backend was
+// terminated replayed the old backend's error on the first query after it reconnected, or
+// could not write again; killed while it fetched array types, it also ended the process
+// with an unhandled rejection; a statement sent between its reset and its close hung it.
 import net from 'node:net';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 type Sql = postgres.Sql<Record<string, never>>;
 const code = (err: unknown) => (err as { code?: string }).code ?? String(err);
@@ -79,6 +80,36 @@ describe('postgres.js when its backends are terminated', () => {
       await proxy.close();
     }
   }, 30_000);
+
+  it('a query sent between a reset and the close of its connection is refused, not carried to the next backend', async () => {
+    const target = new URL(t.url);
+    const proxy = await startTcpProxy('127.0.0.1', Number(target.port));
+    const u = new URL(t.url);
+    u.host = `127.0.0.1:${proxy.port}`;
+    const sql = postgres(u.toString(), { max: 1, connect_timeout: 5, onnotice: () => undefined }) as unknown as Sql;
+    try {
+      await sql`SELECT 1`;
+      let next: Promise<string> | undefined;
+      const busy = sql`SELECT pg_sleep(30)`.then(() => 'ok', (err: unknown) => {
+        // sent at once, on the same connection: its socket errored and has not closed yet
+        next = sql<{ n: number }[]>`SELECT ${2}::int AS n`.then((r) => `n=${r[0]!.n}`, code);
+        return code(err);
+      });
+      await expect.poll(async () => (await admin<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE query LIKE 'SELECT pg_sleep(30)%' AND state = 'active'`)[0]!.n, { timeout: 10_000, interval: 50 }).toBe(1);
+      expect(proxy.cut()).toBe(1);
+      expect(await busy).not.toBe('ok');
+      // unpatched: it stays queued on the connection across the reconnect, never settles,
+      // and every later statement on that connection waits behind it for good
+      expect(await next).toBe('CONNECTION_CLOSED');
+      proxy.resume();
+      for (const n of [3, 4, 5]) expect((await sql<{ n: number }[]>`SELECT ${n}::int AS n`)[0]!.n).toBe(n);
+    } finally {
+      await sql.end({ timeout: 1 });
+      await proxy.close();
+      await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%'`;
+    }
+  }, 60_000);
 });
 
 // A proxy to PostgreSQL that, on its first connection only, answers the driver's
