@@ -21,7 +21,8 @@ import { isUuid, stableUuid } from './stable-uuid.js';
 export interface RunStore extends ChunkStore {
   // retry: an earlier call for this run may have stored the row and lost the reply (the
   // connection died after the commit); the row of that run, if any, is returned instead.
-  insertAnswer(conv: string, runId: string, retry?: boolean): Promise<Message | undefined>;
+  // replyTo: the seq the run answers; undefined when that message has an answer already.
+  insertAnswer(conv: string, runId: string, retry?: boolean, replyTo?: number): Promise<Message | undefined>;
   // changed=false: the row had already ended (another replica marked it); status and
   // content are then what is stored.
   finish(messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>): Promise<{ changed: boolean; status: string; content: string }>;
@@ -144,8 +145,8 @@ export class RunManager {
     const started = performance.now();
     const runId = randomUUID();
     onStart?.(runId);
-    const answer = await this.startStored(conv, runId);
-    if (answer === undefined) return; // the conversation was deleted meanwhile
+    const answer = await this.startStored(conv, runId, triggerSeq);
+    if (answer === undefined) return; // the conversation was deleted meanwhile, or the message was answered
     const run: LocalRun = { runId, conv, messageId: answer.id, seq: answer.seq, content: '', controller: new AbortController() };
     this.runs.set(runId, run);
     // Cancels and snapshot requests for this run arrive on the conversation's events.
@@ -276,10 +277,10 @@ export class RunManager {
   // The answer's row waits out a database outage too. An insert whose reply was lost may
   // have committed: the retry finds that row rather than add a second one, so no row is
   // left streaming without a run (its runner is alive: no sweep would ever end it).
-  private async startStored(conv: string, runId: string): Promise<Message | undefined> {
+  private async startStored(conv: string, runId: string, replyTo: number): Promise<Message | undefined> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.d.store.insertAnswer(conv, runId, attempt > 0);
+        return await this.d.store.insertAnswer(conv, runId, attempt > 0, replyTo);
       } catch (err) {
         if (this.stopping && attempt >= 3) throw err;
         this.d.log.warn({ run: runId, attempt, ...errInfo(err) }, 'storing the start of an answer failed; retrying');

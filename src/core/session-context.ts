@@ -31,7 +31,9 @@ export interface SessionStore {
   // ownership, last_seq and the answer streaming now (on any replica), in one call
   findOwned(userId: string, conv: string): Promise<{ id: string; last_seq: number; streaming: Message | undefined } | undefined>;
   messagesAfter(conv: string, afterSeq: number, limit: number): Promise<Message[]>;
-  insertUserMessage(conv: string, userId: string, clientMsgId: string, content: string): Promise<{ message: Message; duplicate: boolean } | undefined>;
+  // answered (duplicates only): whether the message has its answer row yet, streaming or
+  // ended, on any replica
+  insertUserMessage(conv: string, userId: string, clientMsgId: string, content: string): Promise<{ message: Message; duplicate: boolean; answered?: boolean } | undefined>;
   streamingAnswer(conv: string): Promise<Message | undefined>;
 }
 

@@ -227,7 +227,10 @@ export class Session implements SessionRef {
       if (out === undefined) return this.fail(new AppError('conversation_not_found'));
       this.send({ type: 'ack', client_msg_id: f.client_msg_id, message_id: out.message.id, seq: out.message.seq, duplicate: out.duplicate });
       g.metrics.wsMessageAck.observe((performance.now() - t0) / 1000);
-      if (out.duplicate) return;
+      // A retry whose first reply was lost after the commit is all the client sent: its
+      // message was never relayed and has no run. At most one run answers it (the store
+      // refuses a second answer row), so one starts unless an answer row exists.
+      if (out.duplicate && !(g.autoRun && out.answered === false)) return;
       g.bus.publish({ kind: 'frame', conv: this.conv, frame: { type: 'message', message: wireMessage(out.message) }, except: this.sessionId });
       if (g.autoRun) g.runs.submit(this.conv, this.userId, out.message.seq);
     } catch (err) {

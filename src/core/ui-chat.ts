@@ -53,10 +53,16 @@ export class UiChat {
     }
     if (out.duplicate) {
       // A retried send: show the answer it got (streaming or stored), never a second run.
-      follower.close();
-      const answer = await store.answerAfter(conv, out.message.seq);
-      if (answer?.status === 'streaming') return this.follow(conv, answer, undefined);
-      return (sink) => void this.replayStored(answer, sink);
+      // Without one, its first reply was lost after the commit and nothing ran: it runs now.
+      const answer = await store.answerAfter(conv, out.message.seq).catch((err: unknown) => {
+        follower.close();
+        throw err;
+      });
+      if (answer !== undefined || !this.d.autoRun) {
+        follower.close();
+        if (answer?.status === 'streaming') return this.follow(conv, answer, undefined);
+        return (sink) => void this.replayStored(answer, sink);
+      }
     }
     bus.publish({ kind: 'frame', conv, frame: { type: 'message', message: wireMessage(out.message) } });
     if (!this.d.autoRun) {

@@ -49,11 +49,13 @@ export async function findMessage(db: Db, conversationId: string, messageId: str
   return rows[0] && messageFromRow(rows[0]);
 }
 
-// The first answer after a user message (the one its run wrote), if any yet.
+// The answer of a user message (streaming or ended), if it has one yet: the row that replies
+// to it, or, for answers stored before they named their message (0006), the first after it.
 export async function findAnswerAfter(db: Db, conversationId: string, seq: number): Promise<Message | undefined> {
   const rows = await db.timed('ui_chat.answer_after', (sql) => sql<MessageRow[]>`
     SELECT ${sql.unsafe(MESSAGE_COLS)} FROM messages
      WHERE conversation_id = ${conversationId} AND seq > ${seq} AND role = 'assistant'
+       AND (reply_to = ${seq} OR reply_to IS NULL)
      ORDER BY seq LIMIT 1`);
   return rows[0] && messageFromRow(rows[0]);
 }

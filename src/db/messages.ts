@@ -32,6 +32,7 @@ export interface NewMessage {
   userId?: string | null;
   runId?: string | null;
   runnerId?: bigint | null;
+  replyTo?: number | null; // an answer: the seq of the message it answers (0006)
   metadata?: Record<string, unknown>;
 }
 
@@ -55,9 +56,9 @@ export async function insertMessage(db: Db, m: NewMessage): Promise<InsertOutcom
          WHERE id = ${m.conversationId} AND NOT EXISTS (SELECT 1 FROM existing)
         RETURNING last_seq
       ), ins AS (
-        INSERT INTO messages (conversation_id, seq, role, status, content, client_msg_id, user_id, run_id, runner_id, metadata)
+        INSERT INTO messages (conversation_id, seq, role, status, content, client_msg_id, user_id, run_id, runner_id, reply_to, metadata)
         SELECT ${m.conversationId}, bump.last_seq, ${m.role}, ${m.status ?? 'complete'}, ${m.content},
-               ${m.clientMsgId ?? null}, ${m.userId ?? null}, ${m.runId ?? null}, ${m.runnerId?.toString() ?? null},
+               ${m.clientMsgId ?? null}, ${m.userId ?? null}, ${m.runId ?? null}, ${m.runnerId?.toString() ?? null}, ${m.replyTo ?? null},
                ${sql.json((m.metadata ?? {}) as never)}
           FROM bump
         RETURNING ${sql.unsafe(MESSAGE_COLS)}

@@ -2,12 +2,12 @@
 import type { GatewayStore } from '../core/gateway.js';
 import type { RunStore } from '../core/runs.js';
 import { AppError } from '../protocol/errors.js';
-import { isConnectionError, type Db } from './client.js';
+import { isConnectionError, isUniqueViolation, type Db } from './client.js';
 import type { RunnerLease } from './runner-lease.js';
 import { appendAnswerChunks, finishAnswer } from './answers.js';
 import { insertCheckpoint } from './checkpoints.js';
 import { insertMessage, listMessagesAfter } from './messages.js';
-import { findAnswerOfRun, findOwnedForJoin, findStreamingAnswer, recentTurns, searchConversationMessages } from './message-reads.js';
+import { findAnswerAfter, findAnswerOfRun, findOwnedForJoin, findStreamingAnswer, recentTurns, searchConversationMessages } from './message-reads.js';
 import { finishToolCall, insertToolCall } from './tool-calls.js';
 
 // Sessions tell a client "try again" (a recoverable error frame, or a close it may
@@ -52,7 +52,9 @@ function gatewayQueries(db: Db): GatewayStore {
     messagesAfter: (conv, after, limit) => listMessagesAfter(db, conv, after, limit),
     insertUserMessage: async (conv, userId, clientMsgId, content) => {
       const out = await insertMessage(db, { conversationId: conv, role: 'user', content, clientMsgId, userId });
-      return out.kind === 'no_conversation' ? undefined : { message: out.message, duplicate: out.kind === 'duplicate' };
+      if (out.kind === 'no_conversation') return undefined;
+      if (out.kind === 'created') return { message: out.message, duplicate: false };
+      return { message: out.message, duplicate: true, answered: (await findAnswerAfter(db, conv, out.message.seq)) !== undefined };
     },
     streamingAnswer: (conv) => findStreamingAnswer(db, conv),
   };
@@ -60,7 +62,7 @@ function gatewayQueries(db: Db): GatewayStore {
 
 export function runStore(db: Db, lease: Pick<RunnerLease, 'runnerId' | 'held'>): RunStore {
   return {
-    insertAnswer: async (conv, runId, retry) => {
+    insertAnswer: async (conv, runId, retry, replyTo) => {
       // An answer is claimed under our runner id only while we hold its lock.
       const wait = lease.held();
       if (wait) await wait;
@@ -68,8 +70,14 @@ export function runStore(db: Db, lease: Pick<RunnerLease, 'runnerId' | 'held'>):
         const stored = await findAnswerOfRun(db, runId);
         if (stored) return stored;
       }
-      const out = await insertMessage(db, { conversationId: conv, role: 'assistant', content: '', status: 'streaming', runId, runnerId: lease.runnerId });
-      return out.kind === 'no_conversation' ? undefined : out.message;
+      try {
+        const out = await insertMessage(db, { conversationId: conv, role: 'assistant', content: '', status: 'streaming', runId, runnerId: lease.runnerId, replyTo });
+        return out.kind === 'no_conversation' ? undefined : out.message;
+      } catch (err) {
+        // the message has its answer already (a retried send raced its first run)
+        if (isUniqueViolation(err, 'messages_reply_to_key')) return undefined;
+        throw err;
+      }
     },
     appendChunks: (chunks) => appendAnswerChunks(db, chunks),
     finish: (id, content, status, metadata) => finishAnswer(db, id, content, status, metadata),
