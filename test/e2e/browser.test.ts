@@ -43,7 +43,13 @@ async function openPage(viewport = { width: 1280, height: 800 }, hash = ''): Pro
   });
   page.on('websocket', (ws) => sockets.push(ws.url()));
   await page.goto(`${proxy.url}/${hash}`);
-  await page.locator('#conn[data-state="ready"]').waitFor({ timeout: 45_000 });
+  try {
+    await page.locator('#conn[data-state="ready"]').waitFor({ timeout: 45_000 });
+  } catch (err) {
+    // say where the page stopped: its connection state, its sockets, and the server's last words
+    const state = await page.locator('#conn').getAttribute('data-state').catch(() => null);
+    throw new Error(`the page never became ready (state ${state}; sockets ${JSON.stringify(sockets)}; problems ${JSON.stringify(problems)}); server log tail:\n${server.lines.slice(-30).join('\n')}`, { cause: err });
+  }
   return { page, problems, sockets };
 }
 
