@@ -246,7 +246,10 @@ describe.skipIf(skipReason !== undefined)('real node: image, kubelet, helm, oper
       await load.progressed(1, 120_000);
       const started = Date.now();
       await cluster.kubectl(['-n', APP_NS, 'delete', 'pod', 'chat-pg-0', '--wait=false']);
-      await waitFor('PostgreSQL back', 300_000, async () => (await pods(APP_NS, 'app=chat-pg')).some((p) => p.status.containerStatuses?.[0]?.ready && p.metadata.creationTimestamp && Date.parse(p.metadata.creationTimestamp) >= started - 1000), 1000);
+      // Typing needs no database but crosses replicas: while PostgreSQL is away each one is a
+      // NOTIFY that fails, so the bus's drops and link panels see the outage for certain
+      // (otherwise only if some other event happened to be published during it).
+      await waitFor('PostgreSQL back', 300_000, async () => (load.clients.forEach((c) => c.client.typing(true)), await pods(APP_NS, 'app=chat-pg')).some((p) => p.status.containerStatuses?.[0]?.ready && p.metadata.creationTimestamp && Date.parse(p.metadata.creationTimestamp) >= started - 1000), 1000);
       await sql!.end();
       sql = await clusterSql(cluster);
       await load.progressed(1, 300_000);
