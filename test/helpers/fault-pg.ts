@@ -7,7 +7,9 @@ import { existsSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { createDb } from '../../src/db/client.js';
 import { freePort } from '../../src/db/embedded.js';
+import { loadMigrations, migrate } from '../../src/db/migrate.js';
 
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
 
@@ -98,4 +100,16 @@ async function cluster(dir: string, pgdata: string, as: { uid: number; gid: numb
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+// A fault PostgreSQL with the schema applied, as the fault suites start it.
+export async function startMigratedFaultPostgres(): Promise<FaultPostgres> {
+  const pg = await startFaultPostgres();
+  const db = createDb(pg.url, { max: 2 });
+  try {
+    await migrate(db, await loadMigrations());
+  } finally {
+    await db.end();
+  }
+  return pg;
 }

@@ -6,10 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createDb } from '../../src/db/client.js';
-import { loadMigrations, migrate } from '../../src/db/migrate.js';
 import { resumeAndRead } from '../helpers/fault-clients.js';
-import { faultPostgresAvailable, startFaultPostgres, type FaultPostgres } from '../helpers/fault-pg.js';
+import { faultPostgresAvailable, startMigratedFaultPostgres, type FaultPostgres } from '../helpers/fault-pg.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
 import { skipOrFail } from '../helpers/skip.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -31,10 +29,7 @@ let alice: string;
 
 describe.skipIf(skip !== undefined)('a user message whose stored reply was lost', () => {
   beforeAll(async () => {
-    pg = await startFaultPostgres();
-    const db = createDb(pg.url, { max: 2 });
-    await migrate(db, await loadMigrations());
-    await db.end();
+    pg = await startMigratedFaultPostgres();
     admin = postgres(pg.url, { max: 2, onnotice: () => undefined }) as unknown as Sql;
     locker = postgres(pg.url, { max: 1, onnotice: () => undefined }) as unknown as Sql;
     proxy = await startTcpProxy('127.0.0.1', pg.port);

@@ -8,9 +8,7 @@
 // again once the database is back.
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb } from '../../src/db/client.js';
-import { loadMigrations, migrate } from '../../src/db/migrate.js';
-import { faultPostgresAvailable, startFaultPostgres, type FaultPostgres } from '../helpers/fault-pg.js';
+import { faultPostgresAvailable, startMigratedFaultPostgres, type FaultPostgres } from '../helpers/fault-pg.js';
 import { pgvectorUnavailable } from '../helpers/pgvector.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
 import { skipOrFail } from '../helpers/skip.js';
@@ -30,10 +28,7 @@ let carol: string;
 
 describe.skipIf(skip !== undefined)('the pgvector search while the database goes away under it', () => {
   beforeAll(async () => {
-    pg = await startFaultPostgres();
-    const db = createDb(pg.url, { max: 2 });
-    await migrate(db, await loadMigrations());
-    await db.end();
+    pg = await startMigratedFaultPostgres();
     admin = postgres(pg.url, { max: 1, onnotice: () => undefined }) as unknown as Sql;
     proxy = await startTcpProxy('127.0.0.1', pg.port);
     s = await startServer({ ...AUTH_ENV, DATABASE_URL: `postgres://postgres:fault@127.0.0.1:${proxy.port}/chat_backend`, HEALTH_DB_TIMEOUT_MS: '1000' }, 'fault-search');

@@ -7,9 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb } from '../../src/db/client.js';
-import { loadMigrations, migrate } from '../../src/db/migrate.js';
-import { faultPostgresAvailable, startFaultPostgres, type FaultPostgres } from '../helpers/fault-pg.js';
+import { faultPostgresAvailable, startMigratedFaultPostgres, type FaultPostgres } from '../helpers/fault-pg.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
 import { skipOrFail } from '../helpers/skip.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -33,10 +31,7 @@ let alice: string;
 
 describe.skipIf(skip !== undefined)('database faults with two replicas streaming', () => {
   beforeAll(async () => {
-    pg = await startFaultPostgres();
-    const db = createDb(pg.url, { max: 2 });
-    await migrate(db, await loadMigrations());
-    await db.end();
+    pg = await startMigratedFaultPostgres();
     admin = postgres(pg.url, { max: 2, onnotice: () => undefined }) as unknown as Sql;
     [proxyA, proxyB] = await Promise.all([startTcpProxy('127.0.0.1', pg.port), startTcpProxy('127.0.0.1', pg.port)]);
     const env = (proxy: TcpProxy) => ({
