@@ -4,16 +4,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
 import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
 import { AUTH_ENV, token } from '../helpers/tokens.js';
-import { missing, tools } from './tools.js';
+import { gotoPage, launchChromium } from './chromium.js';
+import { missing } from './tools.js';
 
 const skip = missing('chromium');
-const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 let tdb: TestDatabase & { db: Db };
 let dev: ServerProcess;
@@ -28,7 +28,7 @@ async function openPage(url: string): Promise<{ page: Page; problems: string[] }
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  await page.goto(url);
+  await gotoPage(page, url);
   return { page, problems };
 }
 
@@ -37,7 +37,7 @@ describe.skipIf(skip !== undefined)(`the demo page for a newcomer${skip ? ` (ski
     tdb = await createMigratedDatabase('newcomer');
     dev = await startServer({ DATABASE_URL: tdb.url, DATA_DIR: dataDir, AGENT_TOKEN_DELAY_MS: '1' }, 'newcomer-dev');
     prod = await startServer({ ...AUTH_ENV, DATABASE_URL: tdb.url, AGENT_TOKEN_DELAY_MS: '1' }, 'newcomer-prod');
-    browser = await chromium.launch({ executablePath: tools.chromium, headless: true, args: LAUNCH_ARGS, timeout: 60_000 });
+    browser = await launchChromium();
     // The page bundle is built on its first request; do that before any test's clock runs.
     await Promise.all([fetch(`${dev.url}/`), fetch(`${prod.url}/`)]);
   }, 180_000);

@@ -5,17 +5,17 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
 import { createMigratedDatabase, type TestDatabase } from '../helpers/db.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
 import { freePort, startTlsProxy, type TlsProxy } from './nginx.js';
-import { missing, tools } from './tools.js';
+import { gotoPage, launchChromium } from './chromium.js';
+import { missing } from './tools.js';
 
 const skip = missing('chromium', 'nginx', 'openssl');
 const SHOTS = path.resolve('test-results/e2e');
-const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const LONG = 'Please tell me a long and winding story about ships, lighthouses, storms, harbours, sailors and the sea, with many details about each of them.';
 
 let tdb: TestDatabase & { db: Db };
@@ -42,7 +42,7 @@ async function openPage(viewport = { width: 1280, height: 800 }, hash = ''): Pro
     if (m.type() === 'error' && !/WebSocket connection to .* failed|ERR_CONNECTION_REFUSED|Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
   });
   page.on('websocket', (ws) => sockets.push(ws.url()));
-  await page.goto(`${proxy.url}/${hash}`);
+  await gotoPage(page, `${proxy.url}/${hash}`);
   try {
     await page.locator('#conn[data-state="ready"]').waitFor({ timeout: 45_000 });
   } catch (err) {
@@ -88,7 +88,7 @@ describe.skipIf(skip !== undefined)(`the demo page in a browser through a TLS in
     // keeps the long answer streaming (~8 s) through the ingress outage of the last test
     server = await startServer({ DATABASE_URL: tdb.url, DATA_DIR: dataDir, AGENT_TOKEN_DELAY_MS: '100', ALLOWED_ORIGINS: `https://127.0.0.1:${port}` }, 'browser');
     proxy = await startTlsProxy(server.port, port);
-    browser = await chromium.launch({ executablePath: tools.chromium, headless: true, args: LAUNCH_ARGS, timeout: 60_000 });
+    browser = await launchChromium();
     // The page bundle is built on its first request; do that before any test's clock runs.
     await fetch(`${server.url}/`);
   }, 180_000);

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
@@ -13,10 +13,10 @@ import { startServer, type ServerProcess } from '../helpers/server.js';
 import { AUTH_ENV, token } from '../helpers/tokens.js';
 import { createConversation } from '../helpers/ws-client.js';
 import { startTlsProxy, type TlsProxy } from './nginx.js';
-import { missing, tools } from './tools.js';
+import { gotoPage, launchChromium } from './chromium.js';
+import { missing } from './tools.js';
 
 const skip = missing('chromium', 'nginx', 'openssl');
-const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const QUESTION = 'What is 2^10? Please also tell me a long story about ships, lighthouses, storms and the sea.';
 
 let tdb: TestDatabase & { db: Db };
@@ -38,7 +38,7 @@ describe.skipIf(skip !== undefined)(`a stock useChat page through a TLS ingress$
     demo = await startServer({ DATABASE_URL: tdb.url, DATA_DIR: demoData, AGENT_TOKEN_DELAY_MS: '20', TOOL_APPROVAL: 'calculator=ask' }, 'demo-approval');
     demoProxy = await startTlsProxy(demo.port);
     await fetch(`${demo.url}/`); // builds the page bundle before any test's clock runs
-    browser = await chromium.launch({ executablePath: tools.chromium, headless: true, args: LAUNCH_ARGS, timeout: 60_000 });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {
@@ -59,7 +59,7 @@ describe.skipIf(skip !== undefined)(`a stock useChat page through a TLS ingress$
     const problems: string[] = [];
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
     page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-    await page.goto(`${proxy.url}/use-chat/#token=${alice}&conv=${conv}`);
+    await gotoPage(page, `${proxy.url}/use-chat/#token=${alice}&conv=${conv}`);
     await page.locator('#status[data-status="ready"]').waitFor({ timeout: 15_000 }).catch((err: Error) => {
       throw new Error(`${err.message}\npage problems: ${problems.join('; ')}\nproxy errors: ${proxy.errorLog()}`);
     });
@@ -102,7 +102,7 @@ describe.skipIf(skip !== undefined)(`a stock useChat page through a TLS ingress$
   it('shows approve and deny buttons on the demo page for a tool that asks, and each button decides', async () => {
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     const page = await context.newPage();
-    await page.goto(`${demoProxy.url}/`);
+    await gotoPage(page, `${demoProxy.url}/`);
     await page.locator('#conn[data-state="ready"]').waitFor({ timeout: 45_000 });
     for (const [question, button, expected] of [['What is 2^10?', 'approve', '1024'], ['What is 6*7?', 'deny', 'denied by the user']] as const) {
       await page.fill('#input', question);
