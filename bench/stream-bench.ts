@@ -2,7 +2,8 @@
 // plain Node `ws` relay in the same run. A fake OpenAI-compatible server streams tokens at
 // 30/s per answer (each token carries its emit time); M conversations each send one
 // message and receive the answer. Per M: token latency p50/p99 (model server emit →
-// client receipt), delivered share, CPU-seconds per 100 000 delivered tokens for the
+// client receipt; "steady p99" counts only tokens emitted a second after the last message
+// went out, without the storm of runs starting), delivered share, CPU-seconds per 100 000 delivered tokens for the
 // server and for PostgreSQL (from /proc), WAL bytes per token, and ratios to the relay.
 // Scenarios: relay; one replica; two replicas with runs on one and clients on the other
 // (PostgreSQL bus: two; NATS bus: two-nats), and three replicas with the clients split over
@@ -81,7 +82,7 @@ function serverEnv(dbUrl: string, modelUrl: string): NodeJS.ProcessEnv {
 }
 
 interface Row {
-  scenario: string; m: number; tokens: number; p50: number; p99: number; deliveredPct: number;
+  scenario: string; m: number; tokens: number; p50: number; p99: number; steadyP99: number | null; deliveredPct: number;
   serverCpu: number; pgCpu: number; walPerToken: number; rss: number; failed: number;
 }
 
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
       const rss = Math.max(...(await Promise.all(pids.map(rssMb))));
       const per100k = (s: number) => (s / Math.max(1, result.delivered)) * 100_000;
       const row: Row = {
-        scenario, m, tokens, p50: result.p50, p99: result.p99, deliveredPct: (100 * result.delivered) / result.expected,
+        scenario, m, tokens, p50: result.p50, p99: result.p99, steadyP99: result.steadyP99, deliveredPct: (100 * result.delivered) / result.expected,
         serverCpu: per100k(cpu1.reduce((a, b) => a + b, 0) - cpu0.reduce((a, b) => a + b, 0)), pgCpu: per100k(pg1 - pg0),
         walPerToken: Number(wal!.b) / Math.max(1, result.delivered), rss, failed: result.failed + result.closed,
       };
@@ -236,13 +237,13 @@ const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 
 function print(rows: Row[], header: boolean): void {
   const base = (r: Row) => rows.find((b) => b.scenario.startsWith('ws relay') && b.m === r.m && b.tokens === r.tokens && b.scenario.includes('length') === r.scenario.includes('length'));
-  if (header) console.log('scenario                                  streams tokens  p50 ms  p99 ms  delivered  server CPU-s/100k  PG CPU-s/100k  WAL B/token  RSS MB  not completed  CPU ×relay  p99 ×relay');
+  if (header) console.log('scenario                                  streams tokens  p50 ms  p99 ms  steady p99  delivered  server CPU-s/100k  PG CPU-s/100k  WAL B/token  RSS MB  not completed  CPU ×relay  p99 ×relay');
   for (const r of rows) {
     const b = base(r);
     const total = r.serverCpu + r.pgCpu;
     const ratio = b && b !== r ? `${f(total / b.serverCpu, 2)}×` : '';
     const p99r = b && b !== r ? `${f(r.p99 / b.p99, 2)}×` : '';
-    console.log(`${r.scenario.padEnd(42)}${String(r.m).padStart(7)}${String(r.tokens).padStart(7)}${f(r.p50).padStart(8)}${f(r.p99).padStart(8)}${(f(r.deliveredPct, 2) + '%').padStart(11)}${f(r.serverCpu, 2).padStart(19)}${f(r.pgCpu, 2).padStart(15)}${f(r.walPerToken, 0).padStart(13)}${f(r.rss, 0).padStart(8)}${String(r.failed).padStart(15)}${ratio.padStart(12)}${p99r.padStart(12)}`);
+    console.log(`${r.scenario.padEnd(42)}${String(r.m).padStart(7)}${String(r.tokens).padStart(7)}${f(r.p50).padStart(8)}${f(r.p99).padStart(8)}${f(r.steadyP99 ?? NaN).padStart(12)}${(f(r.deliveredPct, 2) + '%').padStart(11)}${f(r.serverCpu, 2).padStart(19)}${f(r.pgCpu, 2).padStart(15)}${f(r.walPerToken, 0).padStart(13)}${f(r.rss, 0).padStart(8)}${String(r.failed).padStart(15)}${ratio.padStart(12)}${p99r.padStart(12)}`);
   }
 }
 

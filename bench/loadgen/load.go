@@ -43,13 +43,20 @@ type loadResult struct {
 	P99       float64 `json:"p99"`
 	P999      float64 `json:"p999"`
 	Max       float64 `json:"max"`
+	// the same for tokens emitted once every message has been sent plus a second: the
+	// streams' steady state, without the run-start storm
+	SteadyP99 *float64 `json:"steadyP99"` // null when no token was steady (a short run)
 }
 
 // 0.1 ms buckets up to 10 minutes; later arrivals land in the last one.
 const buckets = 6_000_000
 
 var (
-	hist                                 = make([]uint32, buckets)
+	hist        = make([]uint32, buckets)
+	steadyHist  = make([]uint32, buckets)
+	steadyCount atomic.Int64
+	// emit time (0.1 ms since the epoch) from which a token counts as steady; none until set
+	steadyFrom                           atomic.Int64
 	delivered, completed, failed, closed atomic.Int64
 	prefixDelta                          = []byte(`{"type":"response.delta"`)
 	prefixCompleted                      = []byte(`{"type":"response.completed"`)
@@ -178,12 +185,16 @@ func marks(frame []byte, now int64) {
 			}
 			atomic.AddUint32(&hist[lat], 1)
 			delivered.Add(1)
+			if v >= steadyFrom.Load() {
+				atomic.AddUint32(&steadyHist[lat], 1)
+				steadyCount.Add(1)
+			}
 		}
 		i = j - 1
 	}
 }
 
-func quantile(total int64, q float64) float64 {
+func quantile(hist []uint32, total int64, q float64) float64 {
 	if total == 0 {
 		return math.NaN()
 	}
@@ -204,6 +215,7 @@ func runLoad() error {
 		return fmt.Errorf("reading the load config from stdin: %w", err)
 	}
 	epoch := time.UnixMilli(cfg.EpochMs)
+	steadyFrom.Store(math.MaxInt64)
 	m := len(cfg.Convs)
 	var left sync.WaitGroup
 	left.Add(m)
@@ -273,6 +285,7 @@ func runLoad() error {
 		}(cfg.Convs[i].Send)
 	}
 	senders.Wait()
+	steadyFrom.Store((time.Since(epoch) + time.Second).Nanoseconds() / 100_000)
 	if n := sendErrs.Load(); n > 0 {
 		first, _ := firstSendErr.Load().(string)
 		fmt.Fprintf(os.Stderr, "  %d messages could not be sent (first: %s)\n", n, first)
@@ -295,7 +308,12 @@ wait:
 	}
 	n := delivered.Load()
 	res := loadResult{Delivered: n, Expected: int64(m) * int64(cfg.Tokens), Completed: completed.Load(), Failed: failed.Load(), Closed: closed.Load(),
-		P50: quantile(n, 0.50), P99: quantile(n, 0.99), P999: quantile(n, 0.999), Max: quantile(n, 1)}
+		P50: quantile(hist, n, 0.50), P99: quantile(hist, n, 0.99), P999: quantile(hist, n, 0.999), Max: quantile(hist, n, 1),
+	}
+	if k := steadyCount.Load(); k > 0 {
+		q := quantile(steadyHist, k, 0.99)
+		res.SteadyP99 = &q
+	}
 	for _, c := range receivers {
 		_ = c.ws.Close()
 	}

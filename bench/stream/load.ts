@@ -21,6 +21,9 @@ export interface StreamResult {
   p99: number;
   p999: number;
   max: number;
+  // p99 of the tokens emitted from a second after the last message was sent: the streams'
+  // steady state, without the storm of runs starting
+  steadyP99: number | null;
 }
 
 export async function streamLoad(loadgen: string, o: {
