@@ -200,7 +200,8 @@ export class RunManager {
             this.publish(conv, { type: 'tool.result', run_id: runId, tool_call_id: ev.id, status: ev.status, ...(ev.result !== undefined ? { result: ev.result } : {}), ...(ev.error !== undefined ? { error: ev.error } : {}), duration_ms: ev.duration_ms });
             break;
           case 'delta': {
-            await endThinking();
+            // not an await per token: only the first delta after thinking has one to store
+            if (thinking) await endThinking();
             if (run.content === '') metrics.agentFirstToken.observe((performance.now() - started) / 1000);
             const offset = run.content.length;
             run.content += ev.text;

@@ -36,17 +36,19 @@ describe('the response cache between a call that completed and its stored row', 
       yield { type: 'usage', prompt_tokens: 1, completion_tokens: 1 };
     };
     const signal = new AbortController().signal;
-    const first = cache.call(request, real, signal)[Symbol.asyncIterator]();
-    const firstEvents: unknown[] = [];
+    const call = await cache.call(request, real, signal);
+    expect(call.result).toBe('miss');
+    const first = (call.events as AsyncIterable<ModelEvent>)[Symbol.asyncIterator]();
     // Read the first call to its last event: the model is done, its save is still waiting.
-    for (let i = 0; i < 3; i++) firstEvents.push((await first.next()).value);
-    expect(firstEvents[0]).toEqual({ type: 'cache', result: 'miss' });
+    for (let i = 0; i < 2; i++) await first.next();
     const rest = first.next(); // runs the finally: settle, then the (blocked) save
+    const again = await cache.call(request, real, signal);
     const second: unknown[] = [];
-    for await (const ev of cache.call(request, real, signal)) second.push(ev);
+    for await (const ev of again.events) second.push(ev);
     release();
     await rest;
     expect(modelCalls).toBe(1);
-    expect(second).toEqual([{ type: 'cache', result: 'hit' }, { type: 'text', text: 'hello' }, { type: 'usage', prompt_tokens: 1, completion_tokens: 1 }]);
+    expect(again.result).toBe('hit');
+    expect(second).toEqual([{ type: 'text', text: 'hello' }, { type: 'usage', prompt_tokens: 1, completion_tokens: 1 }]);
   });
 });

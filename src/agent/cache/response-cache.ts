@@ -6,7 +6,7 @@ import type { CacheSettings, CacheStore as Store, StoredResponse as Stored } fro
 import type { ModelEvent } from '../openai/chunks.js';
 import { CancelledError } from '../openai/http-stream.js';
 import { cacheKey, normaliseRequest } from './key.js';
-import type { CacheResult, ModelCallCache } from './types.js';
+import type { CacheCall, ModelCallCache } from './types.js';
 
 type StoredResponse = Stored<ModelEvent>;
 // What the cache needs from storage: the port in core/cache.ts, bound to SQL in db/cache-store.ts.
@@ -27,17 +27,15 @@ export class ResponseCache implements ModelCallCache {
 
   constructor(private readonly o: ResponseCacheOptions) {}
 
-  async *call(
+  async call(
     request: { model: string; provider: string; endpoint?: string; body: Record<string, unknown>; queryText: string },
     real: () => AsyncIterable<ModelEvent>,
     signal: AbortSignal,
-  ): AsyncGenerator<ModelEvent | { type: 'cache'; result: CacheResult }> {
+  ): Promise<CacheCall> {
     const settings = await this.settings(request.model);
     if (!settings.enabled) {
       this.o.metrics?.llmCacheRequests.inc({ result: 'bypass' });
-      yield { type: 'cache', result: 'bypass' };
-      yield* real();
-      return;
+      return { result: 'bypass', events: real() };
     }
     const normalised = normaliseRequest(request.provider, request.body, request.endpoint);
     const key = cacheKey(normalised);
@@ -54,18 +52,26 @@ export class ResponseCache implements ModelCallCache {
       }
       this.o.metrics?.llmCacheRequests.inc({ result: 'hit' });
       await this.guard(() => this.o.store.count(request.model, { hits: 1, misses: 0, tokensSaved: found.promptTokens + found.completionTokens }), 'count');
-      yield { type: 'cache', result: 'hit' };
-      yield* found.events;
-      return;
+      return { result: 'hit', events: found.events };
     }
 
     // A follower whose leader failed makes its own call, without taking the lead.
     this.o.metrics?.llmCacheRequests.inc({ result: 'miss' });
     await this.guard(() => this.o.store.count(request.model, { hits: 0, misses: 1, tokensSaved: 0 }), 'count');
+    return { result: 'miss', events: this.record(request, real, { key, normalised, settings, settle }) };
+  }
+
+  // The real call's events as they stream, stored once the call completed. The caller reads
+  // it at once: a miss that is never read would leave its followers waiting.
+  private async *record(
+    request: { model: string; provider: string; queryText: string },
+    real: () => AsyncIterable<ModelEvent>,
+    o: { key: string; normalised: ReturnType<typeof normaliseRequest>; settings: CacheSettings; settle: ((r: StoredResponse | undefined) => void) | undefined },
+  ): AsyncGenerator<ModelEvent> {
+    const { key, settle } = o;
     const events: ModelEvent[] = [];
     let completed = false;
     try {
-      yield { type: 'cache', result: 'miss' };
       for await (const ev of real()) {
         events.push(ev);
         yield ev;
@@ -81,9 +87,9 @@ export class ResponseCache implements ModelCallCache {
         if (response) {
           const responseText = events.flatMap((e) => (e.type === 'text' ? [e.text] : [])).join('');
           await this.guard(() => this.o.store.save({
-            key, model: request.model, provider: request.provider, request: normalised,
+            key, model: request.model, provider: request.provider, request: o.normalised,
             queryText: request.queryText.slice(0, MAX_QUERY_TEXT), response, responseText,
-          }, settings), 'save');
+          }, o.settings), 'save');
         }
       } finally {
         if (settle) this.inflight.delete(key);

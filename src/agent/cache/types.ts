@@ -4,11 +4,18 @@ import type { ModelEvent } from '../openai/chunks.js';
 
 export type CacheResult = 'hit' | 'miss' | 'bypass';
 
+// How one call is answered, and its events: replayed on a hit, the real call's otherwise.
+// A bypass hands the real stream back as it is: a layer around it would cost a promise hop
+// per token of every answer.
+export interface CacheCall {
+  result: CacheResult;
+  events: AsyncIterable<ModelEvent> | Iterable<ModelEvent>;
+}
+
 export interface ModelCallCache {
-  // The first event says how the call was answered; the model's events follow.
   call(
     request: { model: string; provider: string; endpoint?: string; body: Record<string, unknown>; queryText: string },
     real: () => AsyncIterable<ModelEvent>,
     signal: AbortSignal,
-  ): AsyncIterable<ModelEvent | { type: 'cache'; result: CacheResult }>;
+  ): Promise<CacheCall>;
 }

@@ -70,13 +70,13 @@ export class OpenAiAgent implements Agent {
       let outcome = 'ok';
       try {
         const real = () => chatCall(body, this.o, ctx.signal);
-        const source = this.o.cache ? this.o.cache.call({ model: this.o.model, provider: this.name, endpoint: this.o.baseUrl, body, queryText: question }, real, ctx.signal) : real();
-        for await (const ev of source) {
+        const call = this.o.cache
+          ? await this.o.cache.call({ model: this.o.model, provider: this.name, endpoint: this.o.baseUrl, body, queryText: question }, real, ctx.signal)
+          : { result: 'bypass', events: real() };
+        cached = call.result === 'hit';
+        for await (const ev of call.events) {
           if (ctx.signal.aborted) return;
           switch (ev.type) {
-            case 'cache':
-              cached = ev.result === 'hit';
-              break;
             case 'reasoning':
               reasoning += ev.text;
               yield { type: 'thinking', step, text: ev.text };

@@ -6,7 +6,7 @@ import { pause } from '../pacing.js';
 import { retryDelayMs } from '../retry.js';
 import { ChunkDecoder, type ModelEvent } from './chunks.js';
 import { LlmError } from './errors.js';
-import { CancelledError, postStream, type StreamTimeouts } from './http-stream.js';
+import { CancelledError, openStream, type StreamTimeouts } from './http-stream.js';
 import { SseParser } from './sse.js';
 
 export interface ChatCallOptions {
@@ -31,14 +31,19 @@ export async function* chatCall(request: Record<string, unknown>, o: ChatCallOpt
     try {
       const sse = new SseParser();
       const dec = new ChunkDecoder();
-      for await (const piece of postStream({ url, body, apiKey: o.apiKey, timeouts: o.timeouts, signal })) {
-        for (const payload of sse.push(piece)) {
-          for (const ev of dec.decode(payload)) {
-            started = true;
-            yield ev;
+      const stream = await openStream({ url, body, apiKey: o.apiKey, timeouts: o.timeouts, signal });
+      try {
+        for (let piece = await stream.next(); piece !== undefined; piece = await stream.next()) {
+          for (const payload of sse.push(piece)) {
+            for (const ev of dec.decode(payload)) {
+              started = true;
+              yield ev;
+            }
+            if (dec.finished) return;
           }
-          if (dec.finished) return;
         }
+      } finally {
+        stream.close();
       }
       for (const payload of sse.end()) for (const ev of dec.decode(payload)) yield ev;
       // A body that ends without [DONE] is accepted when it carried data: several local servers omit it.

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postStream } from './http-stream.js';
+import { openStream } from './http-stream.js';
 
 // A server sending `n` pieces `gapMs` apart, then stalling or ending.
 let server: http.Server;
@@ -34,7 +34,12 @@ afterAll(() => {
 const read = async (q: string, idleMs: number) => {
   let text = '';
   try {
-    for await (const p of postStream({ url: new URL(`${base}/?${q}`), body: '{}', apiKey: undefined, timeouts: { connectMs: 2000, firstTokenMs: 2000, idleMs }, signal: new AbortController().signal })) text += p.toString();
+    const stream = await openStream({ url: new URL(`${base}/?${q}`), body: '{}', apiKey: undefined, timeouts: { connectMs: 2000, firstTokenMs: 2000, idleMs }, signal: new AbortController().signal });
+    try {
+      for (let p = await stream.next(); p !== undefined; p = await stream.next()) text += p.toString();
+    } finally {
+      stream.close();
+    }
     return { text };
   } catch (err) {
     return { text, error: (err as Error).message };

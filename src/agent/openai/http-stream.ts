@@ -26,10 +26,20 @@ export class CancelledError extends Error {
   }
 }
 
-// Yields the body in pieces as they arrive. Throws LlmError (classified) on connection problems,
-// non-2xx answers and timeouts; CancelledError when the signal aborts (the request is destroyed,
-// so the server sees the disconnect and stops generating).
-export async function* postStream(o: PostStreamOptions): AsyncGenerator<Buffer> {
+// The body of a streamed answer, pulled one piece at a time by the caller's own loop: a
+// generator here would add a promise hop per token to every answer.
+export interface BodyStream {
+  // The next piece, or undefined at the body's end. Rejects with LlmError (classified) on a
+  // broken connection or a timeout, CancelledError when the signal aborts.
+  next(): Promise<Buffer | undefined>;
+  // Ends the request (the server sees the disconnect and stops generating); idempotent.
+  close(): void;
+}
+
+// Sends the request and waits for the response's head. Throws LlmError (classified) on
+// connection problems, non-2xx answers and timeouts; CancelledError when the signal aborts.
+// The caller must close() the stream it gets, however it stops reading.
+export async function openStream(o: PostStreamOptions): Promise<BodyStream> {
   if (o.signal.aborted) throw new CancelledError();
   const lib = o.url.protocol === 'https:' ? https : http;
   let failure: Error | undefined;
@@ -54,6 +64,11 @@ export async function* postStream(o: PostStreamOptions): AsyncGenerator<Buffer> 
     return timer;
   };
   const onAbort = () => fail(new CancelledError());
+  const close = () => {
+    clearTimeout(timer);
+    o.signal.removeEventListener('abort', onAbort);
+    req.destroy();
+  };
   o.signal.addEventListener('abort', onAbort, { once: true });
   arm(o.timeouts.connectMs, () => new LlmError('llm_timeout', `could not connect to the model server within ${o.timeouts.connectMs} ms`, { retryable: true }));
   req.on('socket', (s) => {
@@ -74,26 +89,19 @@ export async function* postStream(o: PostStreamOptions): AsyncGenerator<Buffer> 
       const retryAfter = res.headers['retry-after'];
       throw errorForStatus(status, body, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
     }
-    const pieces = new Pieces(res);
-    try {
-      let idle: NodeJS.Timeout | undefined;
-      for (let piece = await pieces.next(); piece !== undefined; piece = await pieces.next()) {
-        // A piece per token: the idle timer is made once and restarted, not replaced.
+    let idle: NodeJS.Timeout | undefined;
+    return new Pieces(res, {
+      // A piece per token: the idle timer is made once and restarted, not replaced.
+      handedOut: () => {
         if (idle === undefined) idle = arm(o.timeouts.idleMs, () => new LlmError('llm_timeout', `the model server stopped sending for ${o.timeouts.idleMs} ms`));
         else idle.refresh();
-        yield piece;
-      }
-    } catch (err) {
-      throw failure ?? new LlmError('llm_unreachable', 'the connection to the model server broke mid-answer', { cause: err });
-    }
-    if (failure) throw failure;
-    if (!res.complete) throw new LlmError('llm_unreachable', 'the connection to the model server broke mid-answer');
+      },
+      failure: () => failure,
+      close,
+    });
   } catch (err) {
+    close();
     throw failure ?? err;
-  } finally {
-    clearTimeout(timer);
-    o.signal.removeEventListener('abort', onAbort);
-    req.destroy();
   }
 }
 
@@ -119,18 +127,26 @@ async function readSome(res: IncomingMessage, max: number): Promise<string> {
 // several promises and listeners per piece; a streamed answer is one small piece per
 // token, so this takes the pieces from 'data' events into a queue instead. The queue is
 // bounded by pausing the response while it holds more than a few pieces.
-class Pieces {
+interface PiecesHooks {
+  handedOut(): void;
+  // what of ours failed the request (a timeout, a cancel), if anything did
+  failure(): Error | undefined;
+  close(): void;
+}
+
+class Pieces implements BodyStream {
   private readonly queue: Buffer[] = [];
   private head = 0;
   private waiting: { resolve: (b: Buffer | undefined) => void; reject: (e: unknown) => void } | undefined;
   private ended = false;
-  private error: unknown;
+  private error: Error | undefined;
 
-  constructor(private readonly res: IncomingMessage) {
+  constructor(private readonly res: IncomingMessage, private readonly hooks: PiecesHooks) {
     res.on('data', (b: Buffer) => {
       if (this.waiting) {
         const w = this.waiting;
         this.waiting = undefined;
+        this.hooks.handedOut();
         w.resolve(b);
         return;
       }
@@ -151,6 +167,7 @@ class Pieces {
         this.head = 0;
         if (this.res.isPaused()) this.res.resume();
       }
+      this.hooks.handedOut();
       return Promise.resolve(b);
     }
     if (this.error !== undefined) return Promise.reject(this.error);
@@ -158,15 +175,22 @@ class Pieces {
     return new Promise((resolve, reject) => { this.waiting = { resolve, reject }; });
   }
 
+  close(): void {
+    this.hooks.close();
+  }
+
+  // The body ends well only when the response completed and nothing of ours failed it;
+  // pieces already queued are still handed out first.
   private finish(err: unknown): void {
     if (this.ended || this.error !== undefined) return;
-    if (err === undefined) this.ended = true;
-    else this.error = err;
+    const ours = this.hooks.failure();
+    if (err === undefined && ours === undefined && this.res.complete) this.ended = true;
+    else this.error = ours ?? new LlmError('llm_unreachable', 'the connection to the model server broke mid-answer', { cause: err });
     const w = this.waiting;
     this.waiting = undefined;
     if (w) {
-      if (err === undefined) w.resolve(undefined);
-      else w.reject(err);
+      if (this.error === undefined) w.resolve(undefined);
+      else w.reject(this.error);
     }
   }
 }
