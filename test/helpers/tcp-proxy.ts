@@ -14,15 +14,22 @@ export interface TcpProxy {
 
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   let mode: 'forward' | 'stall' | 'cut' = 'forward';
-  const pairs = new Set<[net.Socket, net.Socket]>();
-  const link = (a: net.Socket, b: net.Socket) => {
-    a.pipe(b);
-    b.pipe(a);
+  type Pair = [net.Socket, net.Socket];
+  const pairs = new Set<Pair>();
+  // Piping a pair that already forwards would pipe it twice: every byte duplicated both
+  // ways (a PostgreSQL client saw its Parse twice, 42P05 "prepared statement … already
+  // exists", and each reply twice), so a pair is linked only while it is not.
+  const linked = new WeakSet<Pair>();
+  const link = (pair: Pair) => {
+    if (linked.has(pair)) return;
+    linked.add(pair);
+    pair[0].pipe(pair[1]);
+    pair[1].pipe(pair[0]);
   };
   const server = net.createServer((client) => {
     if (mode === 'cut') return client.destroy();
     const upstream = net.connect(targetPort, targetHost);
-    const pair: [net.Socket, net.Socket] = [client, upstream];
+    const pair: Pair = [client, upstream];
     pairs.add(pair);
     const drop = () => {
       pairs.delete(pair);
@@ -40,14 +47,16 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     let reached = false;
     upstream.once('connect', () => { reached = true; });
     upstream.on('error', () => (reached ? drop() : refused())).on('close', drop);
-    if (mode === 'forward') link(client, upstream);
+    if (mode === 'forward') link(pair);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as net.AddressInfo).port,
     stall() {
       mode = 'stall';
-      for (const [a, b] of pairs) {
+      for (const pair of pairs) {
+        const [a, b] = pair;
+        linked.delete(pair);
         a.unpipe(b);
         b.unpipe(a);
         a.pause();
@@ -56,7 +65,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     },
     resume() {
       mode = 'forward';
-      for (const [a, b] of pairs) link(a, b);
+      for (const pair of pairs) link(pair);
     },
     retarget(port: number) {
       targetPort = port;
