@@ -122,7 +122,7 @@ async function main(): Promise<void> {
       };
       rows.push(row);
       print([row], false);
-      for (const [i, p] of bus.entries()) console.log(`    bus of replica ${i + 1}: ${busDelta(bus0[i]!, await busCounters(p.metricsPort!))}`);
+      for (const [i, p] of bus.entries()) console.log(`    replica ${i + 1}: bus ${busDelta(bus0[i]!, await busCounters(p.metricsPort!))}`);
       if (stats && withPg) {
         const top = await stats<{ calls: string; ms: string; wal: string; query: string }[]>`
           SELECT calls::text, round(total_exec_time::numeric, 1)::text AS ms, wal_bytes::text AS wal, left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 110) AS query
@@ -178,8 +178,8 @@ async function main(): Promise<void> {
       const ends = { receive: (c: string) => `ws://127.0.0.1:${a.port}/ws/conversations/${c}` };
       await measure('warm-up (not counted)', 50, 30, [a.child.pid!], ends, await newConvs(base, 50), q(30, 60), true);
       rows.pop();
-      if (SCENARIOS.includes('one')) for (const m of SWEEP) await measure('one replica', m, TOKENS, [a.child.pid!], ends, await newConvs(base, m), q(TOKENS), true);
-      if (SCENARIOS.includes('length')) for (const t of [TOKENS, LONG_TOKENS]) await measure('one replica, length', LONG_M, t, [a.child.pid!], ends, await newConvs(base, LONG_M), q(t, LONG_RATE), true);
+      if (SCENARIOS.includes('one')) for (const m of SWEEP) await measure('one replica', m, TOKENS, [a.child.pid!], ends, await newConvs(base, m), q(TOKENS), true, [a]);
+      if (SCENARIOS.includes('length')) for (const t of [TOKENS, LONG_TOKENS]) await measure('one replica, length', LONG_M, t, [a.child.pid!], ends, await newConvs(base, LONG_M), q(t, LONG_RATE), true, [a]);
       await stop(servers.pop());
     }
     // Two or three replicas, runs on A and clients on the others (with three, half the
