@@ -212,6 +212,10 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
           log.warn({ server: s.server }, 'NATS bus reconnected; re-reading what may have been missed');
           // What this replica published just before the link broke may be lost too.
           gate.up(watches.conversations());
+          // Its answers in flight re-sent whole, before their next token: the watchers'
+          // own re-read and snapshot request take a database read and a round trip, and
+          // an answer ending sooner left their deltas with a hole to the end.
+          subscribers.linkRestored();
           sequences.forgetSeen();
           subscribers.resync();
           break;
@@ -249,6 +253,7 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
       return watches.watch(conv);
     },
     onResync: (h) => subscribers.onResync(h),
+    onLinkRestored: (h) => subscribers.onLinkRestored(h),
     async close() {
       closing = true;
       clearTimeout(resyncTimer);

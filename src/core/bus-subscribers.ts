@@ -7,6 +7,7 @@ import type { BusEvent } from './bus.js';
 export class BusSubscribers {
   private readonly events: ((ev: BusEvent, local: boolean) => void)[] = [];
   private readonly resyncs: ((convs?: readonly string[]) => void)[] = [];
+  private readonly restores: (() => void)[] = [];
 
   constructor(private readonly log: Logger) {}
 
@@ -16,6 +17,14 @@ export class BusSubscribers {
 
   onResync(h: (convs?: readonly string[]) => void): void {
     this.resyncs.push(h);
+  }
+
+  onLinkRestored(h: () => void): void {
+    this.restores.push(h);
+  }
+
+  linkRestored(): void {
+    for (const h of this.restores) this.safely('link restored', h);
   }
 
   emit(ev: BusEvent, local: boolean): void {

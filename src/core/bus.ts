@@ -39,6 +39,12 @@ export interface Bus {
   // re-established (`convs` undefined: every conversation), or for the conversations where
   // a gap was noticed or a publisher said it dropped events.
   onResync(handler: (convs?: readonly string[]) => void): void;
+  // Called once this replica's own link is back after an outage in which what it published
+  // may have been lost without a trace (the NATS client discards its queue on redial), and
+  // before anything published afterwards leaves: what a handler publishes (a snapshot of
+  // each answer running here) reaches the watchers ahead of the tokens that follow. A bus
+  // that reports its lost publishes otherwise (PostgreSQL: `_resync`) need not offer it.
+  onLinkRestored?(handler: () => void): void;
   close(): Promise<void>;
 }
 

@@ -50,7 +50,10 @@ class MemoryStore implements RunStore {
   }
   async appendChunks(c: AnswerChunk[]) { this.chunks.push(...c); }
   lostFinishReplies = 0;
+  // the end's update waits for this (a slow database)
+  finishHeld: Promise<void> | undefined;
   async finish(id: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed') {
+    await this.finishHeld;
     const row = this.rows.get(id)!;
     if (this.deleted) return { changed: false, status: 'deleted', content: '' };
     if (row.status !== 'streaming') return { changed: false, status: row.status, content: row.content };
@@ -82,8 +85,19 @@ async function runOneWordToItsEnd(t: Pick<ReturnType<typeof setup>, 'runs' | 'ag
   await t.until(() => frames.some((f) => f.type === 'run.failed' || f.type === 'response.completed'));
 }
 
+// A bus whose link the test restores, as the NATS bus reports after reconnecting.
+class RestorableBus extends LocalBus {
+  private readonly restored: (() => void)[] = [];
+  onLinkRestored(h: () => void): void {
+    this.restored.push(h);
+  }
+  restore(): void {
+    for (const h of this.restored) h();
+  }
+}
+
 function setup(words = ['Hello', ' there', ' friend']) {
-  const bus = new LocalBus('r1');
+  const bus = new RestorableBus('r1');
   const hub = new Hub(bus);
   const store = new MemoryStore();
   const agent = new ScriptedAgent(words);
@@ -143,6 +157,43 @@ describe('RunManager', () => {
     bus.publish({ kind: 'snapshot_request', conv: 'c1', run_id: runs.localRun('c1')!.runId, session: 's9' });
     expect(seen).toMatchObject([{ only: 's9', frame: { content: 'Hello', offset: 5 } }]);
     runs.cancel('c1', runs.localRun('c1')!.runId);
+  });
+
+  it('when its bus link is back, publishes each answer in flight whole, before its next token', async () => {
+    const { runs, agent, frames, until, bus } = setup();
+    runs.submit('c1', 'alice', 1);
+    await until(() => runs.localRun('c1') !== undefined);
+    agent.step();
+    await until(() => frames.filter((f) => f.type === 'response.delta').length === 1);
+    agent.step();
+    await until(() => frames.filter((f) => f.type === 'response.delta').length === 2);
+    // the deltas so far were lost with the link: the watchers' text ends where it broke
+    bus.restore();
+    const snap = frames.at(-1);
+    expect(snap).toMatchObject({ type: 'run.snapshot', content: 'Hello there', offset: 11 });
+    agent.step();
+    await until(() => frames.some((f) => f.type === 'response.completed'));
+    expect(frames.slice(frames.indexOf(snap!) + 1)).toMatchObject([{ type: 'response.delta', offset: 11, delta: ' friend' }, { type: 'response.completed' }]);
+  });
+
+  it('when its bus link is back while an answer\'s end is being stored, publishes its final text ahead of the terminal frame', async () => {
+    const { runs, agent, frames, store, until, bus } = setup(['Hello']);
+    let release = () => {};
+    store.finishHeld = new Promise<void>((r) => { release = r; });
+    runs.submit('c1', 'alice', 1);
+    await until(() => runs.localRun('c1') !== undefined);
+    agent.step();
+    await until(() => frames.some((f) => f.type === 'response.delta'));
+    agent.step();
+    // the agent is done (no run is local any more); the end waits for the database
+    await until(() => runs.localRun('c1') === undefined);
+    bus.restore();
+    release();
+    await until(() => frames.some((f) => f.type === 'response.completed'));
+    expect(frames.filter((f) => f.type === 'run.snapshot' || f.type === 'response.completed').map((f) => [f.type, 'content' in f ? f.content : ''])).toEqual([
+      ['run.snapshot', 'Hello'],
+      ['response.completed', 'Hello'],
+    ]);
   });
 
   it('an answer row whose insert committed but lost its reply is the one the run uses: none is left streaming', async () => {

@@ -54,6 +54,9 @@ const FINISH_RETRY_MAX_MS = 5000;
 
 export class RunManager {
   private readonly runs = new Map<string, LocalRun>();
+  // runs whose agent is done and whose end is being stored: their text is final, and their
+  // terminal frame has not left yet, so a snapshot of them still precedes it
+  private readonly ending = new Map<string, LocalRun>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly pending = new Set<Promise<void>>();
   private stopping = false;
@@ -64,8 +67,13 @@ export class RunManager {
     this.writer = new AnswerWriter(d.store, d.flushMs ?? FLUSH_MS, d.log);
     this.tokens = new TurnTokens((ev) => d.bus.publish(ev));
     d.hub.onSnapshotRequest((ev) => {
-      const run = this.runs.get(ev.run_id);
+      const run = this.runs.get(ev.run_id) ?? this.ending.get(ev.run_id);
       if (run) this.publish(run.conv, this.snapshot(run), ev.session === '*' ? undefined : ev.session);
+    });
+    // Our bus link is back and what we published meanwhile may be lost: each answer of ours
+    // not yet ended goes out whole, ahead of its next token, so watchers continue from it.
+    d.bus.onLinkRestored?.(() => {
+      for (const run of [...this.runs.values(), ...this.ending.values()]) this.publish(run.conv, this.snapshot(run));
     });
     // A cancel names its conversation; a run of another conversation is never stopped by
     // it, whatever the sender checked (another user's run included).
@@ -224,10 +232,15 @@ export class RunManager {
       } else if (outcome === 'failed') log.error({ run: runId, ...errInfo(err) }, 'agent run failed');
     } finally {
       this.runs.delete(runId);
+      this.ending.set(runId, run);
       unwatch();
     }
-    await this.writer.release(run);
-    await this.finalize(run, outcome, { usage, cached, failure }, checkpoint);
+    try {
+      await this.writer.release(run);
+      await this.finalize(run, outcome, { usage, cached, failure }, checkpoint);
+    } finally {
+      this.ending.delete(runId);
+    }
     metrics.agentRunDuration.observe({ outcome: outcome === 'shutdown' ? 'interrupted' : outcome }, (performance.now() - started) / 1000);
   }
 

@@ -160,7 +160,13 @@ describe.skipIf(skip !== undefined)(`replicas on the NATS bus${skip ? ` (skipped
     const stored = await storedAnswer(tdb.db, conv);
     expect(stored.status).toBe('complete');
     expect(text).toBe(stored.content);
-    if (frame.type === 'response.completed') expect(assembleAnswer(onA.sock.frames, frame.run_id)).toBe(stored.content);
+    // C publishes a snapshot of the answer as soon as its link is back, ahead of its next
+    // token, so the deltas are whole even when the answer ends before A's own re-read
+    // could bring one. On failure: what A got after the cut (d = delta, S = snapshot,
+    // m = stored message) and both servers' logs.
+    const got = () => onA.sock.frames.slice(cutAt).map((f) => (f.type === 'response.delta' ? `d${f.offset}` : f.type === 'run.snapshot' ? `S${f.offset}` : f.type === 'message' ? `m${f.message.status}:${f.message.content.length}` : f.type)).join(' ');
+    const logs = () => `after the cut, A got: ${got()}\nA:\n${a.lines.join('\n')}\nC:\n${c.lines.join('\n')}`;
+    if (frame.type === 'response.completed') expect(assembleAnswer(onA.sock.frames, frame.run_id), logs()).toBe(stored.content);
     expect(onA.sock.frames.length).toBeGreaterThan(cutAt);
     expect(c.lines.some((l) => l.includes('NATS bus reconnected'))).toBe(true);
     onA.sock.close();
