@@ -5,7 +5,8 @@ import { createMetrics } from '../metrics/metrics.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { LocalBus } from './bus.js';
 import { Hub } from './hub.js';
-import { RunManager, type RunStore } from './runs.js';
+import type { RunStore } from './run-store.js';
+import { RunManager } from './runs.js';
 import { fakeMessage } from './testing/fakes.js';
 
 // An agent that streams words until it is aborted or runs out.

@@ -8,7 +8,8 @@ import { fakeMessage } from './testing/fakes.js';
 import type { AnswerChunk } from './answer-writer.js';
 import { LocalBus } from './bus.js';
 import { Hub } from './hub.js';
-import { RunManager, type RunStore } from './runs.js';
+import type { RunStore } from './run-store.js';
+import { RunManager } from './runs.js';
 
 // An agent that streams words until told to stop, one per `next()` of the test.
 class ScriptedAgent implements Agent {

@@ -4,34 +4,20 @@
 // every FLUSH_MS by the AnswerWriter), and the answer ends as complete, cancelled,
 // interrupted (shutdown) or failed, its full text written once.
 import { randomUUID } from 'node:crypto';
-import { AgentFailure, type Agent, type AgentEvent, type AgentFailureCode, type ChatTurn, type SearchHit } from './agent.js';
+import { AgentFailure, type Agent, type AgentEvent, type AgentFailureCode } from './agent.js';
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { wireMessage, type Message } from './message.js';
-import { AnswerWriter, type ChunkStore } from './answer-writer.js';
+import { AnswerWriter } from './answer-writer.js';
 import type { ToolGate } from './approvals.js';
 import type { Bus } from './bus.js';
 import type { Hub } from './hub.js';
 import { runFailed } from './run-frames.js';
+import type { FinishStatus, RunStore } from './run-store.js';
 import { TurnTokens } from './turn-tokens.js';
 import { isUuid, stableUuid } from './stable-uuid.js';
-
-export interface RunStore extends ChunkStore {
-  // retry: an earlier call for this run may have stored the row and lost the reply (the
-  // connection died after the commit); the row of that run, if any, is returned instead.
-  // replyTo: the seq the run answers; undefined when that message has an answer already.
-  insertAnswer(conv: string, runId: string, retry?: boolean, replyTo?: number): Promise<Message | undefined>;
-  // changed=false: the row had already ended (another replica marked it); status and
-  // content are then what is stored.
-  finish(messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>): Promise<{ changed: boolean; status: string; content: string }>;
-  checkpoint(c: { runId: string; conversationId: string; messageId: string; step: number; kind: string; state: Record<string, unknown> }): Promise<void>;
-  toolCall(t: { id: string; runId: string; conversationId: string; messageId: string; name: string; arguments: Record<string, unknown> }): Promise<void>;
-  toolResult(t: { id: string; status: 'succeeded' | 'failed' | 'denied'; result: unknown; error: string | null; durationMs: number }): Promise<void>;
-  recentTurns(conv: string, limit: number): Promise<ChatTurn[]>;
-  search(conv: string, query: string, limit: number, beforeSeq: number): Promise<SearchHit[]>;
-}
 
 type EndReason = 'cancelled' | 'shutdown';
 
@@ -291,34 +277,29 @@ export class RunManager {
   // The answer's row waits out a database outage too. An insert whose reply was lost may
   // have committed: the retry finds that row rather than add a second one, so no row is
   // left streaming without a run (its runner is alive: no sweep would ever end it).
-  private async startStored(conv: string, runId: string, replyTo: number): Promise<Message | undefined> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.d.store.insertAnswer(conv, runId, attempt > 0, replyTo);
-      } catch (err) {
-        if (this.stopping && attempt >= 3) throw err;
-        this.d.log.warn({ run: runId, attempt, ...errInfo(err) }, 'storing the start of an answer failed; retrying');
-        await new Promise((r) => setTimeout(r, Math.min(FINISH_RETRY_MAX_MS, 250 * 2 ** attempt)));
-      }
-    }
+  private startStored(conv: string, runId: string, replyTo: number): Promise<Message | undefined> {
+    return this.untilStored('the start', runId, (attempt) => this.d.store.insertAnswer(conv, runId, attempt > 0, replyTo));
   }
 
   // The terminal update waits out a database outage: clients hear the end only once it
-  // is stored. Retried until it lands (while draining, a few times only).
-  private async finishStored(run: LocalRun, status: FinishStatus, metadata: Record<string, unknown>): Promise<{ changed: boolean; status: string; content: string }> {
+  // is stored.
+  private finishStored(run: LocalRun, status: FinishStatus, metadata: Record<string, unknown>): Promise<{ changed: boolean; status: string; content: string }> {
+    return this.untilStored('the end', run.runId, () => this.d.store.finish(run.messageId, run.content, status, metadata));
+  }
+
+  // Retried with backoff until it lands; while draining, a few times only.
+  private async untilStored<T>(what: string, runId: string, write: (attempt: number) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.d.store.finish(run.messageId, run.content, status, metadata);
+        return await write(attempt);
       } catch (err) {
         if (this.stopping && attempt >= 3) throw err;
-        this.d.log.warn({ run: run.runId, attempt, ...errInfo(err) }, 'storing the end of an answer failed; retrying');
+        this.d.log.warn({ run: runId, attempt, ...errInfo(err) }, `storing ${what} of an answer failed; retrying`);
         await new Promise((r) => setTimeout(r, Math.min(FINISH_RETRY_MAX_MS, 250 * 2 ** attempt)));
       }
     }
   }
 }
-
-export type FinishStatus = 'complete' | 'cancelled' | 'interrupted' | 'failed';
 
 // Agents name their tool calls per run ("call_1"); rows need ids unique across runs,
 // and stable so a retried write hits the same row.

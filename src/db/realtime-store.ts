@@ -1,6 +1,6 @@
 // Binds the queries to the ports of the realtime core (gateway sessions and agent runs).
 import type { GatewayStore } from '../core/gateway.js';
-import type { RunStore } from '../core/runs.js';
+import type { RunStore } from '../core/run-store.js';
 import { AppError } from '../protocol/errors.js';
 import { isConnectionError, isUniqueViolation, type Db } from './client.js';
 import type { RunnerLease } from './runner-lease.js';
