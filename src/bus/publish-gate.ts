@@ -42,7 +42,13 @@ export class PublishGate {
   // when the oldest drop not yet hinted happened
   private dirtySince = 0;
 
-  constructor(private readonly o: PublishGateOptions) {}
+  private readonly now: () => number;
+  private readonly hintAfterMs: number;
+
+  constructor(private readonly o: PublishGateOptions) {
+    this.now = o.now ?? Date.now;
+    this.hintAfterMs = o.hintAfterMs ?? HINT_AFTER_MS;
+  }
 
   get pendingBytes(): number {
     return this.unconfirmed;
@@ -99,7 +105,7 @@ export class PublishGate {
   }
 
   private markDirty(): void {
-    if (this.dirty.size === 0 && !this.overflow) this.dirtySince = (this.o.now ?? Date.now)();
+    if (this.dirty.size === 0 && !this.overflow) this.dirtySince = this.now();
   }
 
   private remember(conv: string): void {
@@ -134,7 +140,7 @@ export class PublishGate {
           this.unconfirmed = Math.max(0, this.unconfirmed - covered);
           this.flushing = false;
           this.o.pending?.(this.unconfirmed);
-          if (this.unconfirmed === 0 || (this.o.now ?? Date.now)() - this.dirtySince >= (this.o.hintAfterMs ?? HINT_AFTER_MS)) this.sendHints();
+          if (this.unconfirmed === 0 || this.now() - this.dirtySince >= this.hintAfterMs) this.sendHints();
           if (this.unconfirmed > 0) this.schedule();
         },
         (err: unknown) => {
