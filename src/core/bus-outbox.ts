@@ -84,16 +84,20 @@ export function followsOn(a: ServerFrame, b: ServerFrame): boolean {
   return false;
 }
 
+// Appends b's text to a, a frame that b follows on from (followsOn), in place.
+export function appendText(a: ServerFrame, b: ServerFrame): void {
+  if (a.type === 'response.delta' && b.type === 'response.delta') a.delta += b.delta;
+  else if (a.type === 'agent.thinking' && b.type === 'agent.thinking') a.text += b.text;
+}
+
 // The later of two frames of one run appended to the earlier, or undefined when they do
 // not join: another run, a gap in offsets, another thinking step, or an addressed frame.
 // A new object: the earlier one was already handed to local subscribers.
 function merge(a: Item, b: BusEvent): BusEvent | undefined {
   if (a.kind !== 'frame' || b.kind !== 'frame' || a.only || a.except || b.only || b.except || !followsOn(a.frame, b.frame)) return undefined;
-  const fa = a.frame;
-  const fb = b.frame;
-  if (fa.type === 'response.delta' && fb.type === 'response.delta') return { ...a, frame: { ...fa, delta: fa.delta + fb.delta } };
-  if (fa.type === 'agent.thinking' && fb.type === 'agent.thinking') return { ...a, frame: { ...fa, text: fa.text + fb.text } };
-  return undefined;
+  const frame = { ...a.frame };
+  appendText(frame, b.frame);
+  return { ...a, frame };
 }
 
 // Packs items into payloads of at most maxBytes (UTF-8) each, in order: a string is a

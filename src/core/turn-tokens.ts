@@ -6,7 +6,7 @@
 //
 // Order: any other frame of a run is published after the run's pending tokens
 // (flush() first). Bound: at most one pending frame per running answer.
-import { followsOn } from './bus-outbox.js';
+import { appendText, followsOn } from './bus-outbox.js';
 import type { BusEvent } from './bus.js';
 
 type TokenEvent = Extract<BusEvent, { kind: 'frame' }>;
@@ -15,8 +15,7 @@ type TokenEvent = Extract<BusEvent, { kind: 'frame' }>;
 // it per token was a few per cent of the server's CPU under load).
 function append(a: TokenEvent['frame'], b: TokenEvent['frame']): boolean {
   if (!followsOn(a, b)) return false;
-  if (a.type === 'response.delta' && b.type === 'response.delta') a.delta += b.delta;
-  else if (a.type === 'agent.thinking' && b.type === 'agent.thinking') a.text += b.text;
+  appendText(a, b);
   return true;
 }
 
