@@ -40,29 +40,25 @@ export class UiChat {
     const last = body.messages[body.messages.length - 1]!;
     // Observe before the run can start, so its first frame cannot be missed.
     const follower = new RunFollower(hub, conv, (id) => store.message(conv, id), this.d.log, true);
-    let out: Awaited<ReturnType<UiChatStore['insertUserMessage']>>;
+    // A failure before the run is handed the follower leaves nothing observing.
+    let out: NonNullable<Awaited<ReturnType<UiChatStore['insertUserMessage']>>>;
     try {
-      out = await store.insertUserMessage(conv, userId, clientMsgIdFor(last.id), lastUserText(body), last.id);
+      const stored = await store.insertUserMessage(conv, userId, clientMsgIdFor(last.id), lastUserText(body), last.id);
+      if (stored === undefined) throw new AppError('conversation_not_found');
+      out = stored;
+      if (out.duplicate) {
+        // A retried send: show the answer it got (streaming or stored), never a second run.
+        // Without one, its first reply was lost after the commit and nothing ran: it runs now.
+        const answer = await store.answerAfter(conv, out.message.seq);
+        if (answer !== undefined || !this.d.autoRun) {
+          follower.close();
+          if (answer?.status === 'streaming') return this.follow(conv, answer, undefined);
+          return (sink) => void this.replayStored(answer, sink);
+        }
+      }
     } catch (err) {
       follower.close();
       throw err;
-    }
-    if (out === undefined) {
-      follower.close();
-      throw new AppError('conversation_not_found');
-    }
-    if (out.duplicate) {
-      // A retried send: show the answer it got (streaming or stored), never a second run.
-      // Without one, its first reply was lost after the commit and nothing ran: it runs now.
-      const answer = await store.answerAfter(conv, out.message.seq).catch((err: unknown) => {
-        follower.close();
-        throw err;
-      });
-      if (answer !== undefined || !this.d.autoRun) {
-        follower.close();
-        if (answer?.status === 'streaming') return this.follow(conv, answer, undefined);
-        return (sink) => void this.replayStored(answer, sink);
-      }
     }
     bus.publish({ kind: 'frame', conv, frame: { type: 'message', message: wireMessage(out.message) } });
     if (!this.d.autoRun) {
