@@ -161,21 +161,9 @@ func marks(frame []byte, now int64) {
 		if frame[i] != '~' {
 			continue
 		}
-		var v int64
-		j := i + 1
-		for ; j < len(frame); j++ {
-			ch := frame[j]
-			switch {
-			case ch >= '0' && ch <= '9':
-				v = v*36 + int64(ch-'0')
-			case ch >= 'a' && ch <= 'z':
-				v = v*36 + int64(ch-'a'+10)
-			default:
-				goto end
-			}
-		}
-	end:
-		if j > i+1 {
+		v, n := readStamp(frame, i+1)
+		j := i + 1 + n
+		if n > 0 {
 			lat := now - v
 			if lat < 0 {
 				lat = 0

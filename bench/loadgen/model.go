@@ -1,7 +1,7 @@
 // The fake OpenAI-compatible model server of the streaming bench (and of the long-answer
 // test): every POST …/chat/completions streams its tokens as SSE chunks at a steady rate.
-// Each token's text is its emit time (tenths of a millisecond since -epoch, base 36, after
-// "~"), so a client measures emitted → received against the same machine clock. The last
+// Each token is a word and its emit time (tenths of a millisecond since -epoch, after "~",
+// see text.go), so a client measures emitted → received against the same machine clock. The last
 // user message may ask for a length and rate ("tokens=4000 rate=100"). Written in Go so
 // that the harness, not the servers under test, is the cheap part of the machine.
 package main
@@ -22,7 +22,7 @@ var (
 	rateRe   = regexp.MustCompile(`rate=(\d+)`)
 )
 
-const chunkHead = `data: {"id":"b","object":"chat.completion.chunk","model":"bench","choices":[{"index":0,"delta":{"content":" ~`
+const chunkHead = `data: {"id":"b","object":"chat.completion.chunk","model":"bench","choices":[{"index":0,"delta":{"content":" `
 const chunkTail = "\"}}]}\n\n"
 
 func ask(body []byte, defTokens, defRate int) (int, int) {
@@ -77,12 +77,15 @@ func runModel(epochMs int64, defTokens, defRate int) error {
 		period := time.Second / time.Duration(rate)
 		next := time.Now().Add(period)
 		out := make([]byte, 0, 256)
+		text := newWords(time.Now().UnixNano())
 		for i := 0; i < tokens; i++ {
 			time.Sleep(time.Until(next))
 			next = next.Add(period)
 			stamp := time.Since(epoch).Nanoseconds() / 100_000
 			out = append(out[:0], chunkHead...)
-			out = strconv.AppendInt(out, stamp, 36)
+			out = append(out, text.next()...)
+			out = append(out, '~')
+			out = appendStamp(out, stamp)
 			out = append(out, chunkTail...)
 			if _, err := w.Write(out); err != nil {
 				return
