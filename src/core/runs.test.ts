@@ -40,10 +40,17 @@ class MemoryStore implements RunStore {
   // inserts that commit and then lose their reply, as when the connection dies after COMMIT
   lostReplies = 0;
   private readonly byRun = new Map<string, Message>();
-  async insertAnswer(conv: string, runId: string, retry?: boolean): Promise<Message> {
-    if (retry && this.byRun.has(runId)) return this.byRun.get(runId)!;
+  // every checkpoint stored, as (run, step) is unique: a step written twice keeps the first
+  readonly checkpoints = new Map<string, { kind: string; state: Record<string, unknown> }>();
+  private keep(runId: string, step: number, kind: string, state: Record<string, unknown>) {
+    const key = `${runId}/${step}`;
+    if (!this.checkpoints.has(key)) this.checkpoints.set(key, { kind, state });
+  }
+  async insertAnswer(conv: string, runId: string, a: { retry?: boolean; started: Record<string, unknown> }): Promise<Message> {
+    if (a.retry && this.byRun.has(runId)) return this.byRun.get(runId)!;
     const id = `a${this.rows.size + 1}`;
     this.rows.set(id, { status: 'streaming', content: '' });
+    this.keep(runId, 0, 'started', a.started);
     const m = fakeMessage({ id, seq: this.rows.size + 1, conversation_id: conv, status: 'streaming', run_id: runId });
     this.byRun.set(runId, m);
     if (this.lostReplies-- > 0) throw new Error('read ECONNRESET');
@@ -53,24 +60,30 @@ class MemoryStore implements RunStore {
   lostFinishReplies = 0;
   // the end's update waits for this (a slow database)
   finishHeld: Promise<void> | undefined;
-  async finish(id: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed') {
+  async finish(id: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', _m: unknown, last: { runId: string; step: number; state: Record<string, unknown> }) {
     await this.finishHeld;
     const row = this.rows.get(id)!;
     if (this.deleted) return { changed: false, status: 'deleted', content: '' };
-    if (row.status !== 'streaming') return { changed: false, status: row.status, content: row.content };
+    const lost = () => {
+      this.keep(last.runId, last.step, `lost_${row.status}`, last.state);
+      return { changed: false, status: row.status, content: row.content };
+    };
+    if (row.status !== 'streaming') return lost();
     if (this.lostFinishReplies-- > 0) {
       Object.assign(row, { status, content });
+      this.keep(last.runId, last.step, status, last.state);
       throw new Error('read ECONNRESET');
     }
     if (this.endedElsewhere) {
       row.status = 'interrupted';
       row.content = content.slice(0, 2);
-      return { changed: false, status: row.status, content: row.content };
+      return lost();
     }
     Object.assign(row, { status, content });
+    this.keep(last.runId, last.step, status, last.state);
     return { changed: true, status, content };
   }
-  async checkpoint() {}
+  async checkpoint(c: { runId: string; step: number; kind: string; state: Record<string, unknown> }) { this.keep(c.runId, c.step, c.kind, c.state); }
   async toolCall() {}
   async toolResult() {}
   async recentTurns() { return []; }
@@ -208,6 +221,7 @@ describe('RunManager', () => {
     await until(() => frames.some((f) => f.type === 'response.completed'));
     expect([...store.rows.values()]).toEqual([{ status: 'complete', content: 'Hello' }]);
     expect(frames.filter((f) => f.type === 'run.started')).toHaveLength(1);
+    expect([...store.checkpoints.entries()].map(([k, c]) => [k.split('/')[1], c.kind])).toEqual([['0', 'started'], ['1', 'complete']]);
   });
 
   it('an end whose update committed but lost its reply is told as stored: complete, not interrupted', async () => {
@@ -221,6 +235,9 @@ describe('RunManager', () => {
     expect(frames.some((f) => f.type === 'run.failed')).toBe(false);
     expect(frames.find((f) => f.type === 'response.completed')).toMatchObject({ content: 'Hello' });
     expect([...store.rows.values()]).toEqual([{ status: 'complete', content: 'Hello' }]);
+    // the retried end carries the same final step, so the run keeps one last checkpoint
+    expect([...store.checkpoints.values()].map((c) => c.kind)).toEqual(['started', 'complete']);
+    expect([...store.checkpoints.values()][1]!.state).toMatchObject({ length: 5 });
   });
 
   it('tells clients what is stored when another process ended the answer first, never response.completed', async () => {
@@ -229,6 +246,7 @@ describe('RunManager', () => {
     await runOneWordToItsEnd(t, frames);
     expect(frames.some((f) => f.type === 'response.completed')).toBe(false);
     expect(frames.find((f) => f.type === 'run.failed')).toMatchObject({ code: 'interrupted', content: 'He' });
+    expect([...store.checkpoints.values()].map((c) => c.kind)).toEqual(['started', 'lost_interrupted']);
   });
 
   it('ends with a catalogued code when the answer\'s row was deleted with its conversation', async () => {

@@ -139,7 +139,7 @@ export class RunManager {
     const started = performance.now();
     const runId = randomUUID();
     onStart?.(runId);
-    const answer = await this.startStored(conv, runId, triggerSeq);
+    const answer = await this.startStored(conv, runId, triggerSeq, { agent: this.d.agent.name, user_id: userId });
     if (answer === undefined) return; // the conversation was deleted meanwhile, or the message was answered
     const run: LocalRun = { runId, conv, messageId: answer.id, seq: answer.seq, content: '', controller: new AbortController() };
     this.runs.set(runId, run);
@@ -148,7 +148,7 @@ export class RunManager {
     this.publish(conv, { type: 'message', message: wireMessage(answer) });
     this.publish(conv, { type: 'run.started', run_id: runId, message_id: answer.id, seq: answer.seq, agent: this.d.agent.name });
 
-    let step = 0;
+    let step = 1; // 0 is 'started', stored with the answer's row
     const checkpoint = (kind: string, state: Record<string, unknown>) =>
       store.checkpoint({ runId, conversationId: conv, messageId: answer.id, step: step++, kind, state });
     this.writer.track(run);
@@ -163,7 +163,6 @@ export class RunManager {
     };
 
     try {
-      await checkpoint('started', { agent: this.d.agent.name, user_id: userId });
       const history = await store.recentTurns(conv, 40);
       const signal = run.controller.signal;
       const events = this.d.agent.run(history, {
@@ -223,7 +222,7 @@ export class RunManager {
     }
     try {
       await this.writer.release(run);
-      await this.finalize(run, outcome, { usage, cached, failure }, checkpoint);
+      await this.finalize(run, outcome, { usage, cached, failure }, step++);
     } finally {
       this.ending.delete(runId);
     }
@@ -233,14 +232,13 @@ export class RunManager {
   private async finalize(
     run: LocalRun, outcome: 'complete' | 'failed' | EndReason,
     end: { usage: { prompt_tokens: number; completion_tokens: number }; cached: boolean; failure: { code: AgentFailureCode; message: string } | undefined },
-    checkpoint: (kind: string, state: Record<string, unknown>) => Promise<void>,
+    lastStep: number,
   ): Promise<void> {
     const { usage, cached, failure } = end;
     const status = outcome === 'shutdown' ? 'interrupted' : outcome;
     const failed = status === 'failed' && failure ? { error: failure.code } : {};
-    const stored = await this.finishStored(run, status, { agent: this.d.agent.name, usage, cached, ...failed });
-    await checkpoint(stored.changed ? status : `lost_${stored.status}`, { length: run.content.length, usage, cached, ...failed })
-      .catch((err: unknown) => this.d.log.warn({ run: run.runId, ...errInfo(err) }, 'final checkpoint not stored'));
+    const stored = await this.finishStored(run, status, { agent: this.d.agent.name, usage, cached, ...failed },
+      { runId: run.runId, conversationId: run.conv, step: lastStep, state: { length: run.content.length, usage, cached, ...failed } });
     if (!stored.changed) {
       // The terminal frame follows the row. Another replica ended it (it took our runner
       // lock while our connection was gone), or our own earlier attempt did and its reply
@@ -277,14 +275,14 @@ export class RunManager {
   // The answer's row waits out a database outage too. An insert whose reply was lost may
   // have committed: the retry finds that row rather than add a second one, so no row is
   // left streaming without a run (its runner is alive: no sweep would ever end it).
-  private startStored(conv: string, runId: string, replyTo: number): Promise<Message | undefined> {
-    return this.untilStored('the start', runId, (attempt) => this.d.store.insertAnswer(conv, runId, attempt > 0, replyTo));
+  private startStored(conv: string, runId: string, replyTo: number, started: Record<string, unknown>): Promise<Message | undefined> {
+    return this.untilStored('the start', runId, (attempt) => this.d.store.insertAnswer(conv, runId, { retry: attempt > 0, replyTo, started }));
   }
 
   // The terminal update waits out a database outage: clients hear the end only once it
   // is stored.
-  private finishStored(run: LocalRun, status: FinishStatus, metadata: Record<string, unknown>): Promise<{ changed: boolean; status: string; content: string }> {
-    return this.untilStored('the end', run.runId, () => this.d.store.finish(run.messageId, run.content, status, metadata));
+  private finishStored(run: LocalRun, status: FinishStatus, metadata: Record<string, unknown>, last: Parameters<RunStore['finish']>[4]): Promise<{ changed: boolean; status: string; content: string }> {
+    return this.untilStored('the end', run.runId, () => this.d.store.finish(run.messageId, run.content, status, metadata, last));
   }
 
   // Retried with backoff until it lands; while draining, a few times only.

@@ -20,24 +20,35 @@ export interface FinishResult {
   content: string;
 }
 
-// Ends an answer with its full text, written once, and drops its chunks; returns what the
-// row holds afterwards: clients must be told what is stored, so a row another replica
-// already ended is reported as it stands.
-export async function finishAnswer(db: Db, messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>): Promise<FinishResult> {
-  const rows = await db.timed('runs.finish', (sql) => sql<{ changed: boolean; status: string; content: string }[]>`
+// Ends an answer with its full text, written once, drops its chunks, and stores the run's
+// final checkpoint; returns what the row holds afterwards: clients must be told what is
+// stored, so a row another replica already ended is reported as it stands. The checkpoint
+// of a step is stored once: a retry after a lost reply finds it there.
+export async function finishAnswer(db: Db, messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>,
+  last: { runId: string; conversationId: string; step: number; state: Record<string, unknown> }): Promise<FinishResult> {
+  const rows = await db.timed('runs.finish', (sql) => sql<{ changed: boolean; status: string; content: string | null }[]>`
     WITH upd AS (
       UPDATE messages SET content = ${content}, status = ${status}, updated_at = clock_timestamp(),
              metadata = metadata || ${sql.json(metadata as never)}
        WHERE id = ${messageId} AND status = 'streaming'
-      RETURNING status, content
+      RETURNING status
     ), gone AS (
       DELETE FROM answer_chunks WHERE message_id = ${messageId}
+    ), res AS (
+      SELECT true AS changed, status, NULL::text AS content FROM upd
+      UNION ALL
+      SELECT false, status, content FROM messages WHERE id = ${messageId} AND NOT EXISTS (SELECT 1 FROM upd)
+    ), cp AS (
+      INSERT INTO agent_checkpoints (run_id, conversation_id, message_id, step, kind, state)
+      SELECT ${last.runId}, ${last.conversationId}, ${messageId}, ${last.step}, CASE WHEN changed THEN status ELSE 'lost_' || status END, ${sql.json(last.state as never)}
+        FROM res
+      ON CONFLICT (run_id, step) DO NOTHING
     )
-    SELECT true AS changed, status, content FROM upd
-    UNION ALL
-    SELECT false, status, content FROM messages WHERE id = ${messageId} AND NOT EXISTS (SELECT 1 FROM upd)`);
+    SELECT changed, status, content FROM res`);
   const r = rows[0];
-  return r ?? { changed: false, status: 'deleted', content: '' };
+  if (r === undefined) return { changed: false, status: 'deleted', content: '' };
+  // the text just written is not sent back
+  return { changed: r.changed, status: r.status, content: r.changed ? content : r.content ?? '' };
 }
 
 // Which of these answers are no longer streaming (ended by another replica's sweep).

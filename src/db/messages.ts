@@ -45,7 +45,8 @@ export type InsertOutcome =
   | { kind: 'duplicate'; message: Message }
   | { kind: 'no_conversation' };
 
-export async function insertMessage(db: Db, m: NewMessage): Promise<InsertOutcome> {
+// started: an answer's first checkpoint, inserted with its row by the same statement.
+export async function insertMessage(db: Db, m: NewMessage, started?: { step: number; kind: string; state: Record<string, unknown> }): Promise<InsertOutcome> {
   try {
     const rows = await db.timed('messages.insert', (sql) => sql<(MessageRow & { existing: boolean })[]>`
       WITH existing AS (
@@ -62,7 +63,10 @@ export async function insertMessage(db: Db, m: NewMessage): Promise<InsertOutcom
                ${sql.json((m.metadata ?? {}) as never)}
           FROM bump
         RETURNING ${sql.unsafe(MESSAGE_COLS)}
-      )
+      )${started ? sql`, cp AS (
+        INSERT INTO agent_checkpoints (run_id, conversation_id, message_id, step, kind, state)
+        SELECT ins.run_id, ins.conversation_id, ins.id, ${started.step}, ${started.kind}, ${sql.json(started.state as never)} FROM ins
+      )` : sql``}
       SELECT *, false AS existing FROM ins UNION ALL SELECT *, true AS existing FROM existing`);
     const row = rows[0];
     if (row === undefined) return { kind: 'no_conversation' };

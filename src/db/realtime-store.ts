@@ -62,7 +62,7 @@ function gatewayQueries(db: Db): GatewayStore {
 
 export function runStore(db: Db, lease: Pick<RunnerLease, 'runnerId' | 'held'>): RunStore {
   return {
-    insertAnswer: async (conv, runId, retry, replyTo) => {
+    insertAnswer: async (conv, runId, { retry, replyTo, started }) => {
       // An answer is claimed under our runner id only while we hold its lock.
       const wait = lease.held();
       if (wait) await wait;
@@ -71,7 +71,8 @@ export function runStore(db: Db, lease: Pick<RunnerLease, 'runnerId' | 'held'>):
         if (stored) return stored;
       }
       try {
-        const out = await insertMessage(db, { conversationId: conv, role: 'assistant', content: '', status: 'streaming', runId, runnerId: lease.runnerId, replyTo });
+        const out = await insertMessage(db, { conversationId: conv, role: 'assistant', content: '', status: 'streaming', runId, runnerId: lease.runnerId, replyTo },
+          { step: 0, kind: 'started', state: started });
         return out.kind === 'no_conversation' ? undefined : out.message;
       } catch (err) {
         // the message has its answer already (a retried send raced its first run)
@@ -80,7 +81,7 @@ export function runStore(db: Db, lease: Pick<RunnerLease, 'runnerId' | 'held'>):
       }
     },
     appendChunks: (chunks) => appendAnswerChunks(db, chunks),
-    finish: (id, content, status, metadata) => finishAnswer(db, id, content, status, metadata),
+    finish: (id, content, status, metadata, last) => finishAnswer(db, id, content, status, metadata, last),
     checkpoint: (c) => insertCheckpoint(db, c),
     toolCall: (t) => insertToolCall(db, t),
     toolResult: (t) => finishToolCall(db, t),
