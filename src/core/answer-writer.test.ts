@@ -27,12 +27,14 @@ describe('AnswerWriter', () => {
   it('flushes the new text of every run in one store call, and nothing when nothing is new', async () => {
     const s = store();
     const w = new AnswerWriter(s, 60_000, log);
-    const a = { messageId: 'a', content: 'Hel' };
-    const b = { messageId: 'b', content: 'Wor' };
+    const a = { messageId: 'a' };
+    const b = { messageId: 'b' };
     w.track(a);
     w.track(b);
+    w.append(a, 'Hel');
+    w.append(b, 'Wor');
     await w.flush();
-    a.content += 'lo';
+    w.append(a, 'lo');
     await w.flush();
     await w.flush();
     expect(s.calls).toEqual([
@@ -47,19 +49,41 @@ describe('AnswerWriter', () => {
     let failing = true;
     const s = store(() => failing);
     const w = new AnswerWriter(s, 60_000, log);
-    const a = { messageId: 'a', content: 'abc' };
+    const a = { messageId: 'a' };
     w.track(a);
+    w.append(a, 'abc');
     await w.flush();
-    a.content += 'def';
+    w.append(a, 'def');
     await w.flush();
     failing = false;
-    a.content += 'ghi';
+    w.append(a, 'ghi');
     await w.flush();
     expect(s.calls.map((c) => c[0]!.offset)).toEqual([0, 0, 0]);
     expect(s.text('a')).toBe('abcdefghi');
-    a.content += 'jk';
+    w.append(a, 'jk');
     await w.flush();
     expect(s.text('a')).toBe('abcdefghijk');
+    await w.release(a);
+  });
+
+  it('text appended while a flush is in flight goes with the next one, from where the stored text ends', async () => {
+    const s = store();
+    let land!: () => void;
+    const held = { appendChunks: (c: AnswerChunk[]) => new Promise<void>((r) => { land = r; }).then(() => s.appendChunks(c)) };
+    const w = new AnswerWriter(held, 60_000, log);
+    const a = { messageId: 'a' };
+    w.track(a);
+    w.append(a, 'Hello');
+    const first = w.flush();
+    w.append(a, ' wor');
+    w.append(a, 'ld');
+    land();
+    await first;
+    const second = w.flush();
+    land();
+    await second;
+    expect(s.calls).toEqual([[{ messageId: 'a', offset: 0, text: 'Hello' }], [{ messageId: 'a', offset: 5, text: ' world' }]]);
+    expect(s.text('a')).toBe('Hello world');
     await w.release(a);
   });
 
@@ -67,8 +91,9 @@ describe('AnswerWriter', () => {
     let release!: () => void;
     const calls: AnswerChunk[][] = [];
     const w = new AnswerWriter({ appendChunks: (c) => { calls.push(c); return new Promise<void>((r) => { release = r; }); } }, 60_000, log);
-    const a = { messageId: 'a', content: 'x' };
+    const a = { messageId: 'a' };
     w.track(a);
+    w.append(a, 'x');
     const flushing = w.flush();
     let released = false;
     const done = w.release(a).then(() => { released = true; });
@@ -77,7 +102,7 @@ describe('AnswerWriter', () => {
     release();
     await flushing;
     await done;
-    a.content += 'y';
+    w.append(a, 'y');
     await w.flush();
     expect(calls).toHaveLength(1);
     expect(w.size).toBe(0);

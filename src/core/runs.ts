@@ -198,6 +198,7 @@ export class RunManager {
             if (run.content === '') metrics.agentFirstToken.observe((performance.now() - started) / 1000);
             const offset = run.content.length;
             run.content += ev.text;
+            this.writer.append(run, ev.text);
             this.tokens.add(runId, { kind: 'frame', conv, frame: { type: 'response.delta', run_id: runId, message_id: answer.id, offset, delta: ev.text } });
             break;
           }

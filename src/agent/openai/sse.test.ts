@@ -27,3 +27,35 @@ describe('SseParser', () => {
     expect(p.end()).toEqual(['last']);
   });
 });
+
+describe('SseParser, fields and line ends', () => {
+  const whole = (s: string) => { const p = new SseParser(); return [...p.push(s), ...p.end()]; };
+
+  it('reads "data" with and without a value, with or without the space, and nothing else', () => {
+    expect(whole('data\n\ndata:\n\ndata:  two spaces\n\ndataset: no\ndatum: no\nDATA: no\n\n')).toEqual(['', '', ' two spaces']);
+  });
+
+  it('ends lines on \\n, \\r\\n and a lone \\r alike, a colon inside the value kept', () => {
+    expect(whole('data: a:b\rdata: c\r\n\rdata: d\n\r\n')).toEqual(['a:b\nc', 'd']);
+  });
+
+  it('gives the same events however the bytes are split', () => {
+    const text = ': hi\r\ndata: {"x":"é€😀"}\n\nevent: e\ndata: 1\r\ndata:2\r\rdata\n\n:\ndata: tail';
+    const expected = whole(text);
+    expect(expected).toEqual(['{"x":"é€😀"}', '1\n2', '', 'tail']);
+    const bytes = Buffer.from(text);
+    let seed = 7;
+    const rand = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+    for (let round = 0; round < 200; round++) {
+      const p = new SseParser();
+      const out: string[] = [];
+      for (let i = 0; i < bytes.length;) {
+        const n = 1 + rand(6);
+        out.push(...p.push(bytes.subarray(i, i + n)));
+        i += n;
+      }
+      out.push(...p.end());
+      expect(out).toEqual(expected);
+    }
+  });
+});

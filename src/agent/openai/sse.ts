@@ -1,26 +1,37 @@
 // Incremental Server-Sent Events parser (the WHATWG event-stream format that OpenAI-compatible
 // servers use for `stream: true`). Bytes arrive in arbitrary pieces: an event may be split
 // anywhere, even inside a UTF-8 sequence, so the parser keeps what it has not finished.
+// A streamed answer is one small event per token, so lines are read in place by index:
+// no regular expression, no string per line, no array per event (a regex search over the
+// buffer and slices per line and field made this parser the largest allocator per token).
 import { StringDecoder } from 'node:string_decoder';
+
+const LF = 10;
+const CR = 13;
+const COLON = 58;
+const SPACE = 32;
 
 export class SseParser {
   private readonly decoder = new StringDecoder('utf8');
   private buffer = '';
-  private data: string[] = [];
+  // the data of the event being read: undefined until a data line arrives
+  private data: string | undefined;
 
   // Feeds a piece of the body; returns the data payloads of the events it completed.
   push(chunk: Buffer | string): string[] {
-    this.buffer += typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    const buf = this.buffer === '' ? text : this.buffer + text;
     const out: string[] = [];
+    let pos = 0;
     for (;;) {
-      const nl = this.buffer.search(/\r\n|\r|\n/);
+      const nl = lineEnd(buf, pos);
       if (nl < 0) break;
       // A lone \r at the very end may be the first half of \r\n: wait for the next piece.
-      if (this.buffer[nl] === '\r' && nl === this.buffer.length - 1) break;
-      const line = this.buffer.slice(0, nl);
-      this.buffer = this.buffer.slice(nl + (this.buffer.startsWith('\r\n', nl) ? 2 : 1));
-      this.line(line, out);
+      if (nl === buf.length - 1 && buf.charCodeAt(nl) === CR) break;
+      this.line(buf, pos, nl, out);
+      pos = nl + (buf.charCodeAt(nl) === CR && buf.charCodeAt(nl + 1) === LF ? 2 : 1);
     }
+    this.buffer = pos === 0 ? buf : buf.slice(pos);
     return out;
   }
 
@@ -28,25 +39,37 @@ export class SseParser {
   // but servers that forget the final blank line are common enough to be forgiving here.
   end(): string[] {
     const out: string[] = [];
-    this.buffer += this.decoder.end();
-    if (this.buffer !== '') this.line(this.buffer, out);
+    const rest = this.buffer + this.decoder.end();
     this.buffer = '';
-    this.line('', out);
+    if (rest !== '') this.line(rest, 0, rest.length, out);
+    this.line('', 0, 0, out);
     return out;
   }
 
-  private line(line: string, out: string[]): void {
-    if (line === '') {
-      if (this.data.length > 0) out.push(this.data.join('\n'));
-      this.data = [];
+  // The line buf[start, end).
+  private line(buf: string, start: number, end: number, out: string[]): void {
+    if (start === end) {
+      if (this.data !== undefined) out.push(this.data);
+      this.data = undefined;
       return;
     }
-    if (line.startsWith(':')) return; // comment, used as keep-alive
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') this.data.push(value);
-    // event, id and retry carry nothing chat-completions clients need.
+    if (buf.charCodeAt(start) === COLON) return; // comment, used as keep-alive
+    // event, id and retry carry nothing chat-completions clients need: only "data" is read.
+    if (end - start < 4 || !buf.startsWith('data', start)) return;
+    let v = start + 4;
+    if (v < end) {
+      if (buf.charCodeAt(v) !== COLON) return; // a longer field name ("dataset")
+      v++;
+      if (v < end && buf.charCodeAt(v) === SPACE) v++;
+    }
+    const value = buf.slice(v, end);
+    this.data = this.data === undefined ? value : `${this.data}\n${value}`;
   }
+}
+
+// Index of the first \r or \n at or after pos, or -1.
+function lineEnd(buf: string, pos: number): number {
+  const n = buf.indexOf('\n', pos);
+  const r = buf.indexOf('\r', pos);
+  return r < 0 ? n : n < 0 ? r : Math.min(n, r);
 }
