@@ -78,6 +78,28 @@ describe.skipIf(skip !== undefined)(`NATS bus on a real nats-server${skip ? ` (s
 
   busContract('nats', { replica: () => bus(), routes: true });
 
+  it('what one task publishes leaves at the end of that task, not a turn later', async () => {
+    const { counts, m } = countingMetrics();
+    const runner = await bus({}, m);
+    const watcher = await bus();
+    const conv = randomUUID();
+    watcher.watch(conv);
+    const rw = record(watcher);
+    await untilHearing(runner, rw, conv);
+    const before = counts.published;
+    const seen = rw.events.length;
+    // As TurnTokens' flush does at the end of a turn: every run's frame in one pass. The
+    // check is queued first, so it runs right after this pass, before the next turn.
+    let beforeNextTurn = -1;
+    await new Promise<void>((done) => setImmediate(() => {
+      setImmediate(() => { beforeNextTurn = counts.published - before; done(); });
+      runner.publish(delta(conv, 'r', 0, 'a'));
+      runner.publish(delta(conv, 's', 0, 'b'));
+    }));
+    expect(beforeNextTurn).toBe(2);
+    await expect.poll(() => rw.events.length - seen, { timeout: 5_000 }).toBe(2);
+  });
+
   it('resynchronises every replica after nats-server restarts, and delivers again afterwards', async () => {
     const a = await bus();
     const b = await bus();
