@@ -29,6 +29,11 @@ export interface AgentContext {
   signal: AbortSignal;
   // The approval gate (tool policy): agents await it before running a tool. Absent: run freely.
   approveTool?(call: { id: string; name: string; arguments: Record<string, unknown> }): Promise<ToolDecision>;
+  // A chunk of the answer handed over at once instead of yielded as a delta event: an
+  // answer is hundreds of chunks, and each yield is a promise hop on both sides. false:
+  // not taken (the run has something to store first), yield the delta instead. Called
+  // only between yields, so it keeps its place among the events.
+  delta?(text: string): boolean;
 }
 
 export type ToolDecision = { approved: true } | { approved: false; message: string };

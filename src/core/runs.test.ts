@@ -110,12 +110,12 @@ class RestorableBus extends LocalBus {
   }
 }
 
-function setup(words = ['Hello', ' there', ' friend']) {
+function setup(words = ['Hello', ' there', ' friend'], other?: Agent) {
   const bus = new RestorableBus('r1');
   const hub = new Hub(bus);
   const store = new MemoryStore();
   const agent = new ScriptedAgent(words);
-  const runs = new RunManager({ store, agent, bus, hub, log: createLogger('silent'), metrics: createMetrics(), flushMs: 60_000 });
+  const runs = new RunManager({ store, agent: other ?? agent, bus, hub, log: createLogger('silent'), metrics: createMetrics(), flushMs: 60_000 });
   const frames: ServerFrame[] = [];
   bus.subscribe((ev) => { if (ev.kind === 'frame') frames.push(ev.frame); });
   const tick = () => new Promise((r) => setImmediate(r));
@@ -208,6 +208,38 @@ describe('RunManager', () => {
       ['run.snapshot', 'Hello'],
       ['response.completed', 'Hello'],
     ]);
+  });
+
+  it('takes answer text the agent hands over in place of delta events, in order with them, but not while a thinking step waits to be stored', async () => {
+    const taken: boolean[] = [];
+    const handing: Agent = {
+      name: 'handing',
+      async *run(_h: unknown, ctx: AgentContext): AsyncGenerator<AgentEvent> {
+        yield { type: 'thinking', step: 1, text: 'hmm' };
+        for (const w of ['Hel', 'lo']) {
+          const ok = ctx.delta!(w);
+          taken.push(ok);
+          if (!ok) yield { type: 'delta', text: w };
+        }
+        yield { type: 'delta', text: ' there' };
+        taken.push(ctx.delta!('!'));
+      },
+    };
+    const { runs, frames, store, until } = setup([], handing);
+    runs.submit('c1', 'alice', 1);
+    await until(() => frames.some((f) => f.type === 'response.completed'));
+    expect(taken).toEqual([false, true, true]);
+    const deltas = frames.filter((f): f is Extract<ServerFrame, { type: 'response.delta' }> => f.type === 'response.delta');
+    expect(deltas.map((d) => d.delta).join('')).toBe('Hello there!');
+    let at = 0;
+    for (const d of deltas) {
+      expect(d.offset).toBe(at);
+      at += d.delta.length;
+    }
+    expect(frames.findIndex((f) => f.type === 'agent.thinking')).toBeLessThan(frames.findIndex((f) => f.type === 'response.delta'));
+    expect(frames.find((f) => f.type === 'response.completed')).toMatchObject({ content: 'Hello there!' });
+    expect([...store.rows.values()]).toEqual([{ status: 'complete', content: 'Hello there!' }]);
+    expect([...store.checkpoints.values()].map((c) => c.kind)).toEqual(['started', 'thinking', 'complete']);
   });
 
   it('an answer row whose insert committed but lost its reply is the one the run uses: none is left streaming', async () => {

@@ -161,6 +161,13 @@ export class RunManager {
       if (thinking) await checkpoint('thinking', { step: thinking.step, text: thinking.text });
       thinking = undefined;
     };
+    const delta = (text: string) => {
+      if (run.content === '') metrics.agentFirstToken.observe((performance.now() - started) / 1000);
+      const offset = run.content.length;
+      run.content += text;
+      this.writer.append(run, text);
+      this.tokens.add(runId, { kind: 'frame', conv, frame: { type: 'response.delta', run_id: runId, message_id: answer.id, offset, delta: text } });
+    };
 
     try {
       const history = await store.recentTurns(conv, 40);
@@ -168,6 +175,12 @@ export class RunManager {
       const events = this.d.agent.run(history, {
         conversationId: conv, userId, runId, signal, now: () => new Date(),
         searchConversation: (q, limit) => store.search(conv, q, limit, triggerSeq),
+        // a pending thinking step is stored first, so that delta goes the awaited way
+        delta: (text) => {
+          if (thinking) return false;
+          if (!signal.aborted) delta(text);
+          return true;
+        },
         ...(this.d.approvals ? { approveTool: (call: Parameters<ToolGate['gate']>[1]) => this.d.approvals!.gate({ conv, runId, userId, toolCallId: toolId(call.id, runId) }, call, signal) } : {}),
       });
       for await (const ev of events as AsyncIterable<AgentEvent>) {
@@ -192,16 +205,11 @@ export class RunManager {
             await checkpoint('tool_result', { tool_call_id: ev.id, status: ev.status, result: ev.result ?? null, error: ev.error ?? null });
             this.publish(conv, { type: 'tool.result', run_id: runId, tool_call_id: ev.id, status: ev.status, ...(ev.result !== undefined ? { result: ev.result } : {}), ...(ev.error !== undefined ? { error: ev.error } : {}), duration_ms: ev.duration_ms });
             break;
-          case 'delta': {
+          case 'delta':
             // not an await per token: only the first delta after thinking has one to store
             if (thinking) await endThinking();
-            if (run.content === '') metrics.agentFirstToken.observe((performance.now() - started) / 1000);
-            const offset = run.content.length;
-            run.content += ev.text;
-            this.writer.append(run, ev.text);
-            this.tokens.add(runId, { kind: 'frame', conv, frame: { type: 'response.delta', run_id: runId, message_id: answer.id, offset, delta: ev.text } });
+            delta(ev.text);
             break;
-          }
           case 'usage':
             usage = { prompt_tokens: ev.prompt_tokens, completion_tokens: ev.completion_tokens };
             cached = ev.cached === true;

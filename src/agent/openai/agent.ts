@@ -83,7 +83,7 @@ export class OpenAiAgent implements Agent {
               break;
             case 'text':
               text += ev.text;
-              yield { type: 'delta', text: ev.text };
+              if (!ctx.delta?.(ev.text)) yield { type: 'delta', text: ev.text };
               break;
             case 'tool_calls':
               calls = ev.calls;
