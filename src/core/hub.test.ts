@@ -120,4 +120,19 @@ describe('Hub fan-out', () => {
     hub.leave(b);
     expect(hub.localConversations()).toEqual(['c2']);
   });
+
+  it('re-reads from before a message lost in a bus outage, even when later ones arrived live', () => {
+    const bus = new LocalBus('r1');
+    const hub = new Hub(bus);
+    hub.join(ep('a'), 0);
+    // seq 1 was published while this replica's listener was down; the answer's row (2)
+    // arrives live just before the outage is reported
+    bus.publish({ kind: 'frame', conv: 'c1', frame: msg('m2', 2, 'streaming') });
+    bus.publish({ kind: 'frame', conv: 'c1', frame: { type: 'response.completed', run_id: 'r', message_id: 'm2', seq: 2, content: 'x', cached: false, usage: { prompt_tokens: 0, completion_tokens: 0 } } });
+    bus.publish({ kind: 'frame', conv: 'c1', frame: msg('m3', 3, 'complete') });
+    expect(hub.resyncFrom('c1')).toBe(0);
+    // the re-read delivers 1: the mark runs on through what had come past the gap
+    hub.deliverLocal('c1', msg('m1', 1, 'complete'));
+    expect(hub.resyncFrom('c1')).toBe(3);
+  });
 });

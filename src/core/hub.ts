@@ -16,13 +16,20 @@ export interface Observer {
   deliver(frame: ServerFrame): void;
 }
 
+const MAX_AHEAD = 256;
+
 export class Hub {
   private readonly convs = new Map<string, Map<string, Endpoint>>();
   private readonly remote = new Map<string, Map<string, SessionInfo[]>>();
   private readonly perUser = new Map<string, number>();
   // the bus watch held while this replica has sockets in a conversation
   private readonly watching = new Map<string, () => void>();
+  // Per conversation, the seq up to which every message reached this replica's sockets,
+  // and the seqs delivered past a gap. Only a contiguous run moves the mark: a message
+  // that arrives live just after a bus outage must not hide the ones the outage lost
+  // from the re-read (a LISTEN re-established delivers before the reconnect is reported).
   private readonly lastSeq = new Map<string, number>();
+  private readonly ahead = new Map<string, Set<number>>();
   // answers seen streaming and not yet finished, by conversation: message id → seq
   private readonly open = new Map<string, Map<string, number>>();
   // HTTP event streams (UI message stream): frames like a socket, but no presence or limits
@@ -36,11 +43,14 @@ export class Hub {
     bus.subscribe((ev, local) => this.onEvent(ev, local));
   }
 
-  join(ep: Endpoint): void {
+  // lastSeq: the conversation's last seq as the joining session read it, where the
+  // contiguous mark starts when this is its first socket here.
+  join(ep: Endpoint, lastSeq?: number): void {
     let m = this.convs.get(ep.conv);
     if (!m) {
       this.convs.set(ep.conv, (m = new Map()));
       this.watching.set(ep.conv, this.bus.watch(ep.conv));
+      if (lastSeq !== undefined) this.lastSeq.set(ep.conv, lastSeq);
     }
     m.set(ep.sessionId, ep);
     this.perUser.set(ep.userId, (this.perUser.get(ep.userId) ?? 0) + 1);
@@ -53,6 +63,7 @@ export class Hub {
     if (m.size === 0) {
       this.convs.delete(ep.conv);
       this.lastSeq.delete(ep.conv);
+      this.ahead.delete(ep.conv);
       this.open.delete(ep.conv);
       this.watching.get(ep.conv)?.();
       this.watching.delete(ep.conv);
@@ -84,7 +95,7 @@ export class Hub {
     return [...this.convs.keys()];
   }
 
-  // Highest message seq delivered to this replica's sockets of a conversation.
+  // The seq up to which every message of a conversation was delivered to this replica's sockets.
   deliveredSeq(conv: string): number {
     return this.lastSeq.get(conv) ?? 0;
   }
@@ -118,7 +129,7 @@ export class Hub {
   private track(conv: string, f: ServerFrame): void {
     if (!this.convs.has(conv)) return;
     if (f.type === 'message') {
-      this.lastSeq.set(conv, Math.max(this.deliveredSeq(conv), f.message.seq));
+      this.delivered(conv, f.message.seq);
       let o = this.open.get(conv);
       if (f.message.status === 'streaming') {
         if (!o) this.open.set(conv, (o = new Map()));
@@ -127,6 +138,23 @@ export class Hub {
     } else if (f.type === 'response.completed' || f.type === 'run.failed') {
       this.open.get(conv)?.delete(f.message_id);
     }
+  }
+
+  private delivered(conv: string, seq: number): void {
+    const mark = this.lastSeq.get(conv);
+    if (mark === undefined) return void this.lastSeq.set(conv, seq); // unseeded: from here on
+    if (seq <= mark) return;
+    let ahead = this.ahead.get(conv);
+    if (seq > mark + 1) {
+      // bounded: past it the mark just stays behind, and a re-read repeats a few messages
+      if (!ahead) this.ahead.set(conv, (ahead = new Set()));
+      if (ahead.size < MAX_AHEAD) ahead.add(seq);
+      return;
+    }
+    let m = seq;
+    while (ahead?.delete(m + 1)) m++;
+    if (ahead?.size === 0) this.ahead.delete(conv);
+    this.lastSeq.set(conv, m);
   }
 
   private announce(conv: string, hello: boolean): void {

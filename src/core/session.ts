@@ -179,7 +179,7 @@ export class Session implements SessionRef {
   private async join(lastSeq: number, streaming: Message | undefined, clientSeq: number | undefined): Promise<void> {
     const g = this.g;
     this.buffered = [];
-    g.hub.join(this);
+    g.hub.join(this, lastSeq);
     // A run that starts on another replica in the instant between the ownership query and
     // hub.join() is seen from its next frame on; its response.completed carries the full
     // text. Joining before the ownership check would close that gap but would announce an
