@@ -42,13 +42,15 @@ async function openPage(viewport = { width: 1280, height: 800 }, hash = ''): Pro
     if (m.type() === 'error' && !/WebSocket connection to .* failed|ERR_CONNECTION_REFUSED|Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
   });
   page.on('websocket', (ws) => sockets.push(ws.url()));
+  const failed: string[] = [];
+  page.on('requestfailed', (r) => failed.push(`${r.url()} ${r.failure()?.errorText ?? ''}`));
   await gotoPage(page, `${proxy.url}/${hash}`);
   try {
     await page.locator('#conn[data-state="ready"]').waitFor({ timeout: 45_000 });
   } catch (err) {
     // say where the page stopped: its connection state, its sockets, and the server's last words
     const state = await page.locator('#conn').getAttribute('data-state').catch(() => null);
-    throw new Error(`the page never became ready (state ${state}; sockets ${JSON.stringify(sockets)}; problems ${JSON.stringify(problems)}); server log tail:\n${server.lines.slice(-30).join('\n')}`, { cause: err });
+    throw new Error(`the page never became ready (state ${state}; sockets ${JSON.stringify(sockets)}; problems ${JSON.stringify(problems)}; failed requests ${JSON.stringify(failed)}); server log tail:\n${server.lines.slice(-30).join('\n')}`, { cause: err });
   }
   return { page, problems, sockets };
 }
