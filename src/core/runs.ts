@@ -14,7 +14,7 @@ import { AnswerWriter } from './answer-writer.js';
 import type { ToolGate } from './approvals.js';
 import type { Bus } from './bus.js';
 import type { Hub } from './hub.js';
-import { runFailed } from './run-frames.js';
+import { endFrame } from './run-frames.js';
 import type { FinishStatus, RunStore } from './run-store.js';
 import { TurnTokens } from './turn-tokens.js';
 import { isUuid, stableUuid } from './stable-uuid.js';
@@ -248,37 +248,10 @@ export class RunManager {
     const failed = status === 'failed' && failure ? { error: failure.code } : {};
     const stored = await this.finishStored(run, status, { agent: this.d.agent.name, usage, cached, ...failed },
       { runId: run.runId, conversationId: run.conv, step: lastStep, state: { length: run.content.length, usage, cached, ...failed } });
-    if (!stored.changed) {
-      // The terminal frame follows the row. Another replica ended it (it took our runner
-      // lock while our connection was gone), or our own earlier attempt did and its reply
-      // was lost with the connection: either way clients get what is stored, status and all.
-      this.d.log.warn({ run: run.runId, stored: stored.status }, 'answer had already ended; reporting the stored row');
-      if (stored.status === 'complete') {
-        this.publish(run.conv, { type: 'response.completed', run_id: run.runId, message_id: run.messageId, seq: run.seq, content: stored.content, cached, usage });
-        return;
-      }
-      // 'deleted' (the conversation went meanwhile) has no code of its own: the run did not finish.
-      const code = stored.status === 'cancelled' || stored.status === 'failed' ? stored.status : 'interrupted';
-      this.publish(run.conv, runFailed(run, code, code === 'interrupted' ? 'the answer was marked interrupted while this server had lost its database connection; content is what was kept' : `the answer had already ended as ${code}; content is what was kept`, stored.content));
-      return;
-    }
-    if (status === 'complete') {
-      this.publish(run.conv, { type: 'response.completed', run_id: run.runId, message_id: run.messageId, seq: run.seq, content: run.content, cached, usage });
-      return;
-    }
-    // The stored text goes with the end: a client that joined while the end waited out a
-    // database outage got the row as it stood (the text saved before the outage) and no
-    // snapshot, since the run was over; without the text it would keep that shorter copy.
-    if (status === 'failed' && failure) {
-      this.publish(run.conv, runFailed(run, failure.code, `${failure.message}; the partial answer was kept`, run.content));
-      return;
-    }
-    const messages = {
-      cancelled: 'cancelled by the user; the partial answer was kept',
-      interrupted: 'the server is restarting; the partial answer was kept',
-      failed: 'the agent failed; the partial answer was kept',
-    } as const;
-    this.publish(run.conv, runFailed(run, status, messages[status], run.content));
+    // Another replica ended the row (it took our runner lock while our connection was
+    // gone), or our own earlier attempt did and its reply was lost: clients get what is stored.
+    if (!stored.changed) this.d.log.warn({ run: run.runId, stored: stored.status }, 'answer had already ended; reporting the stored row');
+    this.publish(run.conv, endFrame(run, status, stored, end));
   }
 
   // The answer's row waits out a database outage too. An insert whose reply was lost may
