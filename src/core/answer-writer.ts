@@ -37,15 +37,13 @@ export class AnswerWriter {
 
   constructor(private readonly store: ChunkStore, readonly intervalMs: number, private readonly log: Logger) {}
 
-  track(run: Streaming): void {
-    this.tracked.set(run, { run, saved: 0, unsaved: '' });
+  // Returns what the run calls as its answer grows: it holds the run's entry, so a token
+  // costs no lookup. Text appended after release() is never written.
+  track(run: Streaming): (text: string) => void {
+    const t: Tracked = { run, saved: 0, unsaved: '' };
+    this.tracked.set(run, t);
     this.timer ??= setInterval(() => void this.flush(), this.intervalMs);
-  }
-
-  // The run's answer grew by text.
-  append(run: Streaming, text: string): void {
-    const t = this.tracked.get(run);
-    if (t) t.unsaved += text;
+    return (text) => { t.unsaved += text; };
   }
 
   // The run has ended: no further flush writes for it once this resolves, so its final

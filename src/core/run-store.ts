@@ -7,6 +7,8 @@ import type { Message } from './message.js';
 export type FinishStatus = 'complete' | 'cancelled' | 'interrupted' | 'failed';
 
 export interface Checkpoint { runId: string; conversationId: string; messageId: string; step: number; kind: string; state: Record<string, unknown> }
+// The last one, written with the answer's end: its kind follows from what the end stored.
+export type FinalCheckpoint = Omit<Checkpoint, 'messageId' | 'kind'>;
 
 // A run's first and last checkpoints are written by the statements that start and end its
 // answer, not by statements of their own: two commits fewer per answer.
@@ -19,7 +21,7 @@ export interface RunStore extends ChunkStore {
   // changed=false: the row had already ended (another replica marked it); status and
   // content are then what is stored. last: the run's final checkpoint, stored with the
   // end (kind: the status, or lost_<stored status> when changed=false), once per step.
-  finish(messageId: string, content: string, status: FinishStatus, metadata: Record<string, unknown>, last: Omit<Checkpoint, 'messageId' | 'kind'>): Promise<{ changed: boolean; status: string; content: string }>;
+  finish(messageId: string, content: string, status: FinishStatus, metadata: Record<string, unknown>, last: FinalCheckpoint): Promise<{ changed: boolean; status: string; content: string }>;
   checkpoint(c: Checkpoint): Promise<void>;
   toolCall(t: { id: string; runId: string; conversationId: string; messageId: string; name: string; arguments: Record<string, unknown> }): Promise<void>;
   toolResult(t: { id: string; status: 'succeeded' | 'failed' | 'denied'; result: unknown; error: string | null; durationMs: number }): Promise<void>;

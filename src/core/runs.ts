@@ -15,7 +15,7 @@ import type { ToolGate } from './approvals.js';
 import type { Bus } from './bus.js';
 import type { Hub } from './hub.js';
 import { endFrame } from './run-frames.js';
-import type { FinishStatus, RunStore } from './run-store.js';
+import type { FinalCheckpoint, FinishStatus, RunStore } from './run-store.js';
 import { TurnTokens } from './turn-tokens.js';
 import { isUuid, stableUuid } from './stable-uuid.js';
 
@@ -151,7 +151,7 @@ export class RunManager {
     let step = 1; // 0 is 'started', stored with the answer's row
     const checkpoint = (kind: string, state: Record<string, unknown>) =>
       store.checkpoint({ runId, conversationId: conv, messageId: answer.id, step: step++, kind, state });
-    this.writer.track(run);
+    const save = this.writer.track(run);
     let usage = { prompt_tokens: 0, completion_tokens: 0 };
     let cached = false;
     let failure: { code: AgentFailureCode; message: string } | undefined;
@@ -165,7 +165,7 @@ export class RunManager {
       if (run.content === '') metrics.agentFirstToken.observe((performance.now() - started) / 1000);
       const offset = run.content.length;
       run.content += text;
-      this.writer.append(run, text);
+      save(text);
       this.tokens.add(runId, { kind: 'frame', conv, frame: { type: 'response.delta', run_id: runId, message_id: answer.id, offset, delta: text } });
     };
 
@@ -263,7 +263,7 @@ export class RunManager {
 
   // The terminal update waits out a database outage: clients hear the end only once it
   // is stored.
-  private finishStored(run: LocalRun, status: FinishStatus, metadata: Record<string, unknown>, last: Parameters<RunStore['finish']>[4]): Promise<{ changed: boolean; status: string; content: string }> {
+  private finishStored(run: LocalRun, status: FinishStatus, metadata: Record<string, unknown>, last: FinalCheckpoint): Promise<{ changed: boolean; status: string; content: string }> {
     return this.untilStored('the end', run.runId, () => this.d.store.finish(run.messageId, run.content, status, metadata, last));
   }
 

@@ -2,6 +2,7 @@
 // answer_chunks, its end, and which answers another replica ended.
 import type { Db } from './client.js';
 import type { AnswerChunk } from '../core/answer-writer.js';
+import type { FinalCheckpoint } from '../core/run-store.js';
 
 // One statement for the text every streaming answer of this process produced since its
 // last flush. A retry after an unclear failure (the commit may have happened) starts at
@@ -25,7 +26,7 @@ export interface FinishResult {
 // stored, so a row another replica already ended is reported as it stands. The checkpoint
 // of a step is stored once: a retry after a lost reply finds it there.
 export async function finishAnswer(db: Db, messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>,
-  last: { runId: string; conversationId: string; step: number; state: Record<string, unknown> }): Promise<FinishResult> {
+  last: FinalCheckpoint): Promise<FinishResult> {
   const rows = await db.timed('runs.finish', (sql) => sql<{ changed: boolean; status: string; content: string | null }[]>`
     WITH upd AS (
       UPDATE messages SET content = ${content}, status = ${status}, updated_at = clock_timestamp(),

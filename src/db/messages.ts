@@ -4,6 +4,7 @@
 import type { Db } from './client.js';
 import { isUniqueViolation } from './client.js';
 import type { Message, MessageRole, MessageStatus } from '../core/message.js';
+import type { Checkpoint } from '../core/run-store.js';
 
 // A row as MESSAGE_COLS selects it: seq is int8 (a string from the driver), and read
 // through to_jsonb the dates are strings too.
@@ -46,7 +47,7 @@ export type InsertOutcome =
   | { kind: 'no_conversation' };
 
 // started: an answer's first checkpoint, inserted with its row by the same statement.
-export async function insertMessage(db: Db, m: NewMessage, started?: { step: number; kind: string; state: Record<string, unknown> }): Promise<InsertOutcome> {
+export async function insertMessage(db: Db, m: NewMessage, started?: Pick<Checkpoint, 'step' | 'kind' | 'state'>): Promise<InsertOutcome> {
   try {
     const rows = await db.timed('messages.insert', (sql) => sql<(MessageRow & { existing: boolean })[]>`
       WITH existing AS (

@@ -23,8 +23,13 @@ export class SseParser {
     const buf = this.buffer === '' ? text : this.buffer + text;
     const out: string[] = [];
     let pos = 0;
+    // the next \r at or after pos (-1: none in the rest), searched again only once passed,
+    // so a piece of many events is not rescanned to its end for every line
+    let cr = buf.indexOf('\r');
     for (;;) {
-      const nl = lineEnd(buf, pos);
+      if (cr >= 0 && cr < pos) cr = buf.indexOf('\r', pos);
+      const lf = buf.indexOf('\n', pos);
+      const nl = cr < 0 ? lf : lf < 0 ? cr : Math.min(lf, cr);
       if (nl < 0) break;
       // A lone \r at the very end may be the first half of \r\n: wait for the next piece.
       if (nl === buf.length - 1 && buf.charCodeAt(nl) === CR) break;
@@ -65,11 +70,4 @@ export class SseParser {
     const value = buf.slice(v, end);
     this.data = this.data === undefined ? value : `${this.data}\n${value}`;
   }
-}
-
-// Index of the first \r or \n at or after pos, or -1.
-function lineEnd(buf: string, pos: number): number {
-  const n = buf.indexOf('\n', pos);
-  const r = buf.indexOf('\r', pos);
-  return r < 0 ? n : n < 0 ? r : Math.min(n, r);
 }
