@@ -122,7 +122,11 @@ async function main(): Promise<void> {
       };
       rows.push(row);
       print([row], false);
-      for (const [i, p] of bus.entries()) console.log(`    replica ${i + 1}: bus ${busDelta(bus0[i]!, await busCounters(p.metricsPort!))}`);
+      for (const [i, p] of bus.entries()) {
+        const at = pids.indexOf(p.child.pid!);
+        const cpu = at < 0 ? '' : `CPU-s/100k ${per100k(cpu1[at]! - cpu0[at]!).toFixed(2)}; `;
+        console.log(`    replica ${i + 1}: ${cpu}bus ${busDelta(bus0[i]!, await busCounters(p.metricsPort!))}`);
+      }
       if (stats && withPg) {
         const top = await stats<{ calls: string; ms: string; wal: string; query: string }[]>`
           SELECT calls::text, round(total_exec_time::numeric, 1)::text AS ms, wal_bytes::text AS wal, left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 110) AS query
