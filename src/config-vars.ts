@@ -124,6 +124,11 @@ export const CONFIG_VARS = {
   TOOL_APPROVAL_TIMEOUT_MS: { schema: positiveMs, default: '300000', help: 'a tool approval not decided within this is denied' },
   AGENT_TOKEN_DELAY_MS: { schema: z.coerce.number().int().min(0).max(5000), default: '15', help: 'pause between streamed answer tokens of the built-in agent' },
   BUS: { schema: z.enum(['postgres', 'nats']), default: 'postgres', help: 'cross-replica bus: postgres (LISTEN/NOTIFY on the database) or nats (NATS_URL; each replica receives only its conversations)' },
+  BUS_LINGER_MS: {
+    schema: z.coerce.number().int().min(0).max(1000),
+    default: '2',
+    help: 'BUS=postgres: under load, a NOTIFY batch leaves no sooner than this after the previous one (a batch after a quiet spell leaves at once); fewer, fuller batches cost PostgreSQL and every replica less, at up to this much added latency across replicas',
+  },
   NATS_URL: {
     schema: csv.refine((v) => v === undefined || v.every((u) => /^(nats|tls):\/\/[^\s/]+\/?$/.test(u)), 'a comma list of nats:// or tls:// URLs like nats://nats:4222'),
     help: 'NATS server(s) when BUS=nats; the client reconnects by itself',

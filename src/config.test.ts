@@ -114,7 +114,11 @@ describe('bus configuration', () => {
 
   it('defaults to the PostgreSQL bus; BUS=nats takes the URLs and bounds', () => {
     const def = parseConfig({});
-    expect(def.ok && def.config.bus).toEqual({ kind: 'postgres' });
+    expect(def.ok && def.config.bus).toEqual({ kind: 'postgres', lingerMs: 2 });
+    const eager = parseConfig({ BUS_LINGER_MS: '0' });
+    expect(eager.ok && eager.config.bus).toEqual({ kind: 'postgres', lingerMs: 0 });
+    expect(errors({ BUS_LINGER_MS: '2.5' })[0]).toMatch(/^BUS_LINGER_MS="2.5": expected/);
+    expect(errors({ BUS_LINGER_MS: '5000' })[0]).toMatch(/^BUS_LINGER_MS="5000": expected/);
     const r = parseConfig({ BUS: 'nats', NATS_URL: 'nats://a:4222, nats://b:4222', NATS_TOKEN_FILE: '/run/token' });
     expect(r.ok && r.config.bus).toMatchObject({ kind: 'nats', nats: { servers: ['nats://a:4222', 'nats://b:4222'], subjectPrefix: 'chat', token: { file: '/run/token' }, maxPendingBytes: 8 * 1024 * 1024 } });
   });

@@ -76,7 +76,7 @@ export interface Config {
   admin: { claim: string; role: string };
   documentMaxBytes: number;
   embeddings: { provider: 'builtin' | 'openai'; baseUrl: string; apiKey: string | undefined; model: string; timeoutMs: number; maxRetries: number; retryBaseMs: number };
-  bus: { kind: 'postgres' } | { kind: 'nats'; nats: NatsConfig };
+  bus: { kind: 'postgres'; lingerMs: number } | { kind: 'nats'; nats: NatsConfig };
   healthDbTimeoutMs: number;
   shutdownGraceMs: number;
   logLevel: string;
@@ -175,7 +175,7 @@ export function parseConfig(env: Record<string, string | undefined>): ParseResul
         maxRetries: r.EMBEDDINGS_MAX_RETRIES,
         retryBaseMs: r.LLM_RETRY_BASE_MS,
       },
-      bus: r.BUS === 'nats' ? { kind: 'nats', nats: natsConfig(r) } : { kind: 'postgres' },
+      bus: r.BUS === 'nats' ? { kind: 'nats', nats: natsConfig(r) } : { kind: 'postgres', lingerMs: r.BUS_LINGER_MS },
       healthDbTimeoutMs: r.HEALTH_DB_TIMEOUT_MS,
       shutdownGraceMs: r.SHUTDOWN_GRACE_MS,
       logLevel: r.LOG_LEVEL,

@@ -130,7 +130,7 @@ async function start(config: Config, log: Logger, closers: Closers): Promise<Run
 
   let draining = false;
   const inflight = new Inflight();
-  const bus = natsBus ?? await createPgBus(url, db, log, replicaId, { metrics: busMetrics(metrics, 'postgres') });
+  const bus = natsBus ?? await createPgBus(url, db, log, replicaId, { metrics: busMetrics(metrics, 'postgres'), lingerMs: config.bus.kind === 'postgres' ? config.bus.lingerMs : 0 });
   if (!natsBus) closers.add('PostgreSQL bus', () => bus.close());
   const hub = new Hub(bus);
   const interrupted = (rows: Interrupted[]) => publishInterrupted(bus, rows);

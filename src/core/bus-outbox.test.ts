@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BusEvent } from './bus.js';
-import { Outbox, pack, type Item } from './bus-outbox.js';
+import { Outbox, pack, type Item, type Payload } from './bus-outbox.js';
 
 const delta = (conv: string, run: string, offset: number, text: string): Extract<BusEvent, { kind: 'frame' }> => ({
   kind: 'frame', conv, frame: { type: 'response.delta', run_id: run, message_id: 'm', offset, delta: text },
@@ -59,6 +59,10 @@ describe('Outbox', () => {
   });
 });
 
+// What a replica listening on `own` (and, as every replica, on the shared channel) hears.
+const heard = (payloads: Payload[], own: string | undefined) =>
+  payloads.filter((p) => p.to === undefined || p.to === own).flatMap((p) => (typeof p.body === 'string' ? (JSON.parse(p.body) as { i: Item[] }).i : [p.body]));
+
 describe('pack', () => {
   it('fills payloads up to the byte limit in order and sends oversized items by reference', () => {
     const items: Item[] = [];
@@ -67,12 +71,33 @@ describe('pack', () => {
     items.splice(20, 0, big);
     const head = '{"o":"rep","n":';
     const { payloads, next } = pack(items, head, 7, 1000);
-    const strings = payloads.filter((p): p is string => typeof p === 'string');
+    expect(payloads.every((p) => p.to === undefined)).toBe(true);
+    const strings = payloads.map((p) => p.body).filter((p): p is string => typeof p === 'string');
     for (const s of strings) expect(Buffer.byteLength(s)).toBeLessThanOrEqual(1000);
-    expect(payloads.filter((p) => typeof p !== 'string')).toEqual([big]);
-    const back = payloads.flatMap((p) => (typeof p === 'string' ? (JSON.parse(p) as { i: Item[] }).i : [p]));
-    expect(back).toEqual(items);
+    expect(payloads.map((p) => p.body).filter((p) => typeof p !== 'string')).toEqual([big]);
+    expect(heard(payloads, undefined)).toEqual(items);
     expect(strings.map((s) => (JSON.parse(s) as { n: number }).n)).toEqual(strings.map((_, k) => 7 + k));
     expect(next).toBe(7 + strings.length);
+  });
+
+  it('addresses per-token items to the replicas that watch their conversation, and each replica hears its items and the shared ones in order', () => {
+    const watchers: Record<string, string[]> = { a: ['X'], b: ['Y'], c: ['X', 'Y'], d: [] };
+    const route = (it: Item) => (it.kind === 'frame' && it.frame.type === 'response.delta' ? watchers[it.conv] : undefined);
+    const items: Item[] = [];
+    for (let i = 0; i < 40; i++) {
+      const conv = 'abcd'[i % 4]!;
+      items.push(delta(conv, `r${conv}`, i, 'é'.repeat(i % 7 === 0 ? 200 : 20)));
+      if (i % 9 === 0) items.push(typing(`s${i}`));
+    }
+    items.push(delta('c', 'big', 0, 'x'.repeat(2000)));
+    const { payloads } = pack(items, '{"o":"rep","n":', 0, 600, route);
+    for (const p of payloads) if (typeof p.body === 'string') expect(Buffer.byteLength(p.body)).toBeLessThanOrEqual(600);
+    const wanted = (r: string) => items.filter((it) => { const to = route(it); return to === undefined || to.includes(r); });
+    expect(heard(payloads, 'X')).toEqual(wanted('X'));
+    expect(heard(payloads, 'Y')).toEqual(wanted('Y'));
+    // a replica that watches nothing hears only what goes to everyone; no one hears conv d's deltas
+    expect(heard(payloads, 'Z')).toEqual(items.filter((it) => route(it) === undefined));
+    expect(payloads.filter((p) => p.to === undefined).length).toBeGreaterThan(1);
+    expect(payloads.filter((p) => typeof p.body !== 'string').map((p) => p.to).sort()).toEqual(['X', 'Y']);
   });
 });

@@ -14,7 +14,9 @@ import { isPerToken } from './bus.js';
 
 // Bus-internal controls that travel in the same ordered stream as events.
 export type Control =
-  | { kind: '_watch'; conv: string }
+  // `ch`: the sender's own channel, where per-token frames of `conv` reach it alone (a
+  // replica that names none hears them with everything else)
+  | { kind: '_watch'; conv: string; ch?: string }
   | { kind: '_unwatch'; conv: string }
   // the sender (re)connected: forget its interests (it re-announces them) and announce yours
   | { kind: '_hello' }
@@ -100,33 +102,60 @@ function merge(a: Item, b: BusEvent): BusEvent | undefined {
   return { ...a, frame };
 }
 
-// Packs items into payloads of at most maxBytes (UTF-8) each, in order: a string is a
-// ready payload; an item too big for any payload is returned as itself, to be sent by
-// reference. `head` is the envelope's opening ('{"o":"…","n":', the number is added here).
-export function pack(items: Item[], head: string, firstN: number, maxBytes: number): { payloads: (string | Item)[]; next: number } {
-  const payloads: (string | Item)[] = [];
+// Where an item goes: a list of destinations (a replica's own channel), or undefined for
+// every replica.
+export type Route = (item: Item) => readonly string[] | undefined;
+
+export interface Payload {
+  to: string | undefined; // undefined: every replica
+  body: string | Item; // a string is a ready payload; an item is too big for one
+}
+
+// Packs items into payloads of at most maxBytes (UTF-8) each: an item too big for any
+// payload is returned as itself, to be sent by reference. `head` is the envelope's opening
+// ('{"o":"…","n":', the number is added here).
+//
+// Order: a replica hears what goes to every replica and what goes to it, and must hear it
+// in the order of `items`. Payloads are closed in that order: an item for every replica
+// first closes the open payloads of single destinations, an addressed item first closes
+// the open payload for every replica, so for each receiver its payloads, taken in the
+// order returned, carry its items in the order given.
+export function pack(items: Item[], head: string, firstN: number, maxBytes: number, route: Route = () => undefined): { payloads: Payload[]; next: number } {
+  const payloads: Payload[] = [];
   let n = firstN;
-  let parts: string[] = [];
-  let bytes = 0;
-  const overhead = () => Buffer.byteLength(head) + 16 + 7; // n, ',"i":[', ']}'
-  const close = () => {
-    if (parts.length === 0) return;
-    payloads.push(`${head}${n++},"i":[${parts.join(',')}]}`);
-    parts = [];
-    bytes = 0;
+  const open = new Map<string | undefined, { parts: string[]; bytes: number }>();
+  const overhead = Buffer.byteLength(head) + 16 + 7; // n, ',"i":[', ']}'
+  const close = (to: string | undefined) => {
+    const p = open.get(to);
+    if (p === undefined) return;
+    open.delete(to);
+    payloads.push({ to, body: `${head}${n++},"i":[${p.parts.join(',')}]}` });
   };
+  const EVERYONE = [undefined];
   for (const it of items) {
+    const dests = route(it);
+    if (dests === undefined) {
+      for (const to of [...open.keys()]) if (to !== undefined) close(to);
+    } else if (dests.length === 0) continue;
+    else close(undefined);
     const s = JSON.stringify(it);
     const b = Buffer.byteLength(s);
-    if (b + overhead() > maxBytes) {
-      close();
-      payloads.push(it);
-      continue;
+    for (const to of dests ?? EVERYONE) {
+      if (b + overhead > maxBytes) {
+        close(to);
+        payloads.push({ to, body: it });
+        continue;
+      }
+      let p = open.get(to);
+      if (p !== undefined && p.bytes + b + 1 + overhead > maxBytes) {
+        close(to);
+        p = undefined;
+      }
+      if (p === undefined) open.set(to, (p = { parts: [], bytes: 0 }));
+      p.parts.push(s);
+      p.bytes += b + 1;
     }
-    if (bytes + b + 1 + overhead() > maxBytes) close();
-    parts.push(s);
-    bytes += b + 1;
   }
-  close();
+  for (const to of [...open.keys()]) close(to);
   return { payloads, next: n };
 }
