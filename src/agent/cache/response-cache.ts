@@ -6,6 +6,7 @@ import type { CacheSettings, CacheStore as Store, StoredResponse as Stored } fro
 import type { ModelEvent } from '../openai/chunks.js';
 import { CancelledError } from '../openai/http-stream.js';
 import { cacheKey, normaliseRequest } from './key.js';
+import { Recording } from './recording.js';
 import type { CacheCall, ModelCallCache } from './types.js';
 
 type StoredResponse = Stored<ModelEvent>;
@@ -63,21 +64,13 @@ export class ResponseCache implements ModelCallCache {
 
   // The real call's events as they stream, stored once the call completed. The caller reads
   // it at once: a miss that is never read would leave its followers waiting.
-  private async *record(
+  private record(
     request: { model: string; provider: string; queryText: string },
     real: () => AsyncIterable<ModelEvent>,
     o: { key: string; normalised: ReturnType<typeof normaliseRequest>; settings: CacheSettings; settle: ((r: StoredResponse | undefined) => void) | undefined },
-  ): AsyncGenerator<ModelEvent> {
+  ): AsyncIterable<ModelEvent> {
     const { key, settle } = o;
-    const events: ModelEvent[] = [];
-    let completed = false;
-    try {
-      for await (const ev of real()) {
-        events.push(ev);
-        yield ev;
-      }
-      completed = true;
-    } finally {
+    return new Recording(real, async (events, completed) => {
       const response = completed ? toStored(events) : undefined;
       // Waiting followers get the response at once; the entry stays until the save is done,
       // or an identical request arriving meanwhile would find neither it nor the stored row
@@ -94,7 +87,7 @@ export class ResponseCache implements ModelCallCache {
       } finally {
         if (settle) this.inflight.delete(key);
       }
-    }
+    });
   }
 
   private async settings(model: string): Promise<CacheSettings> {

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { Recording } from './recording.js';
+
+// A source that hands out `values`, then fails with `error` if given; records whether it was closed.
+function source(values: number[], error?: Error) {
+  const seen = { started: 0, closed: false };
+  const make = (): AsyncIterable<number> => {
+    seen.started++;
+    let i = 0;
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => {
+          if (i < values.length) return { done: false, value: values[i++]! };
+          if (error) throw error;
+          return { done: true, value: undefined };
+        },
+        return: async () => {
+          seen.closed = true;
+          return { done: true, value: undefined };
+        },
+      }),
+    };
+  };
+  return { make, seen };
+}
+
+describe('Recording', () => {
+  it('hands the events on in order and ends, completed, with all of them before the reader sees the end', async () => {
+    const { make, seen } = source([1, 2, 3]);
+    const ends: [number[], boolean][] = [];
+    let endDone = false;
+    const rec = new Recording(make, async (events, completed) => {
+      ends.push([[...events], completed]);
+      await new Promise((r) => setImmediate(r));
+      endDone = true;
+    });
+    expect(seen.started).toBe(0); // the call is made at the first read
+    const got: number[] = [];
+    for await (const v of rec) got.push(v);
+    expect(endDone).toBe(true);
+    expect(got).toEqual([1, 2, 3]);
+    expect(ends).toEqual([[[1, 2, 3], true]]);
+    expect(await rec.next()).toEqual({ done: true, value: undefined });
+    expect(ends).toHaveLength(1);
+  });
+
+  it('ends not completed when the call fails, and the reader gets the failure after the end', async () => {
+    const boom = new Error('stream broke');
+    const { make } = source([1, 2], boom);
+    const ends: [number[], boolean][] = [];
+    let endDone = false;
+    const rec = new Recording(make, async (events, completed) => {
+      ends.push([[...events], completed]);
+      await new Promise((r) => setImmediate(r));
+      endDone = true;
+    });
+    const got: number[] = [];
+    await expect((async () => { for await (const v of rec) got.push(v); })()).rejects.toBe(boom);
+    expect(endDone).toBe(true);
+    expect(got).toEqual([1, 2]);
+    expect(ends).toEqual([[[1, 2], false]]);
+  });
+
+  it('closes the call and ends not completed, once, when the reader stops early', async () => {
+    const { make, seen } = source([1, 2, 3]);
+    const ends: boolean[] = [];
+    const rec = new Recording(make, async (_events, completed) => void ends.push(completed));
+    for await (const v of rec) if (v === 2) break;
+    expect(seen.closed).toBe(true);
+    expect(ends).toEqual([false]);
+    await rec.return();
+    expect(ends).toEqual([false]);
+  });
+
+  it('ends not completed, without making the call, when the reader stops before the first read', async () => {
+    const { make, seen } = source([1]);
+    const ends: boolean[] = [];
+    const rec = new Recording(make, async (_events, completed) => void ends.push(completed));
+    await rec.return();
+    expect(seen.started).toBe(0);
+    expect(ends).toEqual([false]);
+  });
+});

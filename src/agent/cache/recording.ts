@@ -1,0 +1,59 @@
+// A model call's events as they stream, kept, and handed to `end` once the call is over:
+// the call is made at the first read.
+// completed (the call's iterator finished) or not (it failed, or the reader stopped
+// early). The reader gets the end of the stream, or the call's error, only once `end`
+// has resolved.
+//
+// A hand-written iterator, not an async generator: on every cache miss each token passes
+// through it, and a generator around the call cost a resumption and two more promises per
+// token (about 1 µs, against about 0.4 µs for this; the whole server spends about 13 µs
+// per token).
+export class Recording<T> implements AsyncIterableIterator<T> {
+  private readonly events: T[] = [];
+  private inner: AsyncIterator<T> | undefined;
+  private ended = false;
+
+  constructor(private readonly call: () => AsyncIterable<T>, private readonly end: (events: T[], completed: boolean) => Promise<void>) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.ended) return Promise.resolve({ done: true, value: undefined });
+    let inner: AsyncIterator<T>;
+    try {
+      inner = this.inner ??= this.call()[Symbol.asyncIterator]();
+    } catch (err) {
+      return this.finish(false).then(() => { throw err; });
+    }
+    return inner.next().then(
+      (r) => {
+        if (r.done !== true) {
+          this.events.push(r.value);
+          return r;
+        }
+        return this.finish(true).then(() => r);
+      },
+      (err: unknown) => this.finish(false).then(() => { throw err; }),
+    );
+  }
+
+  // The reader stopped early (a break, a cancel): the call is closed, and is not complete.
+  async return(): Promise<IteratorResult<T>> {
+    if (!this.ended) {
+      try {
+        await this.inner?.return?.();
+      } finally {
+        await this.finish(false);
+      }
+    }
+    return { done: true, value: undefined };
+  }
+
+  private finish(completed: boolean): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    this.ended = true;
+    return this.end(this.events, completed);
+  }
+}
