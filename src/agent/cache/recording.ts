@@ -5,9 +5,9 @@
 // has resolved.
 //
 // A hand-written iterator, not an async generator: on every cache miss each token passes
-// through it, and a generator around the call cost a resumption and two more promises per
-// token (about 1 µs, against about 0.4 µs for this; the whole server spends about 13 µs
-// per token).
+// through it. Measured over a source of ready promises, a generator around it added about
+// 0.8 µs per token (a resumption and two more promises), this adds about 0.4 µs; the
+// whole server spends about 13 µs per token.
 export class Recording<T> implements AsyncIterableIterator<T> {
   private readonly events: T[] = [];
   private inner: AsyncIterator<T> | undefined;
