@@ -73,10 +73,12 @@ const stop = async (p: Proc | undefined) => {
   await new Promise((r) => p.child.once('exit', r));
 };
 
+// The response cache is off unless BENCH_CACHE=1 (it is on by default in the product):
+// every question is distinct, so with it on each answer is a miss that is also stored.
 function serverEnv(dbUrl: string, modelUrl: string): NodeJS.ProcessEnv {
   return {
     DATABASE_URL: dbUrl, JWT_SECRET: SECRET, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn',
-    AGENT: 'openai', LLM_BASE_URL: modelUrl, LLM_MODEL: 'bench', CACHE_ENABLED: 'false', LLM_IDLE_TIMEOUT_MS: '60000',
+    AGENT: 'openai', LLM_BASE_URL: modelUrl, LLM_MODEL: 'bench', CACHE_ENABLED: process.env.BENCH_CACHE === '1' ? 'true' : 'false', LLM_IDLE_TIMEOUT_MS: '60000',
     MAX_CONNECTIONS_PER_USER: '100000', MAX_PENDING_PER_IP: '100000', USER_MESSAGE_RATE_PER_SEC: '100000', USER_MESSAGE_BURST: '100000',
   };
 }

@@ -159,6 +159,7 @@ async function start(config: Config, log: Logger, closers: Closers): Promise<Run
     defaults: cacheDefaults,
     onError: (err, what) => log.warn({ what, ...errInfo(err) }, 'response cache storage failed; calling the model'),
   });
+  closers.add('response cache counts', () => cache.close());
   const purge = schedulePurge(() => cacheAdmin.purgeExpired(), config.cache.purgeIntervalS * 1000, log);
   closers.add('cache purge', () => purge.stop());
   const tools = [...builtinTools, searchDocumentsTool((user, conv, q, limit) => documents.search(user, q, limit, conv))];

@@ -240,7 +240,8 @@ func runLoad() error {
 	var firstSendErr atomic.Value
 	for i := 0; i < m; i++ {
 		time.Sleep(time.Until(t0.Add(time.Duration(i) * time.Duration(cfg.SpreadMs) * time.Millisecond / time.Duration(m))))
-		msg, _ := json.Marshal(map[string]string{"type": "message", "client_msg_id": uuid(), "content": cfg.Question})
+		// Each conversation asks its own question, as users do: a response cache misses.
+		msg, _ := json.Marshal(map[string]string{"type": "message", "client_msg_id": uuid(), "content": fmt.Sprintf("%s (conversation %d)", cfg.Question, i)})
 		if cfg.Convs[i].Send == "" {
 			if err := receivers[i].send(msg); err != nil {
 				sendErrs.Add(1)

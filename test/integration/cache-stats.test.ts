@@ -53,9 +53,14 @@ describe('response cache in the server', () => {
 
   it('GET /api/v1/cache/stats: admins see the counts', async () => {
     const admin = await token('root', { claims: { chat_roles: ['viewer', 'ops'] } });
-    const res = await stats(admin, '?days=7&top=5');
-    expect(res.status).toBe(200);
-    const body = await res.json() as { by_model: unknown[]; top_queries: unknown[]; daily: unknown[] };
+    // hits and misses are written once a second, off the model call's path
+    let body = { by_model: [] as unknown[], top_queries: [] as unknown[], daily: [] as unknown[] };
+    await expect.poll(async () => {
+      const res = await stats(admin, '?days=7&top=5');
+      expect(res.status).toBe(200);
+      body = await res.json() as typeof body;
+      return body.by_model;
+    }, { timeout: 10_000 }).toEqual([expect.objectContaining({ hits: 1, misses: 1 })]);
     expect(body.by_model).toEqual([{ model: 'local-model', hits: 1, misses: 1, tokens_saved: 29, hit_ratio: 0.5, live_entries: 1 }]);
     expect(body.top_queries).toEqual([expect.objectContaining({ model: 'local-model', query_text: 'What does the cache do?', hit_count: 1 })]);
     expect(body.daily).toEqual([{ day: new Date().toISOString().slice(0, 10), model: 'local-model', hits: 1, misses: 1, tokens_saved: 29 }]);

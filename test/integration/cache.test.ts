@@ -22,11 +22,14 @@ beforeAll(async () => {
   [tdb, fake] = await Promise.all([createMigratedDatabase('cache'), startFakeOpenAi()]);
 });
 afterAll(async () => {
+  await cache?.close();
   await fake?.close();
   await tdb?.drop();
 });
 beforeEach(async () => {
   fake.received.length = 0;
+  // counts of the previous test are written now, not into this one's empty tables
+  await cache?.flushCounts();
   await tdb.db.sql`TRUNCATE llm_response_cache, cache_config, cache_analytics`;
 });
 
@@ -95,6 +98,7 @@ describe('response cache', () => {
     setTimeout(() => ac.abort('cancelled'), 200);
     await run(agent(), 'cancelled', ac.signal);
     expect(await tdb.db.sql`SELECT key FROM llm_response_cache`).toHaveLength(0);
+    await cache!.flushCounts();
     const [a] = await tdb.db.sql<{ misses: string; hits: string }[]>`SELECT sum(misses)::text AS misses, sum(hits)::text AS hits FROM cache_analytics`;
     expect(a).toEqual({ misses: '2', hits: '0' });
   });
@@ -153,6 +157,7 @@ describe('response cache', () => {
     await run(agent(), 'stats');
     await run(agent(), 'stats');
     await run(agent('other'), 'stats');
+    await cache!.flushCounts();
     const stats = await cacheStats(tdb.db, 30, 10);
     expect(stats.by_model).toEqual([
       { model: 'gpt-4o-mini', hits: 2, misses: 1, tokens_saved: 58, hit_ratio: 2 / 3, live_entries: 1 },

@@ -52,3 +52,29 @@ describe('the response cache between a call that completed and its stored row', 
     expect(second).toEqual([{ type: 'text', text: 'hello' }, { type: 'usage', prompt_tokens: 1, completion_tokens: 1 }]);
   });
 });
+
+describe('counting hits and misses', () => {
+  it('never holds a call: the counts are written later, even when writing them hangs', async () => {
+    const rows = new Map<string, StoredResponse>();
+    let writes = 0;
+    const store: CacheStore = {
+      settings: async () => ({ enabled: true, ttlSeconds: 60, maxEntries: 10 }),
+      take: async (key) => rows.get(key),
+      save: async (e) => void rows.set(e.key, e.response),
+      // the analytics row is locked by others: this write does not return
+      count: () => { writes++; return new Promise<void>(() => undefined); },
+    };
+    const cache = new ResponseCache({ store, defaults: { enabled: true, ttlSeconds: 60, maxEntries: 10 }, onError: (err) => { throw err; }, countIntervalMs: 60_000 });
+    const real = async function* (): AsyncGenerator<ModelEvent> {
+      yield { type: 'text', text: 'hi' };
+    };
+    const signal = new AbortController().signal;
+    const miss = await cache.call(request, real, signal);
+    for await (const ev of miss.events) void ev;
+    const hit = await cache.call(request, real, signal);
+    expect([miss.result, hit.result]).toEqual(['miss', 'hit']);
+    expect(writes).toBe(0);
+    void cache.flushCounts();
+    expect(writes).toBe(1); // both calls' counts in one write
+  });
+});

@@ -6,6 +6,7 @@ import type { CacheSettings, CacheStore as Store, StoredResponse as Stored } fro
 import type { ModelEvent } from '../openai/chunks.js';
 import { CancelledError } from '../openai/http-stream.js';
 import { cacheKey, normaliseRequest } from './key.js';
+import { CacheCounts } from './counts.js';
 import { Recording } from './recording.js';
 import type { CacheCall, ModelCallCache } from './types.js';
 
@@ -19,14 +20,28 @@ export interface ResponseCacheOptions {
   metrics?: { llmCacheRequests: { inc(labels: { result: string }): void } };
   // storage problems must not fail a run: the call goes to the model instead
   onError(err: unknown, what: string): void;
+  // how often the hit and miss counts are written (default 1000 ms)
+  countIntervalMs?: number;
 }
 
 const MAX_QUERY_TEXT = 500;
 
 export class ResponseCache implements ModelCallCache {
   private readonly inflight = new Map<string, Promise<StoredResponse | undefined>>();
+  private readonly counts: CacheCounts;
 
-  constructor(private readonly o: ResponseCacheOptions) {}
+  constructor(private readonly o: ResponseCacheOptions) {
+    this.counts = new CacheCounts((model, c) => o.store.count(model, c), o.countIntervalMs ?? 1000, (err) => o.onError(err, 'count'));
+  }
+
+  // Writes the counts not yet written (tests, and shutdown through close()).
+  flushCounts(): Promise<void> {
+    return this.counts.flush();
+  }
+
+  close(): Promise<void> {
+    return this.counts.close();
+  }
 
   async call(
     request: { model: string; provider: string; endpoint?: string; body: Record<string, unknown>; queryText: string },
@@ -52,13 +67,13 @@ export class ResponseCache implements ModelCallCache {
         settle(found);
       }
       this.o.metrics?.llmCacheRequests.inc({ result: 'hit' });
-      await this.guard(() => this.o.store.count(request.model, { hits: 1, misses: 0, tokensSaved: found.promptTokens + found.completionTokens }), 'count');
+      this.counts.add(request.model, { hits: 1, misses: 0, tokensSaved: found.promptTokens + found.completionTokens });
       return { result: 'hit', events: found.events };
     }
 
     // A follower whose leader failed makes its own call, without taking the lead.
     this.o.metrics?.llmCacheRequests.inc({ result: 'miss' });
-    await this.guard(() => this.o.store.count(request.model, { hits: 0, misses: 1, tokensSaved: 0 }), 'count');
+    this.counts.add(request.model, { hits: 0, misses: 1, tokensSaved: 0 });
     return { result: 'miss', events: this.record(request, real, { key, normalised, settings, settle }) };
   }
 

@@ -1,0 +1,69 @@
+// Hits, misses and tokens saved per model, added up in memory and written to the analytics
+// table once per interval: one upsert per model per interval, off the model call's path.
+//
+// Why: a (day, model) is one analytics row. Written and awaited per call, every call that
+// started at the same moment queued on that row's lock, and on a commit each, before its
+// first token: in the bench, 500 answers starting within 2 s with the cache on waited up to
+// 14 s at p99.
+//
+// Bound: one entry per model. A write that fails is added back and goes with the next one,
+// so counts may be late but are not lost while the process runs; a crash loses at most one
+// interval of them. Counts of the last interval before midnight (UTC) may land on the next day.
+export interface Counts {
+  hits: number;
+  misses: number;
+  tokensSaved: number;
+}
+
+export class CacheCounts {
+  private pending = new Map<string, Counts>();
+  private inFlight: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly write: (model: string, c: Counts) => Promise<void>,
+    private readonly intervalMs: number,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  add(model: string, c: Counts): void {
+    const p = this.pending.get(model);
+    if (p === undefined) this.pending.set(model, { ...c });
+    else {
+      p.hits += c.hits;
+      p.misses += c.misses;
+      p.tokensSaved += c.tokensSaved;
+    }
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => void this.flush(), this.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  // Writes what has been added so far; one write at a time, a call during one waits for it
+  // and then writes what came meanwhile.
+  flush(): Promise<void> {
+    if (this.inFlight) return this.inFlight.then(() => this.flush());
+    if (this.pending.size === 0) return Promise.resolve();
+    const batch = this.pending;
+    this.pending = new Map();
+    this.inFlight = (async () => {
+      for (const [model, c] of batch) {
+        try {
+          await this.write(model, c);
+        } catch (err) {
+          this.add(model, c);
+          this.onError(err);
+        }
+      }
+    })().finally(() => { this.inFlight = undefined; });
+    return this.inFlight;
+  }
+
+  // Stops the timer and writes what is left (at shutdown).
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+}
