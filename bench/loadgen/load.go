@@ -238,10 +238,12 @@ func runLoad() error {
 	var senders sync.WaitGroup
 	sendErrs := atomic.Int64{}
 	var firstSendErr atomic.Value
+	// Each conversation asks its own question, in this row and across rows, as users do: a
+	// response cache misses (a hit would replay tokens stamped when they were first made).
+	row := uuid()
 	for i := 0; i < m; i++ {
 		time.Sleep(time.Until(t0.Add(time.Duration(i) * time.Duration(cfg.SpreadMs) * time.Millisecond / time.Duration(m))))
-		// Each conversation asks its own question, as users do: a response cache misses.
-		msg, _ := json.Marshal(map[string]string{"type": "message", "client_msg_id": uuid(), "content": fmt.Sprintf("%s (conversation %d)", cfg.Question, i)})
+		msg, _ := json.Marshal(map[string]string{"type": "message", "client_msg_id": uuid(), "content": fmt.Sprintf("%s (%s #%d)", cfg.Question, row, i)})
 		if cfg.Convs[i].Send == "" {
 			if err := receivers[i].send(msg); err != nil {
 				sendErrs.Add(1)

@@ -1,10 +1,9 @@
 // Hits, misses and tokens saved per model, added up in memory and written to the analytics
 // table once per interval: one upsert per model per interval, off the model call's path.
 //
-// Why: a (day, model) is one analytics row. Written and awaited per call, every call that
-// started at the same moment queued on that row's lock, and on a commit each, before its
-// first token: in the bench, 500 answers starting within 2 s with the cache on waited up to
-// 14 s at p99.
+// Why: written and awaited per call, every model call waited for a round trip and a commit
+// before its first token (or its replay), and every call updated the same (day, model)
+// row, so concurrent calls queue on its lock. Now a burst of calls costs one upsert.
 //
 // Bound: one entry per model. A write that fails is added back and goes with the next one,
 // so counts may be late but are not lost while the process runs; a crash loses at most one
