@@ -102,7 +102,7 @@ export const CONFIG_VARS = {
   LLM_MAX_STEPS: { schema: z.coerce.number().int().min(1).max(50), default: '6', help: 'model calls per run; the last one must answer without tools' },
   CACHE_ENABLED: { schema: bool, default: 'true', help: 'response cache for models without a cache_config row' },
   CACHE_TTL_S: { schema: z.coerce.number().int().min(1), default: '86400', help: 'cache entry lifetime for models without a cache_config row' },
-  CACHE_MAX_ENTRIES: { schema: z.coerce.number().int().min(1), default: '10000', help: 'cache entries kept per model without a cache_config row (oldest go first)' },
+  CACHE_MAX_ENTRIES: { schema: z.coerce.number().int().min(1), default: '10000', help: 'cache entries kept per model without a cache_config row (oldest go first; trimmed after every tenth of this many saves)' },
   CACHE_PURGE_INTERVAL_S: { schema: z.coerce.number().int().min(1), default: '300', help: 'how often expired cache entries are deleted' },
   ADMIN_CLAIM: { schema: z.string().min(1), default: 'roles', help: 'JWT claim that grants admin endpoints (/api/v1/cache/stats, /api/v1/cache/config)' },
   ADMIN_ROLE: { schema: z.string().min(1), default: 'admin', help: 'value of ADMIN_CLAIM (a string, or one element of an array) that means admin' },

@@ -35,6 +35,8 @@ export interface CacheStore<E = unknown> {
   // a live entry, counted as a hit
   take(key: string): Promise<StoredResponse<E> | undefined>;
   save(e: NewCacheEntry<E>, s: CacheSettings): Promise<void>;
+  // drops the model's oldest entries past maxEntries
+  trim(model: string, maxEntries: number): Promise<void>;
   count(model: string, c: { hits: number; misses: number; tokensSaved: number }): Promise<void>;
 }
 

@@ -3,7 +3,7 @@
 import type { CacheAdminStore, CacheStore, ModelCacheSettings } from '../core/cache.js';
 import type { Db } from './client.js';
 import {
-  cacheSettings, cacheStats, countCacheRequest, deleteCacheSettings, listCacheSettings, purgeExpiredCache, saveCacheEntry,
+  cacheSettings, cacheStats, countCacheRequest, deleteCacheSettings, listCacheSettings, purgeExpiredCache, saveCacheEntry, trimCacheEntries,
   takeCacheEntry, upsertCacheSettings, type ModelCacheSettingsRow,
 } from './cache.js';
 
@@ -21,7 +21,8 @@ export function responseCacheStore<E>(db: Db): CacheStore<E> {
     save: (e, s) => saveCacheEntry(db, {
       key: e.key, model: e.model, provider: e.provider, request: e.request, queryText: e.queryText, events: e.response.events,
       responseText: e.responseText, promptTokens: e.response.promptTokens, completionTokens: e.response.completionTokens,
-    }, s.ttlSeconds, s.maxEntries),
+    }, s.ttlSeconds),
+    trim: (model, maxEntries) => trimCacheEntries(db, model, maxEntries),
     count: (model, c) => countCacheRequest(db, model, c),
   };
 }

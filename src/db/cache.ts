@@ -68,11 +68,8 @@ export interface NewCacheEntry {
   completionTokens: number;
 }
 
-// Stores (or refreshes) an entry, then keeps the model's newest maxEntries.
-// Two statements, not sql.begin() (postgres.js 3.4.9 crashes the process when a
-// transaction's backend dies): the prune is idempotent, so a failure between the two only
-// leaves the model over its bound until the next save.
-export async function saveCacheEntry(db: Db, e: NewCacheEntry, ttlSeconds: number, maxEntries: number): Promise<void> {
+// Stores (or refreshes) an entry.
+export async function saveCacheEntry(db: Db, e: NewCacheEntry, ttlSeconds: number): Promise<void> {
   await db.timed('cache.save', (sql) => sql`
     INSERT INTO llm_response_cache (key, model, provider, request, query_text, events, response_text, prompt_tokens, completion_tokens, expires_at)
     VALUES (${e.key}, ${e.model}, ${e.provider}, ${sql.json(e.request as never)}, ${e.queryText}, ${sql.json(e.events as never)},
@@ -80,9 +77,17 @@ export async function saveCacheEntry(db: Db, e: NewCacheEntry, ttlSeconds: numbe
     ON CONFLICT (key) DO UPDATE SET events = EXCLUDED.events, response_text = EXCLUDED.response_text,
       prompt_tokens = EXCLUDED.prompt_tokens, completion_tokens = EXCLUDED.completion_tokens,
       created_at = clock_timestamp(), expires_at = EXCLUDED.expires_at`);
+}
+
+// Keeps the model's newest maxEntries. It walks maxEntries index entries, so callers run it
+// once per a share of maxEntries saves, not after each. A statement of its own, not in a
+// transaction with the save (postgres.js 3.4.9 crashes the process when a transaction's
+// backend dies): it is idempotent, so a failure only leaves the model over its bound until
+// the next trim.
+export async function trimCacheEntries(db: Db, model: string, maxEntries: number): Promise<void> {
   await db.timed('cache.prune', (sql) => sql`
     DELETE FROM llm_response_cache WHERE key IN (
-      SELECT key FROM llm_response_cache WHERE model = ${e.model}
+      SELECT key FROM llm_response_cache WHERE model = ${model}
        ORDER BY created_at DESC OFFSET ${maxEntries})`);
 }
 

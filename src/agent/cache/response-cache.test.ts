@@ -19,6 +19,7 @@ function slowSaveStore() {
       rows.set(e.key, e.response);
     },
     count: async () => undefined,
+    trim: async () => undefined,
   };
   return { store, release };
 }
@@ -63,6 +64,7 @@ describe('counting hits and misses', () => {
       save: async (e) => void rows.set(e.key, e.response),
       // the analytics row is locked by others: this write does not return
       count: () => { writes++; return new Promise<void>(() => undefined); },
+      trim: async () => undefined,
     };
     const cache = new ResponseCache({ store, defaults: { enabled: true, ttlSeconds: 60, maxEntries: 10 }, onError: (err) => { throw err; }, countIntervalMs: 60_000 });
     const real = async function* (): AsyncGenerator<ModelEvent> {
@@ -76,5 +78,40 @@ describe('counting hits and misses', () => {
     expect(writes).toBe(0);
     void cache.flushCounts();
     expect(writes).toBe(1); // both calls' counts in one write
+  });
+});
+
+describe('keeping a model to its bound', () => {
+  const storeWith = (maxEntries: number, trims: number[]) => {
+    let saves = 0;
+    const store: CacheStore = {
+      settings: async () => ({ enabled: true, ttlSeconds: 60, maxEntries }),
+      take: async () => undefined,
+      save: async () => void saves++,
+      count: async () => undefined,
+      trim: async (_model, max) => { expect(max).toBe(maxEntries); trims.push(saves); },
+    };
+    return store;
+  };
+  const answer = async function* (): AsyncGenerator<ModelEvent> {
+    yield { type: 'text', text: 'a' };
+  };
+  const ask = async (cache: ResponseCache, q: string) => {
+    const call = await cache.call({ ...request, body: { messages: [{ role: 'user', content: q }] }, queryText: q }, answer, new AbortController().signal);
+    for await (const ev of call.events) void ev;
+  };
+
+  it('trims after every tenth of the bound in saves, not after each (a trim walks the bound\'s worth of entries)', async () => {
+    const trims: number[] = [];
+    const cache = new ResponseCache({ store: storeWith(100, trims), defaults: { enabled: true, ttlSeconds: 60, maxEntries: 100 }, onError: (err) => { throw err; } });
+    for (let i = 0; i < 25; i++) await ask(cache, `q${i}`);
+    expect(trims).toEqual([10, 20]);
+  });
+
+  it('trims after every save when the bound is under ten', async () => {
+    const trims: number[] = [];
+    const cache = new ResponseCache({ store: storeWith(2, trims), defaults: { enabled: true, ttlSeconds: 60, maxEntries: 2 }, onError: (err) => { throw err; } });
+    for (let i = 0; i < 3; i++) await ask(cache, `q${i}`);
+    expect(trims).toEqual([1, 2, 3]);
   });
 });

@@ -28,6 +28,8 @@ const MAX_QUERY_TEXT = 500;
 
 export class ResponseCache implements ModelCallCache {
   private readonly inflight = new Map<string, Promise<StoredResponse | undefined>>();
+  // saves per model since its entries were last trimmed to its bound (one entry per model)
+  private readonly sinceTrim = new Map<string, number>();
   private readonly counts: CacheCounts;
 
   constructor(private readonly o: ResponseCacheOptions) {
@@ -98,11 +100,22 @@ export class ResponseCache implements ModelCallCache {
             key, model: request.model, provider: request.provider, request: o.normalised,
             queryText: request.queryText.slice(0, MAX_QUERY_TEXT), response, responseText,
           }, o.settings), 'save');
+          await this.trimNowAndThen(request.model, o.settings.maxEntries);
         }
       } finally {
         if (settle) this.inflight.delete(key);
       }
     });
+  }
+
+  // Trimming walks maxEntries index entries; after every tenth of maxEntries saves it costs
+  // a constant per save, and a model holds up to 10 % more entries than its bound (per
+  // replica) until the next trim.
+  private async trimNowAndThen(model: string, maxEntries: number): Promise<void> {
+    const n = (this.sinceTrim.get(model) ?? 0) + 1;
+    if (n < Math.max(1, Math.floor(maxEntries / 10))) return void this.sinceTrim.set(model, n);
+    this.sinceTrim.set(model, 0);
+    await this.guard(() => this.o.store.trim(model, maxEntries), 'trim');
   }
 
   private async settings(model: string): Promise<CacheSettings> {
