@@ -24,20 +24,27 @@ function source(values: number[], error?: Error) {
   return { make, seen };
 }
 
+// An end that takes a turn of the event loop, and says when it has finished.
+function slowEnd() {
+  const ends: [number[], boolean][] = [];
+  let done = false;
+  const end = async (events: number[], completed: boolean) => {
+    ends.push([[...events], completed]);
+    await new Promise((r) => setImmediate(r));
+    done = true;
+  };
+  return { ends, end, finished: () => done };
+}
+
 describe('Recording', () => {
   it('hands the events on in order and ends, completed, with all of them before the reader sees the end', async () => {
     const { make, seen } = source([1, 2, 3]);
-    const ends: [number[], boolean][] = [];
-    let endDone = false;
-    const rec = new Recording(make, async (events, completed) => {
-      ends.push([[...events], completed]);
-      await new Promise((r) => setImmediate(r));
-      endDone = true;
-    });
+    const { ends, end, finished } = slowEnd();
+    const rec = new Recording(make, end);
     expect(seen.started).toBe(0); // the call is made at the first read
     const got: number[] = [];
     for await (const v of rec) got.push(v);
-    expect(endDone).toBe(true);
+    expect(finished()).toBe(true);
     expect(got).toEqual([1, 2, 3]);
     expect(ends).toEqual([[[1, 2, 3], true]]);
     expect(await rec.next()).toEqual({ done: true, value: undefined });
@@ -47,16 +54,11 @@ describe('Recording', () => {
   it('ends not completed when the call fails, and the reader gets the failure after the end', async () => {
     const boom = new Error('stream broke');
     const { make } = source([1, 2], boom);
-    const ends: [number[], boolean][] = [];
-    let endDone = false;
-    const rec = new Recording(make, async (events, completed) => {
-      ends.push([[...events], completed]);
-      await new Promise((r) => setImmediate(r));
-      endDone = true;
-    });
+    const { ends, end, finished } = slowEnd();
+    const rec = new Recording(make, end);
     const got: number[] = [];
     await expect((async () => { for await (const v of rec) got.push(v); })()).rejects.toBe(boom);
-    expect(endDone).toBe(true);
+    expect(finished()).toBe(true);
     expect(got).toEqual([1, 2]);
     expect(ends).toEqual([[[1, 2], false]]);
   });
