@@ -4,10 +4,11 @@
 // in batches: everything queued while the previous batch was in flight goes in one round
 // trip, one transaction, as few NOTIFY payloads as fit in 8000 bytes each. A batch leaves
 // at once when the bus was quiet, else no sooner than `lingerMs` after the previous one
-// began (Nagle; Kafka's linger.ms): each round trip wakes PostgreSQL's backend, every
-// listener's backend and every other replica, and that wake-up, not the bytes, is what a
-// NOTIFY costs, so under load fewer, fuller batches cost less for the same tokens. NOTIFY order is
-// per sending session and one connection sends, so each conversation's order holds.
+// began (Nagle; Kafka's linger.ms): each round trip wakes the sending backend, every
+// listening backend (through PostgreSQL 18 they filter channels once woken) and the
+// replicas it reaches, and those wake-ups, not the bytes, are what a NOTIFY costs; under
+// load fewer, fuller batches cost less for the same tokens. NOTIFY order is per sending
+// session and one connection sends, so each conversation's order holds.
 // Items too big for a payload travel by reference through bus_events.
 //
 // Routing: each replica announces the conversations it watches (_watch/_unwatch), and on
