@@ -5,6 +5,7 @@ import type { RunFailureCode } from '../protocol/errors.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import type { AgentFailureCode } from './agent.js';
 import type { Bus } from './bus.js';
+import type { FinishStatus, StoredEnd } from './run-store.js';
 
 export type RunFailedFrame = Extract<ServerFrame, { type: 'run.failed' }>;
 
@@ -19,12 +20,14 @@ export function runFailed(run: { runId: string; messageId: string }, code: RunFa
 // end waited out a database outage got the row as it stood (the text saved before the
 // outage) and no snapshot, since the run was over; without the text it would keep that
 // shorter copy.
-export function endFrame(
-  run: { runId: string; messageId: string; seq: number; content: string },
-  status: 'complete' | 'cancelled' | 'interrupted' | 'failed',
-  stored: { changed: boolean; status: string; content: string },
-  end: { usage: { prompt_tokens: number; completion_tokens: number }; cached: boolean; failure: { code: AgentFailureCode; message: string } | undefined },
-): ServerFrame {
+// How a run ended, as the run saw it.
+export interface RunEnd {
+  usage: { prompt_tokens: number; completion_tokens: number };
+  cached: boolean;
+  failure: { code: AgentFailureCode; message: string } | undefined;
+}
+
+export function endFrame(run: { runId: string; messageId: string; seq: number; content: string }, status: FinishStatus, stored: StoredEnd, end: RunEnd): ServerFrame {
   const completed = (content: string): ServerFrame => ({ type: 'response.completed', run_id: run.runId, message_id: run.messageId, seq: run.seq, content, cached: end.cached, usage: end.usage });
   if (!stored.changed) {
     if (stored.status === 'complete') return completed(stored.content);

@@ -5,6 +5,10 @@ import type { ChunkStore } from './answer-writer.js';
 import type { Message } from './message.js';
 
 export type FinishStatus = 'complete' | 'cancelled' | 'interrupted' | 'failed';
+// What an answer's row holds after its end: changed false when the row was no longer
+// streaming (another replica, or our own lost-reply attempt, ended it); status and content
+// as stored.
+export interface StoredEnd { changed: boolean; status: string; content: string }
 
 export interface Checkpoint { runId: string; conversationId: string; messageId: string; step: number; kind: string; state: Record<string, unknown> }
 // The last one, written with the answer's end: its kind follows from what the end stored.
@@ -21,7 +25,7 @@ export interface RunStore extends ChunkStore {
   // changed=false: the row had already ended (another replica marked it); status and
   // content are then what is stored. last: the run's final checkpoint, stored with the
   // end (kind: the status, or lost_<stored status> when changed=false), once per step.
-  finish(messageId: string, content: string, status: FinishStatus, metadata: Record<string, unknown>, last: FinalCheckpoint): Promise<{ changed: boolean; status: string; content: string }>;
+  finish(messageId: string, content: string, status: FinishStatus, metadata: Record<string, unknown>, last: FinalCheckpoint): Promise<StoredEnd>;
   checkpoint(c: Checkpoint): Promise<void>;
   toolCall(t: { id: string; runId: string; conversationId: string; messageId: string; name: string; arguments: Record<string, unknown> }): Promise<void>;
   toolResult(t: { id: string; status: 'succeeded' | 'failed' | 'denied'; result: unknown; error: string | null; durationMs: number }): Promise<void>;

@@ -4,7 +4,7 @@
 // every FLUSH_MS by the AnswerWriter), and the answer ends as complete, cancelled,
 // interrupted (shutdown) or failed, its full text written once.
 import { randomUUID } from 'node:crypto';
-import { AgentFailure, type Agent, type AgentEvent, type AgentFailureCode } from './agent.js';
+import { AgentFailure, type Agent, type AgentEvent } from './agent.js';
 import type { Logger } from '../log.js';
 import { errInfo } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -14,8 +14,8 @@ import { AnswerWriter } from './answer-writer.js';
 import type { ToolGate } from './approvals.js';
 import type { Bus } from './bus.js';
 import type { Hub } from './hub.js';
-import { endFrame } from './run-frames.js';
-import type { FinalCheckpoint, FinishStatus, RunStore } from './run-store.js';
+import { endFrame, type RunEnd } from './run-frames.js';
+import type { FinalCheckpoint, FinishStatus, RunStore, StoredEnd } from './run-store.js';
 import { TurnTokens } from './turn-tokens.js';
 import { isUuid, stableUuid } from './stable-uuid.js';
 
@@ -154,7 +154,7 @@ export class RunManager {
     const save = this.writer.track(run);
     let usage = { prompt_tokens: 0, completion_tokens: 0 };
     let cached = false;
-    let failure: { code: AgentFailureCode; message: string } | undefined;
+    let failure: RunEnd['failure'];
     let outcome: 'complete' | 'failed' | EndReason = 'complete';
     let thinking: { step: number; text: string } | undefined;
     const endThinking = async () => {
@@ -240,7 +240,7 @@ export class RunManager {
 
   private async finalize(
     run: LocalRun, outcome: 'complete' | 'failed' | EndReason,
-    end: { usage: { prompt_tokens: number; completion_tokens: number }; cached: boolean; failure: { code: AgentFailureCode; message: string } | undefined },
+    end: RunEnd,
     lastStep: number,
   ): Promise<void> {
     const { usage, cached, failure } = end;
@@ -263,7 +263,7 @@ export class RunManager {
 
   // The terminal update waits out a database outage: clients hear the end only once it
   // is stored.
-  private finishStored(run: LocalRun, status: FinishStatus, metadata: Record<string, unknown>, last: FinalCheckpoint): Promise<{ changed: boolean; status: string; content: string }> {
+  private finishStored(run: LocalRun, status: FinishStatus, metadata: Record<string, unknown>, last: FinalCheckpoint): Promise<StoredEnd> {
     return this.untilStored('the end', run.runId, () => this.d.store.finish(run.messageId, run.content, status, metadata, last));
   }
 

@@ -2,7 +2,7 @@
 // answer_chunks, its end, and which answers another replica ended.
 import type { Db } from './client.js';
 import type { AnswerChunk } from '../core/answer-writer.js';
-import type { FinalCheckpoint } from '../core/run-store.js';
+import type { FinalCheckpoint, FinishStatus, StoredEnd } from '../core/run-store.js';
 
 // One statement for the text every streaming answer of this process produced since its
 // last flush. A retry after an unclear failure (the commit may have happened) starts at
@@ -15,18 +15,12 @@ export async function appendAnswerChunks(db: Db, chunks: AnswerChunk[]): Promise
     ON CONFLICT (message_id, off) DO UPDATE SET text = EXCLUDED.text`);
 }
 
-export interface FinishResult {
-  changed: boolean; // false: the row was no longer streaming (another replica marked it)
-  status: string; // as stored after the statement
-  content: string;
-}
-
 // Ends an answer with its full text, written once, drops its chunks, and stores the run's
 // final checkpoint; returns what the row holds afterwards: clients must be told what is
 // stored, so a row another replica already ended is reported as it stands. The checkpoint
 // of a step is stored once: a retry after a lost reply finds it there.
-export async function finishAnswer(db: Db, messageId: string, content: string, status: 'complete' | 'cancelled' | 'interrupted' | 'failed', metadata: Record<string, unknown>,
-  last: FinalCheckpoint): Promise<FinishResult> {
+export async function finishAnswer(db: Db, messageId: string, content: string, status: FinishStatus, metadata: Record<string, unknown>,
+  last: FinalCheckpoint): Promise<StoredEnd> {
   const rows = await db.timed('runs.finish', (sql) => sql<{ changed: boolean; status: string; content: string | null }[]>`
     WITH upd AS (
       UPDATE messages SET content = ${content}, status = ${status}, updated_at = clock_timestamp(),
