@@ -108,18 +108,14 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
   let lastBatch = -Infinity; // when the last batch was taken
   let ending = false; // closing: what is left leaves without lingering
   const held = () => (ending ? 0 : lastBatch + linger - now());
-  let lingering: NodeJS.Timeout | undefined;
   const headFor = () => `${JSON.stringify({ o: replicaId, t: Date.now() }).slice(0, -1)},"n":`;
   const enqueue = (item: Item) => {
     outbox.push(item);
     if (!sending && !scheduled) {
-      // Everything published in this turn of the event loop leaves together, or in the
-      // linger window when the previous batch began within it.
+      // Everything published in this turn of the event loop leaves together (and, under
+      // load, what comes in the linger window the pump waits out).
       scheduled = true;
-      const wait = held();
-      const go = () => { scheduled = false; lingering = undefined; void pump(); };
-      if (wait > 0) lingering = setTimeout(go, wait);
-      else setImmediate(go);
+      setImmediate(() => { scheduled = false; void pump(); });
     }
   };
   const pump = async () => {
@@ -276,11 +272,6 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
     async close() {
       clearInterval(pruner);
       ending = true;
-      if (lingering) {
-        clearTimeout(lingering);
-        lingering = undefined;
-        scheduled = false;
-      }
       enqueue({ kind: '_bye' });
       for (let i = 0; i < 100 && (sending || scheduled || outbox.length > 0); i++) await new Promise((r) => setTimeout(r, 20));
       closing = true;
