@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Pushing } from '../pushing.js';
 import { Recording } from './recording.js';
 
 // A source that hands out `values`, then fails with `error` if given; records whether it was closed.
@@ -81,5 +82,38 @@ describe('Recording', () => {
     await rec.return();
     expect(seen.started).toBe(0);
     expect(ends).toEqual([false]);
+  });
+
+  it('passes what a pushing call pushes on to its own sink, recorded in its place among what is read', async () => {
+    // A pushing source, driven by hand: while the reader waits, an item goes to the sink first.
+    let parked: ((r: IteratorResult<number>) => void) | undefined;
+    const src: Pushing<number> = {
+      sink: undefined,
+      [Symbol.asyncIterator]() { return this; },
+      next: () => new Promise((r) => { parked = r; }),
+    };
+    const send = (r: IteratorResult<number>) => {
+      if (r.done !== true && src.sink?.(r.value)) return;
+      const p = parked!;
+      parked = undefined;
+      p(r);
+    };
+    const { ends, end } = slowEnd();
+    const rec = new Recording(() => src, end);
+    const taken: number[] = [];
+    rec.sink = (v) => v % 2 === 1 && taken.push(v) > 0; // takes the odd ones
+    const first = rec.next();
+    send({ done: false, value: 1 });
+    send({ done: false, value: 2 });
+    expect(await first).toEqual({ done: false, value: 2 });
+    const second = rec.next();
+    send({ done: false, value: 3 });
+    send({ done: false, value: 4 });
+    expect(await second).toEqual({ done: false, value: 4 });
+    const last = rec.next();
+    send({ done: true, value: undefined });
+    expect(await last).toEqual({ done: true, value: undefined });
+    expect(taken).toEqual([1, 3]);
+    expect(ends).toEqual([[[1, 2, 3, 4], true]]);
   });
 });

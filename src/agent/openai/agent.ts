@@ -7,6 +7,7 @@ import { runApprovedTool, toolSpecs } from '../tools/registry.js';
 import type { ToolDefinition } from '../tools/tool.js';
 import type { Agent, AgentContext, AgentEvent, ChatTurn } from '../../core/agent.js';
 import type { ModelCallCache } from '../cache/types.js';
+import { isPushing } from '../pushing.js';
 import { chatCall, type ChatCallOptions } from './chat-call.js';
 import type { ToolCallRequest } from './chunks.js';
 import { CancelledError } from './http-stream.js';
@@ -74,7 +75,17 @@ export class OpenAiAgent implements Agent {
           ? await this.o.cache.call({ model: this.o.model, provider: this.name, endpoint: this.o.baseUrl, body, queryText: question }, real, ctx.signal)
           : { result: 'bypass', events: real() };
         cached = call.result === 'hit';
-        for await (const ev of call.events) {
+        const events = call.events;
+        // The answer's text goes to the run straight from the body's pieces while this loop
+        // waits; what the run does not take comes round the loop.
+        if (isPushing(events) && ctx.delta) {
+          events.sink = (ev) => {
+            if (ev.type !== 'text' || ctx.signal.aborted || !ctx.delta!(ev.text)) return false;
+            text += ev.text;
+            return true;
+          };
+        }
+        for await (const ev of events) {
           if (ctx.signal.aborted) return;
           switch (ev.type) {
             case 'reasoning':

@@ -7,6 +7,7 @@ import { retryDelayMs } from '../retry.js';
 import { ChunkDecoder, type ModelEvent } from './chunks.js';
 import { LlmError } from './errors.js';
 import { CancelledError, openStream, type BodyStream, type StreamTimeouts } from './http-stream.js';
+import type { Pushing } from '../pushing.js';
 import { SseParser } from './sse.js';
 
 export interface ChatCallOptions {
@@ -25,28 +26,39 @@ export function completionsUrl(baseUrl: string): URL {
 
 // A hand-written async iterator, not an async generator: an answer is hundreds of events,
 // and a generator's yield adds a promise, an await and a request record per event on top
-// of the consumer's own await. Here an event costs the consumer's promise and one await
-// on the body, and the events of one piece are handed out without any.
-export function chatCall(request: Record<string, unknown>, o: ChatCallOptions, signal: AbortSignal): AsyncIterableIterator<ModelEvent> {
+// of the consumer's own await. The body's pieces are decoded as they arrive; an event costs
+// the consumer's promise, or nothing when its sink takes it (Pushing).
+export function chatCall(request: Record<string, unknown>, o: ChatCallOptions, signal: AbortSignal): Pushing<ModelEvent> {
   return new ChatCall(JSON.stringify(request), o, signal);
 }
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+// decoded events waiting for a reader that is behind, past which the body is paused
+const HOLD_AT = 64;
 
-class ChatCall implements AsyncIterableIterator<ModelEvent> {
+class ChatCall implements Pushing<ModelEvent> {
+  sink: ((ev: ModelEvent) => boolean) | undefined;
   private readonly url: URL;
   private attempt = 0;
   // an event was decoded: a retry would show the user a second beginning
   private started = false;
   private stream: BodyStream | undefined;
+  // the attempt whose body is heard
+  private listening: object | undefined;
+  // the body is paused until the reader catches up
+  private held = false;
   private sse = new SseParser();
   private dec = new ChunkDecoder();
   // decoded and not yet handed out: ready[at..]
   private readonly ready: ModelEvent[] = [];
   private at = 0;
   private ended = false;
+  // what broke the current attempt (retried or not), seen by the reader once it wakes
+  private broken: unknown;
   // thrown once the events decoded before it are handed out
   private failure: { err: unknown } | undefined;
+  // the reader waits in next() for the body
+  private parked: (() => void) | undefined;
 
   constructor(private readonly body: string, private readonly o: ChatCallOptions, private readonly signal: AbortSignal) {
     this.url = completionsUrl(o.baseUrl);
@@ -57,7 +69,7 @@ class ChatCall implements AsyncIterableIterator<ModelEvent> {
   }
 
   next(): Promise<IteratorResult<ModelEvent>> {
-    if (this.at < this.ready.length) return Promise.resolve({ value: this.ready[this.at++]!, done: false });
+    if (this.at < this.ready.length) return Promise.resolve({ value: this.take(), done: false });
     return this.pull();
   }
 
@@ -70,21 +82,35 @@ class ChatCall implements AsyncIterableIterator<ModelEvent> {
     return Promise.resolve(DONE);
   }
 
+  private take(): ModelEvent {
+    const ev = this.ready[this.at++]!;
+    if (this.at === this.ready.length) {
+      this.ready.length = this.at = 0;
+      if (this.held) {
+        this.held = false;
+        this.stream?.resume();
+      }
+    }
+    return ev;
+  }
+
   private async pull(): Promise<IteratorResult<ModelEvent>> {
     for (;;) {
-      if (this.at < this.ready.length) return { value: this.ready[this.at++]!, done: false };
+      if (this.at < this.ready.length) return { value: this.take(), done: false };
       if (this.failure) {
         const { err } = this.failure;
         this.failure = undefined;
         throw err;
       }
       if (this.ended) return DONE;
-      this.ready.length = this.at = 0;
       try {
-        this.stream ??= await this.open();
-        const piece = await this.stream.next();
-        if (piece === undefined) this.endOfBody();
-        else this.decodePiece(piece);
+        if (this.broken !== undefined) {
+          const err = this.broken;
+          this.broken = undefined;
+          throw err;
+        }
+        if (this.stream === undefined) await this.open();
+        else await new Promise<void>((wake) => { this.parked = wake; });
       } catch (err) {
         this.closeStream();
         await this.retryOrFail(err);
@@ -92,14 +118,66 @@ class ChatCall implements AsyncIterableIterator<ModelEvent> {
     }
   }
 
-  private async open(): Promise<BodyStream> {
-    this.sse = new SseParser();
+  private async open(): Promise<void> {
+    const sse = (this.sse = new SseParser());
     this.dec = new ChunkDecoder();
-    return openStream({ url: this.url, body: this.body, apiKey: this.o.apiKey, timeouts: this.o.timeouts, signal: this.signal });
+    // A listener per attempt: an attempt given up on is never heard from again.
+    const me = {};
+    this.listening = me;
+    const stream = await openStream({ url: this.url, body: this.body, apiKey: this.o.apiKey, timeouts: this.o.timeouts, signal: this.signal }, {
+      // These run from the response's events: nothing may escape them.
+      piece: (b) => {
+        if (this.listening !== me) return;
+        try {
+          this.decodePiece(sse.push(b));
+        } catch (err) {
+          this.broke(err);
+        }
+        this.arrived();
+      },
+      end: () => {
+        if (this.listening !== me) return;
+        try {
+          this.endOfBody();
+        } catch (err) {
+          this.broke(err);
+        }
+        this.arrived();
+      },
+      error: (err) => {
+        if (this.listening !== me) return;
+        this.broke(err);
+        this.arrived();
+      },
+    });
+    if (this.listening === me) this.stream = stream;
+    else stream.close();
   }
 
-  private decodePiece(piece: Buffer): void {
-    for (const payload of this.sse.push(piece)) {
+  private broke(err: unknown): void {
+    this.closeStream();
+    this.broken = err;
+  }
+
+  // The body brought something (decoded events, its end, a failure): the reader is woken for
+  // it, or, when it is behind by HOLD_AT events, the body is held until it catches up.
+  private arrived(): void {
+    const wake = this.parked;
+    if (wake === undefined) {
+      if (!this.held && this.stream !== undefined && this.ready.length - this.at >= HOLD_AT) {
+        this.held = true;
+        this.stream.pause();
+      }
+      return;
+    }
+    if (this.at < this.ready.length || this.ended || this.broken !== undefined || this.failure !== undefined) {
+      this.parked = undefined;
+      wake();
+    }
+  }
+
+  private decodePiece(payloads: string[]): void {
+    for (const payload of payloads) {
       this.add(this.dec.decode(payload));
       if (this.dec.finished) {
         this.closeStream();
@@ -121,7 +199,20 @@ class ChatCall implements AsyncIterableIterator<ModelEvent> {
   private add(events: ModelEvent[]): void {
     for (const ev of events) {
       this.started = true;
+      // Offered only while the reader waits with nothing queued, so it keeps its place.
+      if (this.parked !== undefined && this.at === this.ready.length && this.sink !== undefined && this.offer(ev)) continue;
       this.ready.push(ev);
+    }
+  }
+
+  private offer(ev: ModelEvent): boolean {
+    try {
+      return this.sink!(ev);
+    } catch (err) {
+      // the reader's own failure: not the model server's, so never retried
+      this.fail(err);
+      this.closeStream();
+      return true;
     }
   }
 
@@ -144,5 +235,7 @@ class ChatCall implements AsyncIterableIterator<ModelEvent> {
   private closeStream(): void {
     this.stream?.close();
     this.stream = undefined;
+    this.listening = undefined;
+    this.held = false;
   }
 }
