@@ -37,6 +37,17 @@ describe('migrate', () => {
     expect(uniq.map((u) => u.conname).sort()).toEqual(['messages_conversation_client_msg_key', 'messages_conversation_seq_key']);
   });
 
+  it('gives messages only the indexes its queries use', async () => {
+    // Every message written pays for each index; the full-text one (0001) served no query
+    // (the conversation search filters along (conversation_id, seq)) and 0007 drops it.
+    expect((await migrate()).code).toBe(0);
+    const idx = await query((sql) => sql<{ indexname: string }[]>`SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'messages'`);
+    expect(idx.map((i) => i.indexname).sort()).toEqual([
+      'messages_conversation_client_msg_key', 'messages_conversation_seq_key', 'messages_pkey', 'messages_reply_to_key',
+      'messages_run_idx', 'messages_streaming_idx', 'messages_streaming_runner_idx',
+    ]);
+  });
+
   it('is a no-op when re-run', async () => {
     expect((await migrate()).code).toBe(0);
     const again = await migrate();
