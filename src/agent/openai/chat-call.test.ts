@@ -6,8 +6,8 @@ import type { ModelEvent } from './chunks.js';
 
 // /many: three tokens in one piece, then one per piece; /endless: a token every 20 ms
 // until the client goes (closed counts those disconnects); /bad: a token, then a broken
-// chunk in the same piece; /mixed: text, reasoning, text, usage; /burst: 500 tokens in one
-// write, far past what the call queues for a reader that is behind.
+// chunk in the same piece; /mixed: text, reasoning, text, usage; /burst: the head, then 500
+// tokens in one write, far past what the call queues for a reader that is behind.
 const chunk = (text: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: text } }] })}\n\n`;
 let server: http.Server;
 let base: string;
@@ -25,7 +25,8 @@ beforeAll(async () => {
       setTimeout(() => res.end(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { reasoning_content: 'r' } }] })}\n\n${chunk('c')}`
         + `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 1, completion_tokens: 3 } })}\n\ndata: [DONE]\n\n`), 30);
     } else if (req.url === '/v1/burst/chat/completions') {
-      res.end(`${Array.from({ length: 500 }, (_, i) => chunk(`t${i} `)).join('')}data: [DONE]\n\n`);
+      res.flushHeaders();
+      setTimeout(() => res.end(`${Array.from({ length: 500 }, (_, i) => chunk(`t${i} `)).join('')}data: [DONE]\n\n`), 10);
     } else if (req.url === '/v1/bad/chat/completions') {
       res.end(`${chunk('a')}data: {not json\n\n`);
     } else {
@@ -102,6 +103,16 @@ describe('chatCall', () => {
     };
     await expect((async () => { for await (const ev of call) void ev; })()).rejects.toBe(boom);
     await expect.poll(() => closed, { timeout: 1000 }).toBe(before + 1);
+    expect(n).toBe(3);
+    // nor is it offered anything after it threw, even from the same piece
+    const burst = chatCall({}, opts('burst'), new AbortController().signal);
+    let m = 0;
+    burst.sink = () => {
+      if (++m === 2) throw boom;
+      return true;
+    };
+    await expect((async () => { for await (const ev of burst) void ev; })()).rejects.toBe(boom);
+    expect(m).toBe(2);
   });
 
   it('a reader far behind the body gets every event, in order', async () => {

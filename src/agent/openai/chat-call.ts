@@ -178,6 +178,7 @@ class ChatCall implements Pushing<ModelEvent> {
 
   private decodePiece(payloads: string[]): void {
     for (const payload of payloads) {
+      if (this.ended) return; // a sink failed
       this.add(this.dec.decode(payload));
       if (this.dec.finished) {
         this.closeStream();
@@ -198,6 +199,7 @@ class ChatCall implements Pushing<ModelEvent> {
 
   private add(events: ModelEvent[]): void {
     for (const ev of events) {
+      if (this.ended) return; // a sink failed: nothing more is offered or handed out
       this.started = true;
       // Offered only while the reader waits with nothing queued, so it keeps its place.
       if (this.parked !== undefined && this.at === this.ready.length && this.sink !== undefined && this.offer(ev)) continue;

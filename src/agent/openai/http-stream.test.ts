@@ -99,4 +99,10 @@ describe('what the connection does wrong', () => {
       }
     });
   }
+
+  it('an API key with a line break is refused before anything is sent, naming the setting', async () => {
+    await expect(openStream({ url: new URL(base), body: '{}', apiKey: 'sk-1\r\nX-Injected: 1', timeouts: { connectMs: 2000, firstTokenMs: 2000, idleMs: 2000 }, signal: new AbortController().signal }, {
+      piece: () => undefined, end: () => undefined, error: () => undefined,
+    })).rejects.toMatchObject({ code: 'llm_unauthorized', message: 'the API key holds a line break; check LLM_API_KEY' });
+  });
 });

@@ -74,7 +74,6 @@ const enum Phase { Head, Body, ErrorPage, Done }
 
 class Exchange implements BodyStream {
   private phase = Phase.Head;
-  private failure: Error | undefined;
   private timer: NodeJS.Timeout | undefined;
   // the idle timer, made once and restarted at every piece (undefined: not running)
   private idle: NodeJS.Timeout | undefined;
@@ -219,16 +218,15 @@ class Exchange implements BodyStream {
   }
 
   // Ends the exchange with an error, once: ours (a timeout, a cancel) wins over what the
-  // connection reports after we cut it.
+  // connection reports after we cut it, as the first one closes the exchange.
   private fail(err: Error): void {
-    if (this.phase === Phase.Done) return;
-    this.failure ??= err;
     const phase = this.phase;
+    if (phase === Phase.Done) return;
     this.close();
-    if (phase === Phase.Head) this.reject(this.failure);
-    else if (phase === Phase.Body) this.listener.error(this.failure);
+    if (phase === Phase.Head) this.reject(err);
+    else if (phase === Phase.Body) this.listener.error(err);
     // An error page cut short still tells us the status; the rest is only a hint.
-    else if (this.failure instanceof CancelledError || this.failure instanceof LlmError) this.reject(this.failure);
+    else if (err instanceof CancelledError || err instanceof LlmError) this.reject(err);
     else this.rejectWithErrorPage();
   }
 
