@@ -86,6 +86,23 @@ describe('LLM_PROVIDER=openai', () => {
     sock.close();
   });
 
+  it('a connection to the model server cut mid-answer: run.failed llm_unreachable with the partial answer; cut before answering: retried', async () => {
+    fake.script({ kind: 'cut', file: 'text.sse', events: 3 });
+    const conv = await createConversation(s.url, alice);
+    const { sock } = await connectReady(s.url, conv, alice);
+    sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'hi' });
+    const failed = await sock.type('run.failed', 0, 15_000);
+    expect(failed).toMatchObject({ code: 'llm_unreachable', message: expect.stringContaining('broke mid-answer') });
+    expect(await answerRow(failed.run_id)).toMatchObject({ status: 'failed', content: 'Hello! How' });
+    // the same server, cut before it answers, then answering: the retry's answer is stored whole
+    fake.script({ kind: 'cut', file: 'text.sse', events: 0 }, { kind: 'sse', file: 'text.sse' });
+    sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'again' });
+    const done = await sock.type('response.completed', 0, 15_000);
+    expect(await answerRow(done.run_id)).toMatchObject({ status: 'complete', content: done.content });
+    expect(done.content).toMatch(/^Hello! How/);
+    sock.close();
+  });
+
   it('cancel aborts the request to the model server and keeps the partial answer', async () => {
     fake.script({ kind: 'stall', file: 'text.sse', events: 3 });
     const conv = await createConversation(s.url, alice);
