@@ -171,9 +171,9 @@ export async function createNatsBus(o: NatsBusOptions): Promise<Bus> {
         log.warn({ conv, origin: env.o, seq: env.s }, 'gap in a replica\'s events on the NATS bus; re-reading from the database');
         resyncSoon(conv);
       }
-      const lag = Date.now() - env.t;
+      metrics.lag(Date.now() - env.t);
       for (const ev of events) {
-        metrics.received(eventKind(ev), lag);
+        metrics.received(eventKind(ev));
         emit(ev, false);
       }
     } else if (env.r) {

@@ -11,9 +11,12 @@ export function eventKind(ev: BusEvent): string {
 export interface BusMetrics {
   // an event handed to the remote link; `kind` as eventKind() gives it
   published(kind: string): void;
-  // an event received from another replica; `lagMs` = now − its publish time (clocks of
-  // two hosts: a skew between them shows here too)
-  received(kind: string, lagMs: number | undefined): void;
+  // an event received from another replica
+  received(kind: string): void;
+  // a bus message (one NOTIFY payload, one NATS message: many events) received from another
+  // replica `lagMs` after it was published (clocks of two hosts: a skew between them shows
+  // here too)
+  lag(lagMs: number): void;
   // an event not sent to other replicas; `reason` says why (they are told to resync)
   dropped(kind: string, reason: 'disconnected' | 'buffer_full' | 'publish_error'): void;
   // a skipped sequence number in another replica's events: this replica re-reads
@@ -28,6 +31,7 @@ export interface BusMetrics {
 export const NO_BUS_METRICS: BusMetrics = {
   published: () => undefined,
   received: () => undefined,
+  lag: () => undefined,
   dropped: () => undefined,
   gap: () => undefined,
   pendingBytes: () => undefined,

@@ -192,11 +192,11 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
     rerouted(conv);
   };
   const apply = (env: Envelope, items: Item[]) => {
-    const lag = env.t === undefined ? undefined : Date.now() - env.t;
+    if (env.t !== undefined) m.lag(Date.now() - env.t);
     for (const it of items) {
       if (isControl(it)) control(env.o, it);
       else {
-        m.received(eventKind(it), lag);
+        m.received(eventKind(it));
         subs.emit(it, false);
       }
     }

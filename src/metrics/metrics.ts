@@ -48,6 +48,7 @@ export function tallies(into: (v: string) => { inc(n: number): void }): { get: (
 
 export function createMetrics() {
   let flushFramesOut = () => {};
+  let flushBusCounts = () => {};
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const r = [registry];
@@ -148,12 +149,14 @@ export function createMetrics() {
       help: 'Events this replica handed to the cross-replica bus, by bus and event kind',
       labelNames: ['bus', 'kind'] as const,
       registers: r,
+      collect: () => flushBusCounts(),
     }),
     busReceived: new Counter({
       name: 'chat_bus_received_total',
       help: 'Events this replica received from other replicas, by bus and event kind',
       labelNames: ['bus', 'kind'] as const,
       registers: r,
+      collect: () => flushBusCounts(),
     }),
     busDropped: new Counter({
       name: 'chat_bus_dropped_total',
@@ -169,7 +172,7 @@ export function createMetrics() {
     }),
     busLag: new Histogram({
       name: 'chat_bus_lag_seconds',
-      help: 'Publish on one replica to receipt on this one (wall clocks of both hosts)',
+      help: 'Publish on one replica to receipt on this one, per bus message (one NOTIFY payload or NATS message; wall clocks of both hosts)',
       labelNames: ['bus'] as const,
       buckets: FAST,
       registers: r,
@@ -200,7 +203,15 @@ export function createMetrics() {
   };
   const framesOut = tallies(childCache((type) => m.wsFrames.labels('out', type)));
   flushFramesOut = framesOut.flush;
-  return { ...m, wsFramesOut: framesOut.get };
+  // bus events counted per event, as frames are: keyed by "bus kind"
+  const split = (k: string) => k.split(' ') as [string, string];
+  const busOut = tallies(childCache((k) => m.busPublished.labels(...split(k))));
+  const busIn = tallies(childCache((k) => m.busReceived.labels(...split(k))));
+  flushBusCounts = () => {
+    busOut.flush();
+    busIn.flush();
+  };
+  return { ...m, wsFramesOut: framesOut.get, busPublishedTally: busOut.get, busReceivedTally: busIn.get };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -209,12 +220,13 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export function busMetrics(m: Metrics, bus: string): BusMetrics {
   // Exported at 0 from the start, so rate() over it says "none" rather than nothing.
   m.busGaps.inc({ bus }, 0);
+  const out = childCache((kind) => m.busPublishedTally(`${bus} ${kind}`));
+  const into = childCache((kind) => m.busReceivedTally(`${bus} ${kind}`));
+  const lag = m.busLag.labels(bus);
   return {
-    published: (kind) => m.busPublished.inc({ bus, kind }),
-    received: (kind, lagMs) => {
-      m.busReceived.inc({ bus, kind });
-      if (lagMs !== undefined) m.busLag.observe({ bus }, Math.max(0, lagMs) / 1000);
-    },
+    published: (kind) => out(kind).inc(),
+    received: (kind) => into(kind).inc(),
+    lag: (ms) => lag.observe(Math.max(0, ms) / 1000),
     dropped: (kind, reason) => m.busDropped.inc({ bus, kind, reason }),
     gap: () => m.busGaps.inc({ bus }),
     pendingBytes: (bytes) => m.busPendingBytes.set({ bus }, bytes),

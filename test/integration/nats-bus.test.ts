@@ -33,6 +33,7 @@ function countingMetrics() {
   const m: BusMetrics = {
     published: () => void counts.published++,
     received: () => void counts.received++,
+    lag: () => undefined,
     dropped: (_k, reason) => void counts.dropped.set(reason, (counts.dropped.get(reason) ?? 0) + 1),
     gap: () => void counts.gaps++,
     pendingBytes: () => undefined,
