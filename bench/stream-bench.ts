@@ -153,15 +153,22 @@ async function main(): Promise<void> {
 
     // BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the servers (and the relay).
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    if (SCENARIOS.includes('relay')) {
+    // The relay runs before our rows and again after them: the machine's speed drifts over
+    // a run of minutes (the relay's own cost moved by up to 2× between runs), so each ratio
+    // is to the mean of the two, and the relay's drift is printed.
+    const relayRows = async (again: boolean) => {
+      if (!SCENARIOS.includes('relay')) return;
       relay = await spawnPrinting([path.join(ROOT, 'bench/stream/relay.ts')], { JWT_SECRET: SECRET, LLM_BASE_URL: modelUrl }, /"port":(\d+)/, [process.execPath, ...nodeArgs, '--import', 'tsx']);
       const ends = { receive: () => `ws://127.0.0.1:${relay!.port}/` };
-      for (const m of SWEEP) await measure('ws relay (baseline)', m, TOKENS, [relay.child.pid!], ends, Array.from({ length: m }, () => randomUUID()), q(TOKENS), false);
+      const tag = again ? ', again' : '';
+      for (const m of SWEEP) await measure(`ws relay (baseline${tag})`, m, TOKENS, [relay.child.pid!], ends, Array.from({ length: m }, () => randomUUID()), q(TOKENS), false);
       if (SCENARIOS.includes('length')) {
-        for (const t of [TOKENS, LONG_TOKENS]) await measure('ws relay, length', LONG_M, t, [relay.child.pid!], ends, Array.from({ length: LONG_M }, () => randomUUID()), q(t, LONG_RATE), false);
+        for (const t of [TOKENS, LONG_TOKENS]) await measure(`ws relay, length${tag}`, LONG_M, t, [relay.child.pid!], ends, Array.from({ length: LONG_M }, () => randomUUID()), q(t, LONG_RATE), false);
       }
       await stop(relay);
-    }
+      relay = undefined;
+    };
+    await relayRows(false);
     // The server logs at warn (its info lines would cost CPU here), so it is given its
     // port and polled until healthy.
     const start = async (extra: NodeJS.ProcessEnv = {}): Promise<Proc> => {
@@ -226,6 +233,7 @@ async function main(): Promise<void> {
       servers.splice(servers.length - replicas.length);
       await stop(nats);
     }
+    if (SCENARIOS.some((sc) => sc !== 'relay')) await relayRows(true);
   } finally {
     await stop(relay);
     for (const s of servers) await stop(s);
@@ -241,16 +249,30 @@ async function main(): Promise<void> {
 
 const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 
+// The relay's rows at the same load as r (before and after ours).
+const relayOf = (rows: Row[], r: Row) => rows.filter((b) => b.scenario.startsWith('ws relay') && b.m === r.m && b.tokens === r.tokens && b.scenario.includes('length') === r.scenario.includes('length'));
+
+// A row's baseline: its relay rows, averaged.
+function baseline(rows: Row[], r: Row): { cpu: number; p99: number } | undefined {
+  const relay = relayOf(rows, r);
+  if (relay.length === 0 || relay.includes(r)) return undefined;
+  const mean = (f: (b: Row) => number) => relay.reduce((a, b) => a + f(b), 0) / relay.length;
+  return { cpu: mean((b) => b.serverCpu), p99: mean((b) => b.p99) };
+}
+
 function print(rows: Row[], header: boolean): void {
-  const base = (r: Row) => rows.find((b) => b.scenario.startsWith('ws relay') && b.m === r.m && b.tokens === r.tokens && b.scenario.includes('length') === r.scenario.includes('length'));
   if (header) console.log('scenario                                  streams tokens  p50 ms  p99 ms  steady p99  delivered  server CPU-s/100k  PG CPU-s/100k  WAL B/token  RSS MB  not completed  CPU ×relay  p99 ×relay');
   for (const r of rows) {
-    const b = base(r);
+    const b = baseline(rows, r);
     const total = r.serverCpu + r.pgCpu;
-    const ratio = b && b !== r ? `${f(total / b.serverCpu, 2)}×` : '';
-    const p99r = b && b !== r ? `${f(r.p99 / b.p99, 2)}×` : '';
+    const ratio = b ? `${f(total / b.cpu, 2)}×` : '';
+    const p99r = b ? `${f(r.p99 / b.p99, 2)}×` : '';
     console.log(`${r.scenario.padEnd(42)}${String(r.m).padStart(7)}${String(r.tokens).padStart(7)}${f(r.p50).padStart(8)}${f(r.p99).padStart(8)}${f(r.steadyP99 ?? NaN).padStart(12)}${(f(r.deliveredPct, 2) + '%').padStart(11)}${f(r.serverCpu, 2).padStart(19)}${f(r.pgCpu, 2).padStart(15)}${f(r.walPerToken, 0).padStart(13)}${f(r.rss, 0).padStart(8)}${String(r.failed).padStart(15)}${ratio.padStart(12)}${p99r.padStart(12)}`);
   }
+  if (!header) return;
+  const drifts = rows.filter((r) => r.scenario.startsWith('ws relay') && r.scenario.includes('again'))
+    .map((r) => `${r.m}${r.scenario.includes('length') ? `×${r.tokens}` : ''}: ${f(r.serverCpu / relayOf(rows, r)[0]!.serverCpu, 2)}`);
+  if (drifts.length > 0) console.log(`\nratios are to the mean of the relay's two rows; its CPU at the end of the run over its CPU at the start: ${drifts.join(', ')}`);
 }
 
 main().catch((err: unknown) => {
