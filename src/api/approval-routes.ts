@@ -2,13 +2,14 @@
 // the decision (the HTTP twin of the WebSocket approve/deny frames).
 import { z } from 'zod';
 import type { Approval, Approvals } from '../core/approvals.js';
+import { ApprovalNote } from '../protocol/frames.js';
 import { ErrorJson, IdParams } from '../protocol/rest.js';
 import { route, type Route } from './route.js';
 
 const ApprovalParams = z.strictObject({ id: IdParams.shape.id, approval_id: z.uuid({ error: 'must be a UUID' }) });
 const DecisionBody = z.strictObject({
   approved: z.boolean({ error: 'must be true (approve) or false (deny)' }),
-  reason: z.string().max(500, 'must be at most 500 characters').optional(),
+  reason: ApprovalNote.optional(),
 });
 
 const notFound = { description: 'no such approval in a conversation of yours', schema: ErrorJson };

@@ -1,7 +1,7 @@
 // WebSocket protocol v1: every client frame validated with zod, every server frame typed.
 // The client SDK and the server both build on this module.
 import { z } from 'zod';
-import { hasLoneSurrogate, hasNul } from './text.js';
+import { hasLoneSurrogate, hasNul, NO_NUL } from './text.js';
 import type { WireClientFrame } from './wire.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -14,6 +14,13 @@ const Content = z
   .max(MAX_MESSAGE_CHARS, `must be at most ${MAX_MESSAGE_CHARS} characters`)
   .refine((s) => s.trim() !== '', 'must contain a non-whitespace character')
   .refine((s) => !hasNul(s), 'must not contain NUL characters')
+  .refine((s) => !hasLoneSurrogate(s), 'must not contain unpaired UTF-16 surrogates (not valid Unicode)');
+// The owner's note on a denied tool call (WebSocket deny and HTTP decision alike), stored
+// as sent with the decision: what PostgreSQL cannot hold is refused naming the field.
+export const ApprovalNote = z
+  .string()
+  .max(500, 'must be at most 500 characters')
+  .regex(NO_NUL, 'must not contain NUL characters')
   .refine((s) => !hasLoneSurrogate(s), 'must not contain unpaired UTF-16 surrogates (not valid Unicode)');
 const Token = z.string().min(1, 'must not be empty').max(8192, 'must be at most 8192 characters');
 
@@ -38,7 +45,7 @@ export const ClientFrame = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('reauth'), token: Token }),
   // the conversation owner's answer to a tool.approval_request
   z.strictObject({ type: z.literal('approve'), approval_id: z.uuid({ error: 'must be a UUID' }) }),
-  z.strictObject({ type: z.literal('deny'), approval_id: z.uuid({ error: 'must be a UUID' }), reason: z.string().max(500, 'must be at most 500 characters').optional() }),
+  z.strictObject({ type: z.literal('deny'), approval_id: z.uuid({ error: 'must be a UUID' }), reason: ApprovalNote.optional() }),
 ], { error: (iss) => (iss.code === 'invalid_union' ? 'unknown frame type: expected auth, message, typing, ping, pong, cancel, reauth, approve or deny' : undefined) });
 
 export type ClientFrame = z.output<typeof ClientFrame>;

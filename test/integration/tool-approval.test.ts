@@ -68,6 +68,12 @@ describe('tool approval', () => {
     const tab = await connectReady(b.url, conv, alice);
     const shown = await tab.sock.type('tool.approval_request');
     expect(shown).toMatchObject({ approval_id: approvalId, name: 'calculator', arguments: { expression: '2^10' } });
+    // A note PostgreSQL cannot store is refused naming the field, and decides nothing.
+    tab.sock.send({ type: 'deny', approval_id: approvalId, reason: 'no\u0000' });
+    const refused = await tab.sock.type('error');
+    expect(refused.code).toBe('invalid_request');
+    expect(refused.issues[0]).toMatchObject({ path: 'frame.reason', message: 'must not contain NUL characters' });
+    expect((await toolRow(conv)).status).toBe('awaiting_approval');
     tab.sock.send({ type: 'approve', approval_id: approvalId });
     expect(await tab.sock.type('tool.approval_result')).toMatchObject({ approval_id: approvalId, decision: 'approved', reason: 'user', decided_by: 'alice' });
     const chunks = await rest;
@@ -81,7 +87,7 @@ describe('tool approval', () => {
     expect(row.decided_at).toBeInstanceOf(Date);
     // A second answer to a decided approval is refused, and changes nothing.
     tab.sock.send({ type: 'deny', approval_id: approvalId });
-    expect((await tab.sock.type('error')).code).toBe('conflict');
+    await tab.sock.waitFor((f) => f.type === 'error' && f.code === 'conflict');
     expect((await toolRow(conv)).approval).toBe('approved');
     tab.sock.close();
   });
@@ -102,6 +108,11 @@ describe('tool approval', () => {
     const bad = await decide(alice, conv, { approved: 'yes' });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(await bad.json())).toContain('body.approved');
+    for (const [reason, message] of [['no\u0000', 'must not contain NUL characters'], ['no \uD800', 'must not contain unpaired UTF-16 surrogates (not valid Unicode)']]) {
+      const unstorable = await decide(alice, conv, { approved: false, reason });
+      expect(unstorable.status).toBe(400);
+      expect((await unstorable.json()).error.issues[0]).toEqual({ path: 'body.reason', message });
+    }
     expect((await toolRow(conv)).approval).toBe('pending');
 
     const ok = await decide(alice, conv, { approved: false, reason: 'not now' });
