@@ -4,7 +4,8 @@
 // transport/ws.ts does) or as one app.publish to the conversation's topic. The sockets'
 // peers are a child process that only counts bytes; its CPU is not counted. Each mode
 // runs several times, alternating, and the server's CPU per 100 000 delivered frames is
-// printed with the ratio of publish to send, measured in the same run.
+// printed with the ratio of publish to send, measured in the same run (the loop that paces
+// turns and waits for the bytes costs the same in both modes).
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WebSocket as Client } from 'ws';
@@ -12,8 +13,8 @@ import { loadUws } from '../src/transport/uws.js';
 import type { WebSocket } from '../src/transport/uws.js';
 
 const M = Number(process.env.BENCH_CONVERSATIONS ?? 500);
-const K_LIST = (process.env.BENCH_SOCKETS_PER_CONVERSATION ?? '1,2').split(',').map(Number);
-const R = Number(process.env.BENCH_FRAMES ?? 400);
+const K_LIST = (process.env.BENCH_SOCKETS_PER_CONVERSATION ?? '1,2,4').split(',').map(Number);
+const R = Number(process.env.BENCH_FRAMES ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 // a typical turn's frame: one delta of a word or two, as runs send at this load
 const FRAME = JSON.stringify({ type: 'response.delta', run_id: '0b9e4f0e-2f55-4d43-9d1c-6c1f4a1e5a77', text: ' conversation,' });
