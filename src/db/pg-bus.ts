@@ -87,7 +87,40 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
   const NOWHERE: readonly string[] = [];
   const route: Route = (it) => (isControl(it) || !isPerToken(it) ? undefined : routes.has(it.conv) ? routes.get(it.conv) : NOWHERE);
   const own = replicaChannel(replicaId);
-  const sender = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: 'chat-backend-notify' } });
+  let closing = false;
+  // The link is down from the moment the sending connection is lost (PostgreSQL restarted
+  // or gone), not only once a publish fails: a quiet replica would otherwise report it up
+  // through a whole outage. It is up again at a publish that succeeds, the listener's
+  // LISTEN again, or the probe below reconnecting, whichever comes first: a quiet replica
+  // whose sending backend alone was ended must not report it down until its next publish.
+  let probing = false;
+  const probe = async () => {
+    if (probing) return;
+    probing = true;
+    try {
+      while (!closing) {
+        try {
+          await sender`SELECT 1`;
+          if (!closing) m.connected(true);
+          return;
+        } catch (err) {
+          log.debug(errInfo(err), 'bus link probe failed; trying again');
+          await new Promise((r) => setTimeout(r, 1000).unref());
+        }
+      }
+    } finally {
+      probing = false;
+    }
+  };
+  const sender = postgres(url, {
+    // never recycled: a close means the link was lost
+    max: 1, idle_timeout: 0, max_lifetime: 0, onnotice: () => undefined, connection: { application_name: 'chat-backend-notify' },
+    onclose: () => {
+      if (closing) return;
+      m.connected(false);
+      void probe();
+    },
+  });
   const listener = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: 'chat-backend-listener' } });
   // A batch is almost always one payload: as a plain text parameter it is written as it is,
   // where an array element is escaped character by character (JSON is full of quotes).
@@ -101,7 +134,6 @@ export async function createPgBus(url: string, db: Db, log: Logger, replicaId: s
 
   let sending = false;
   let scheduled = false;
-  let closing = false;
   let n = 0;
   const linger = opts.lingerMs ?? 0;
   const now = opts.now ?? (() => performance.now());
