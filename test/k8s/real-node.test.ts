@@ -246,10 +246,17 @@ describe.skipIf(skipReason !== undefined)('real node: image, kubelet, helm, oper
       await load.progressed(1, 120_000);
       const started = Date.now();
       await cluster.kubectl(['-n', APP_NS, 'delete', 'pod', 'chat-pg-0', '--wait=false']);
-      // Typing needs no database but crosses replicas: while PostgreSQL is away each one is a
-      // NOTIFY that fails, so the bus's drops and link panels see the outage for certain
-      // (otherwise only if some other event happened to be published during it).
-      await waitFor('PostgreSQL back', 300_000, async () => (load.clients.forEach((c) => c.client.typing(true)), await pods(APP_NS, 'app=chat-pg')).some((p) => p.status.containerStatuses?.[0]?.ready && p.metadata.creationTimestamp && Date.parse(p.metadata.creationTimestamp) >= started - 1000), 1000);
+      // Typing needs no database but crosses replicas: a NOTIFY in flight when PostgreSQL goes
+      // (after its 10 s grace period, in smart shutdown, existing sessions still work) and
+      // those sent while it is away fail, so the bus's drops panel sees the outage (the link
+      // panel sees it anyway: the NOTIFY connection's loss marks the link down). Every 300 ms,
+      // the least gap between a session's typing events the server passes on.
+      const typing = setInterval(() => load.clients.forEach((c) => c.client.typing(true)), 300);
+      try {
+        await waitFor('PostgreSQL back', 300_000, async () => (await pods(APP_NS, 'app=chat-pg')).some((p) => p.status.containerStatuses?.[0]?.ready && p.metadata.creationTimestamp && Date.parse(p.metadata.creationTimestamp) >= started - 1000), 1000);
+      } finally {
+        clearInterval(typing);
+      }
       await sql!.end();
       sql = await clusterSql(cluster);
       await load.progressed(1, 300_000);
