@@ -3,7 +3,7 @@
 // link" panel and the operators reading it rely on.
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus, BusEvent } from '../../src/core/bus.js';
 import type { BusMetrics } from '../../src/core/bus-metrics.js';
 import { createDb, type Db } from '../../src/db/client.js';
@@ -42,8 +42,11 @@ describe.skipIf(faultPostgresAvailable())('the PostgreSQL bus while PostgreSQL i
     pg = await startMigratedFaultPostgres();
     db = createDb(pg.url, { max: 2 });
   }, 60_000);
+  // each case's buses go with it: the next one looks for the sending connection by name
+  afterEach(async () => {
+    await Promise.all(buses.splice(0).map((b) => b.close()));
+  });
   afterAll(async () => {
-    await Promise.all(buses.map((b) => b.close()));
     await db?.end();
     await pg?.destroy();
   });
