@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useServer } from '../helpers/use-server.js';
 import { AUTH_ENV, token } from '../helpers/tokens.js';
 import { connectReady, createConversation } from '../helpers/ws-client.js';
-import { startFakeOpenAi, type FakeOpenAi } from '../fixtures/openai/fake-server.js';
+import { startFakeOpenAi, type FakeOpenAi, type Reply } from '../fixtures/openai/fake-server.js';
 
 const KEY = 'sk-live-secret-never-logged-123';
 let fake: FakeOpenAi;
@@ -34,12 +34,18 @@ async function answerRow(runId: string) {
   return m!;
 }
 
+// A new conversation whose first message, `content`, the model server answers with `replies`.
+async function ask(content: string, ...replies: Reply[]) {
+  fake.script(...replies);
+  const conv = await createConversation(s.url, alice);
+  const { sock } = await connectReady(s.url, conv, alice);
+  sock.send({ type: 'message', client_msg_id: randomUUID(), content });
+  return sock;
+}
+
 describe('LLM_PROVIDER=openai', () => {
   it('streams tool calls and the answer, and stores them', async () => {
-    fake.script({ kind: 'sse', file: 'tool-calls-parallel.sse' }, { kind: 'sse', file: 'after-tools.sse' });
-    const conv = await createConversation(s.url, alice);
-    const { sock } = await connectReady(s.url, conv, alice);
-    sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'What is 12*(3+4), and the time?' });
+    const sock = await ask('What is 12*(3+4), and the time?', { kind: 'sse', file: 'tool-calls-parallel.sse' }, { kind: 'sse', file: 'after-tools.sse' });
     const done = await sock.type('response.completed', 0, 15_000);
     expect(sock.ofType('run.started')[0]).toMatchObject({ agent: 'openai' });
     expect(sock.ofType('tool.call').map((f) => f.name)).toEqual(['calculator', 'current_time']);
@@ -53,10 +59,7 @@ describe('LLM_PROVIDER=openai', () => {
   });
 
   it('reasoning streams as agent.thinking', async () => {
-    fake.script({ kind: 'sse', file: 'reasoning.sse' });
-    const conv = await createConversation(s.url, alice);
-    const { sock } = await connectReady(s.url, conv, alice);
-    sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'Which is larger, 9.11 or 9.9?' });
+    const sock = await ask('Which is larger, 9.11 or 9.9?', { kind: 'sse', file: 'reasoning.sse' });
     const done = await sock.type('response.completed', 0, 15_000);
     expect(sock.ofType('agent.thinking').map((f) => f.text).join('')).toContain('So 9.9 is larger.');
     expect(done.content).toBe('9.9 is larger than 9.11.');
@@ -64,10 +67,7 @@ describe('LLM_PROVIDER=openai', () => {
   });
 
   it('an error mid-stream: run.failed llm_bad_response, the partial answer stored as failed', async () => {
-    fake.script({ kind: 'sse', file: 'error-midstream.sse' });
-    const conv = await createConversation(s.url, alice);
-    const { sock } = await connectReady(s.url, conv, alice);
-    sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'Tell me something' });
+    const sock = await ask('Tell me something', { kind: 'sse', file: 'error-midstream.sse' });
     const failed = await sock.type('run.failed', 0, 15_000);
     expect(failed).toMatchObject({ code: 'llm_bad_response', message: expect.stringContaining('partial answer was kept') });
     const row = await answerRow(failed.run_id);
@@ -76,10 +76,7 @@ describe('LLM_PROVIDER=openai', () => {
   });
 
   it('a stall: run.failed llm_timeout with the partial answer', async () => {
-    fake.script({ kind: 'stall', file: 'text.sse', events: 3 });
-    const conv = await createConversation(s.url, alice);
-    const { sock } = await connectReady(s.url, conv, alice);
-    sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'hi' });
+    const sock = await ask('hi', { kind: 'stall', file: 'text.sse', events: 3 });
     const failed = await sock.type('run.failed', 0, 15_000);
     expect(failed.code).toBe('llm_timeout');
     expect(await answerRow(failed.run_id)).toMatchObject({ status: 'failed', content: 'Hello! How' });
@@ -87,10 +84,7 @@ describe('LLM_PROVIDER=openai', () => {
   });
 
   it('a connection to the model server cut mid-answer: run.failed llm_unreachable with the partial answer; cut before answering: retried', async () => {
-    fake.script({ kind: 'cut', file: 'text.sse', events: 3 });
-    const conv = await createConversation(s.url, alice);
-    const { sock } = await connectReady(s.url, conv, alice);
-    sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'hi' });
+    const sock = await ask('hi', { kind: 'cut', file: 'text.sse', events: 3 });
     const failed = await sock.type('run.failed', 0, 15_000);
     expect(failed).toMatchObject({ code: 'llm_unreachable', message: expect.stringContaining('broke mid-answer') });
     expect(await answerRow(failed.run_id)).toMatchObject({ status: 'failed', content: 'Hello! How' });
@@ -120,10 +114,7 @@ describe('LLM_PROVIDER=openai', () => {
   });
 
   it('an unauthorized key: run.failed llm_unauthorized', async () => {
-    fake.script({ kind: 'status', status: 401, file: 'unauthorized.json' });
-    const conv = await createConversation(s.url, alice);
-    const { sock } = await connectReady(s.url, conv, alice);
-    sock.send({ type: 'message', client_msg_id: randomUUID(), content: 'hello?' });
+    const sock = await ask('hello?', { kind: 'status', status: 401, file: 'unauthorized.json' });
     const failed = await sock.type('run.failed', 0, 15_000);
     expect(failed.code).toBe('llm_unauthorized');
     expect(await answerRow(failed.run_id)).toMatchObject({ status: 'failed', content: '' });

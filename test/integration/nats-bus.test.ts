@@ -13,6 +13,7 @@ import { parseConfig, type NatsConfig } from '../../src/config.js';
 import type { Bus, BusEvent } from '../../src/core/bus.js';
 import type { BusMetrics } from '../../src/core/bus-metrics.js';
 import { createLogger } from '../../src/log.js';
+import { countingMetrics } from '../helpers/bus-metrics.js';
 import { freePort, natsServerBinary, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { busContract, delta, isMarker, marker, record, untilHearing } from './bus-contract.js';
@@ -25,22 +26,6 @@ function natsConfig(env: Record<string, string>): NatsConfig {
   if (!parsed.ok) throw new Error(parsed.errors.join('; '));
   if (parsed.config.bus.kind !== 'nats') throw new Error('BUS=nats was not applied');
   return parsed.config.bus.nats;
-}
-
-// A BusMetrics that counts, so tests can see drops and publishes.
-function countingMetrics() {
-  const counts = { published: 0, received: 0, gaps: 0, dropped: new Map<string, number>(), connected: true };
-  const m: BusMetrics = {
-    published: () => void counts.published++,
-    received: () => void counts.received++,
-    lag: () => undefined,
-    dropped: (_k, reason) => void counts.dropped.set(reason, (counts.dropped.get(reason) ?? 0) + 1),
-    gap: () => void counts.gaps++,
-    pendingBytes: () => undefined,
-    connected: (up) => void (counts.connected = up),
-    watched: () => undefined,
-  };
-  return { counts, m };
 }
 
 // The bus sends what a turn of the event loop published at the end of that turn.

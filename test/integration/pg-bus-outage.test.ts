@@ -5,32 +5,11 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus, BusEvent } from '../../src/core/bus.js';
-import type { BusMetrics } from '../../src/core/bus-metrics.js';
 import { createDb, type Db } from '../../src/db/client.js';
 import { createPgBus } from '../../src/db/pg-bus.js';
 import { createLogger } from '../../src/log.js';
+import { countingMetrics } from '../helpers/bus-metrics.js';
 import { faultPostgresAvailable, startMigratedFaultPostgres, type FaultPostgres } from '../helpers/fault-pg.js';
-
-interface Seen { connected: boolean[]; dropped: string[] }
-
-function recording(): { metrics: BusMetrics; seen: Seen } {
-  const seen: Seen = { connected: [], dropped: [] };
-  const metrics: BusMetrics = {
-    published: () => undefined, received: () => undefined, lag: () => undefined, gap: () => undefined,
-    pendingBytes: () => undefined, watched: () => undefined,
-    connected: (up) => void seen.connected.push(up),
-    dropped: (kind, reason) => void seen.dropped.push(`${kind} ${reason}`),
-  };
-  return { metrics, seen };
-}
-
-async function until(what: string, pred: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const typing = (conv: string): BusEvent => ({ kind: 'frame', conv, frame: { type: 'typing', session_id: 's', user_id: 'alice', state: 'start' } });
 
@@ -52,7 +31,7 @@ describe.skipIf(faultPostgresAvailable())('the PostgreSQL bus while PostgreSQL i
   });
 
   it('reports the link down when its connection is lost, before anything is published; counts what is published meanwhile as dropped; is up again and heard once PostgreSQL is back', async () => {
-    const { metrics, seen } = recording();
+    const { m: metrics, counts: seen } = countingMetrics();
     const a = await createPgBus(pg.url, db, createLogger('silent'), randomUUID(), { metrics });
     const b = await createPgBus(pg.url, db, createLogger('silent'), randomUUID());
     buses.push(a, b);
@@ -60,30 +39,30 @@ describe.skipIf(faultPostgresAvailable())('the PostgreSQL bus while PostgreSQL i
     const heard: BusEvent[] = [];
     b.subscribe((ev, local) => { if (!local && ev.kind === 'frame' && ev.conv === conv) heard.push(ev); });
     a.publish(typing(conv));
-    await until('the first event heard', () => heard.length === 1);
-    expect(seen.connected.at(-1)).toBe(true);
+    await expect.poll(() => heard.length, { message: 'the first event heard', timeout: 20_000 }).toBe(1);
+    expect(seen.links.at(-1)).toBe(true);
 
     await pg.stop('immediate');
     // Nothing is published: the lost connection alone says the link is down.
-    await until('the link reported down', () => seen.connected.at(-1) === false);
+    await expect.poll(() => seen.links.at(-1), { message: 'the link reported down', timeout: 20_000 }).toBe(false);
     a.publish(typing(conv));
-    await until('the event published while PostgreSQL is away counted as dropped', () => seen.dropped.includes('typing publish_error'));
-    expect(seen.connected.at(-1)).toBe(false);
+    await expect.poll(() => seen.drops.includes('typing publish_error'), { message: 'the event published while PostgreSQL is away counted as dropped', timeout: 20_000 }).toBe(true);
+    expect(seen.links.at(-1)).toBe(false);
 
     await pg.start();
-    await until('the link reported up again', () => seen.connected.at(-1) === true, 30_000);
+    await expect.poll(() => seen.links.at(-1), { message: 'the link reported up again', timeout: 30_000 }).toBe(true);
     // B hears what is sent once its own listener is back (a NOTIFY reaches only those
     // listening when it commits; what B missed meanwhile it re-reads, as _hello tells it).
     const t = setInterval(() => a.publish(typing(conv)), 200);
     try {
-      await until('an event published after the outage heard', () => heard.length >= 2, 30_000);
+      await expect.poll(() => heard.length >= 2, { message: 'an event published after the outage heard', timeout: 30_000 }).toBe(true);
     } finally {
       clearInterval(t);
     }
   }, 90_000);
 
   it('reports the link down when only its sending backend is ended, and up again once it has reconnected, with nothing published', async () => {
-    const { metrics, seen } = recording();
+    const { m: metrics, counts: seen } = countingMetrics();
     const a = await createPgBus(pg.url, db, createLogger('silent'), randomUUID(), { metrics });
     buses.push(a);
     const admin = postgres(pg.url, { max: 1, onnotice: () => undefined });
@@ -92,19 +71,16 @@ describe.skipIf(faultPostgresAvailable())('the PostgreSQL bus while PostgreSQL i
       // its announcement at start (a control message: never counted as a drop) opened the
       // sending connection; end it once that is idle
       const idle = () => admin`SELECT pid FROM pg_stat_activity WHERE application_name = 'chat-backend-notify' AND state = 'idle'`;
-      for (let i = 0; (await idle()).length === 0; i++) {
-        if (i > 200) throw new Error('the bus never opened its sending connection');
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      await until('the link reported up', () => seen.connected.at(-1) === true);
-      from = seen.connected.length;
+      await expect.poll(async () => (await idle()).length, { message: 'the bus opened its sending connection', timeout: 5_000 }).toBeGreaterThan(0);
+      await expect.poll(() => seen.links.at(-1), { message: 'the link reported up', timeout: 20_000 }).toBe(true);
+      from = seen.links.length;
       const ended = await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chat-backend-notify'`;
       expect(ended.length).toBeGreaterThan(0);
     } finally {
       await admin.end();
     }
-    await until('the link reported down', () => seen.connected.slice(from).includes(false));
-    await until('the link reported up again', () => seen.connected.at(-1) === true);
-    expect(seen.dropped).toEqual([]);
+    await expect.poll(() => seen.links.slice(from).includes(false), { message: 'the link reported down', timeout: 20_000 }).toBe(true);
+    await expect.poll(() => seen.links.at(-1), { message: 'the link reported up again', timeout: 20_000 }).toBe(true);
+    expect(seen.drops).toEqual([]);
   }, 60_000);
 });
