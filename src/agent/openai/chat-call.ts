@@ -119,39 +119,32 @@ class ChatCall implements Pushing<ModelEvent> {
   }
 
   private async open(): Promise<void> {
-    const sse = (this.sse = new SseParser());
+    this.sse = new SseParser();
     this.dec = new ChunkDecoder();
     // A listener per attempt: an attempt given up on is never heard from again.
     const me = {};
     this.listening = me;
     const stream = await openStream({ url: this.url, body: this.body, apiKey: this.o.apiKey, timeouts: this.o.timeouts, signal: this.signal }, {
-      // These run from the response's events: nothing may escape them.
-      piece: (b) => {
-        if (this.listening !== me) return;
-        try {
-          this.decodePiece(sse.push(b));
-        } catch (err) {
-          this.broke(err);
-        }
-        this.arrived();
-      },
-      end: () => {
-        if (this.listening !== me) return;
-        try {
-          this.endOfBody();
-        } catch (err) {
-          this.broke(err);
-        }
-        this.arrived();
-      },
-      error: (err) => {
-        if (this.listening !== me) return;
-        this.broke(err);
-        this.arrived();
-      },
+      piece: (b) => this.heard(me, b),
+      end: () => this.heard(me, undefined),
+      error: (err) => this.heard(me, undefined, err),
     });
     if (this.listening === me) this.stream = stream;
     else stream.close();
+  }
+
+  // What the attempt `me`'s body brought: a piece, its end (none), or its failure. Runs from
+  // the response's events: nothing may escape it.
+  private heard(me: object, piece: Buffer | undefined, failure?: Error): void {
+    if (this.listening !== me) return;
+    try {
+      if (failure !== undefined) this.broke(failure);
+      else if (piece === undefined) this.endOfBody();
+      else this.decodePiece(this.sse.push(piece));
+    } catch (err) {
+      this.broke(err);
+    }
+    this.arrived();
   }
 
   private broke(err: unknown): void {
