@@ -192,7 +192,7 @@ async function run(r: Route, names: string[], inc: Incoming, body: Promise<Buffe
   // Pages and assets ignore query strings (cache busters, tracking parameters); the API
   // refuses the ones it does not know.
   const ignoreQuery = r.query === undefined && !needsAuth(r.path);
-  const query = ignoreQuery ? undefined : parse(r.query, Object.fromEntries(new URLSearchParams(inc.query)), 'query');
+  const query = ignoreQuery ? undefined : parse(r.query, queryObject(inc.query), 'query');
   let parsedBody: unknown;
   if (r.body !== undefined) {
     const buf = await bodyBuf!;
@@ -203,6 +203,22 @@ async function run(r: Route, names: string[], inc: Incoming, body: Promise<Buffe
     user: who?.sub, claims: who?.claims, params, query, body: parsedBody, requestId: inc.requestId, lastEventId: inc.lastEventId, host: inc.host,
   });
   return { status: result.status, headers: result.headers, json: result.body, raw: result.raw, stream: result.stream };
+}
+
+// Every API query parameter is a single value: a repeated one (`?after_seq=1&after_seq=9`) is
+// refused rather than silently read as its first or last copy, which client and server could
+// each pick differently.
+function queryObject(raw: string): Record<string, string> {
+  const seen = new Map<string, string>();
+  const repeated = new Set<string>();
+  for (const [k, v] of new URLSearchParams(raw)) {
+    if (seen.has(k)) repeated.add(k);
+    seen.set(k, v);
+  }
+  if (repeated.size > 0) {
+    throw invalid('query', [...repeated].map((k) => ({ path: [k], message: 'given more than once; send it once' })));
+  }
+  return Object.fromEntries(seen);
 }
 
 function parse(schema: Route['query'], value: unknown, where: string): unknown {

@@ -129,4 +129,17 @@ describe('messages', () => {
     expect(r.status).toBe(400);
     expect(r.body.error.issues.map((i: { path: string }) => i.path).sort()).toEqual(['query.after_seq', 'query.limit']);
   });
+
+  it('refuses a query parameter given twice, naming it, and still serves the single form', async () => {
+    const id = (await call('POST', '/api/v1/conversations', alice, {})).body.id as string;
+    await insertMessage(tdb.db, { conversationId: id, role: 'user', content: 'm1', clientMsgId: randomUUID() });
+    // Schemathesis found the last copy read silently: `after_seq=junk&...&after_seq=` gave 200.
+    const r = await call('GET', `/api/v1/conversations/${id}/messages?after_seq=x&limit=5&after_seq=`, alice);
+    expect(r.status).toBe(400);
+    expect(r.body.error.issues).toEqual([{ path: 'query.after_seq', message: 'given more than once; send it once' }]);
+    expect(r.body.error.message).toContain('after_seq');
+    const ok = await call('GET', `/api/v1/conversations/${id}/messages?after_seq=0&limit=5`, alice);
+    expect(ok.status).toBe(200);
+    expect(ok.body.items.map((m: { content: string }) => m.content)).toEqual(['m1']);
+  });
 });
