@@ -11,6 +11,11 @@ import { skipOrFail } from '../helpers/skip.js';
 import { token } from '../helpers/tokens.js';
 import { useServer } from '../helpers/use-server.js';
 
+// CI runs seed 1, 40 examples per operation, for at most 60 s; FUZZ_SEED, FUZZ_EXAMPLES and
+// FUZZ_MAX_TIME let a deeper local run look further.
+const SEED = process.env.FUZZ_SEED ?? '1';
+const EXAMPLES = process.env.FUZZ_EXAMPLES ?? '40';
+const MAX_TIME = Number(process.env.FUZZ_MAX_TIME ?? '60');
 const ST = process.env.SCHEMATHESIS ?? path.join(os.homedir(), '.cache/chat-backend/schemathesis/bin/schemathesis');
 const missing = skipOrFail(existsSync(ST) ? undefined : `schemathesis is not installed at ${ST} (bash .ci/run installs it)`, (r) => `CI: ${r}`);
 
@@ -38,8 +43,8 @@ describe.skipIf(missing !== undefined)(`schemathesis against the running server$
       'run', `${s.url}/api/openapi.json`,
       '--checks', 'all',
       '--header', `Authorization: Bearer ${tok}`,
-      '--max-examples', '40',
-      '--seed', '1',
+      '--max-examples', EXAMPLES,
+      '--seed', SEED,
       '--workers', '2',
       '--request-timeout', '10',
       '--phases', 'examples,coverage,fuzzing,stateful',
@@ -49,9 +54,9 @@ describe.skipIf(missing !== undefined)(`schemathesis against the running server$
       // states the rule in words; ui-stream.test.ts drives the endpoint with the real
       // `ai` client and checks each malformed body gets a 400 naming its field.
       '--exclude-path', '/api/v1/chat',
-      '--max-time', '60',
+      '--max-time', String(MAX_TIME),
     ]);
     expect(r.code, r.out.slice(-20_000)).toBe(0);
     expect(s.child.exitCode).toBeNull();
-  }, 240_000);
+  }, (MAX_TIME + 180) * 1000);
 });
