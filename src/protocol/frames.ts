@@ -1,7 +1,8 @@
 // WebSocket protocol v1: every client frame validated with zod, every server frame typed.
 // The client SDK and the server both build on this module.
 import { z } from 'zod';
-import { hasLoneSurrogate, hasNul, NO_NUL } from './text.js';
+import { text } from './rest.js';
+import { hasLoneSurrogate, hasNul } from './text.js';
 import type { WireClientFrame } from './wire.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -16,12 +17,8 @@ const Content = z
   .refine((s) => !hasNul(s), 'must not contain NUL characters')
   .refine((s) => !hasLoneSurrogate(s), 'must not contain unpaired UTF-16 surrogates (not valid Unicode)');
 // The owner's note on a denied tool call (WebSocket deny and HTTP decision alike), stored
-// as sent with the decision: what PostgreSQL cannot hold is refused naming the field.
-export const ApprovalNote = z
-  .string()
-  .max(500, 'must be at most 500 characters')
-  .regex(NO_NUL, 'must not contain NUL characters')
-  .refine((s) => !hasLoneSurrogate(s), 'must not contain unpaired UTF-16 surrogates (not valid Unicode)');
+// as sent with the decision.
+export const ApprovalNote = text(500, { blank: true, trim: false });
 const Token = z.string().min(1, 'must not be empty').max(8192, 'must be at most 8192 characters');
 
 export const AuthFrame = z.strictObject({

@@ -14,17 +14,18 @@ export const CURSOR_PATTERN = /^[0-9]{1,17}_[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-
 export const Cursor = z.string().regex(CURSOR_PATTERN, 'not a cursor returned by this API').describe('next_cursor from the previous page');
 
 // A text field as stored. Limits apply to what was sent (so the description's maxLength
-// and pattern say exactly what is accepted), then surrounding whitespace is trimmed.
-// PostgreSQL cannot store U+0000 and UTF-8 cannot encode an unpaired surrogate: both are
-// refused naming the field rather than failing in the database or changing silently.
-export function text(max: number, opts: { blank?: boolean } = {}) {
+// and pattern say exactly what is accepted), then surrounding whitespace is trimmed unless
+// `trim: false` keeps it as sent. PostgreSQL cannot store U+0000 and UTF-8 cannot encode an
+// unpaired surrogate: both are refused naming the field rather than failing in the database
+// or changing silently.
+export function text(max: number, opts: { blank?: boolean; trim?: boolean } = {}) {
   const blank = opts.blank ?? false;
-  return z
+  const checked = z
     .string()
     .max(max, `must be at most ${max} characters`)
     .regex(blank ? NO_NUL : NOT_BLANK_NO_NUL, { error: (iss) => (hasNul(String(iss.input)) ? 'must not contain NUL characters' : 'must contain a non-whitespace character') })
-    .refine((v) => !hasLoneSurrogate(v), 'must not contain unpaired UTF-16 surrogates (not valid Unicode)')
-    .trim();
+    .refine((v) => !hasLoneSurrogate(v), 'must not contain unpaired UTF-16 surrogates (not valid Unicode)');
+  return opts.trim === false ? checked : checked.trim();
 }
 
 // JSON Schema cannot say "no NUL in any string, however deep" without recursion, which
